@@ -1,0 +1,74 @@
+using System.Text.Json.Serialization;
+using AccessWorkflows.Requests;
+
+namespace AccessWorkflows.Notifications;
+
+/// <summary>What happened to a request, for people. Each channel (Slack, Teams, webhook, in-process) turns it into
+/// its own messages: prompts to a level's approvers, DMs to the requester, in-place updates of earlier cards.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<NotificationKind>))]
+public enum NotificationKind
+{
+    /// <summary>Requester: your request was received.</summary>
+    Received,
+
+    /// <summary>Approvers of <see cref="Notification.Level"/>: please decide.</summary>
+    ApprovalRequested,
+
+    /// <summary>A decision counted (an approval short of the threshold); cards show it.</summary>
+    DecisionRecorded,
+
+    /// <summary>Approved, being provisioned.</summary>
+    Approved,
+
+    /// <summary>Provisioned: requester gets expiry and a Relinquish button; cards show who approved, until when.</summary>
+    Active,
+
+    Denied,
+
+    TimedOut,
+
+    /// <summary>Requester: ten minutes left.</summary>
+    ExpiryReminder,
+
+    /// <summary>Expired, relinquished or revoked (see the request's status).</summary>
+    Ended,
+
+    /// <summary>Provisioning failed; nothing is left granted.</summary>
+    Failed,
+
+    /// <summary>Revocation keeps failing: admins must look (the workflow keeps retrying).</summary>
+    RevokeFailing,
+}
+
+/// <summary>
+/// One notification, delivered to every enabled channel by its own activity. <see cref="Id"/> is stable across
+/// re-runs so a channel can skip what it already delivered.
+/// </summary>
+public sealed record Notification
+{
+    public required string Id { get; init; }
+
+    public required NotificationKind Kind { get; init; }
+
+    /// <summary>The request as it stands after the change.</summary>
+    public required AccessRequest Request { get; init; }
+
+    /// <summary>For <see cref="NotificationKind.ApprovalRequested"/>: the level being prompted.</summary>
+    public int? Level { get; init; }
+
+    /// <summary>Who caused it (approver, relinquisher, admin), when a person did.</summary>
+    public string? Actor { get; init; }
+
+    public string? Comment { get; init; }
+
+    public DateTimeOffset At { get; init; }
+}
+
+/// <summary>A way to reach people. Implementations are idempotent per <see cref="Notification.Id"/>.</summary>
+public interface INotificationChannel
+{
+    /// <summary>Stable name (slack, teams, webhook, inprocess), used in activity inputs.</summary>
+    string Name { get; }
+
+    Task DeliverAsync(Notification notification, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,72 @@
+using System.Text.Json.Serialization;
+
+namespace AccessWorkflows.Requests;
+
+[JsonConverter(typeof(JsonStringEnumConverter<DecisionKind>))]
+public enum DecisionKind
+{
+    [JsonStringEnumMemberName("approve")]
+    Approve,
+
+    [JsonStringEnumMemberName("deny")]
+    Deny,
+}
+
+/// <summary>Where a decision or command came from, recorded with it for audit (SPEC 12).</summary>
+public static class Channels
+{
+    public const string Api = "api";
+    public const string Slack = "slack";
+    public const string Teams = "teams";
+    public const string Webhook = "webhook";
+    public const string PagerDuty = "pagerduty";
+    public const string Rules = "rules";
+    public const string System = "system";
+}
+
+/// <summary>
+/// A decision as delivered to the workflow. <see cref="Id"/> de-duplicates: a channel that may deliver the same
+/// click twice derives it from the click (e.g. Slack's action id and timestamp), so it counts once.
+/// </summary>
+public sealed record DecisionEvent(
+    string Id,
+    string Approver,
+    DecisionKind Decision,
+    [property: JsonConverter(typeof(NullableIsoDurationJsonConverter))] TimeSpan? Duration,
+    string? Comment,
+    string Channel,
+    DateTimeOffset At);
+
+/// <summary>A decision that counted, as stored on the request.</summary>
+public sealed record DecisionRecord(
+    string Id,
+    string Approver,
+    DecisionKind Decision,
+    [property: JsonConverter(typeof(NullableIsoDurationJsonConverter))] TimeSpan? Duration,
+    string? Comment,
+    string Channel,
+    int Level,
+    DateTimeOffset At);
+
+/// <summary>A relinquish (requester) or revoke (admin) delivered to the workflow.</summary>
+public sealed record EndCommand(string Id, string By, string Channel, string? Comment, DateTimeOffset At);
+
+public sealed class NullableIsoDurationJsonConverter : JsonConverter<TimeSpan?>
+{
+    private static readonly IsoDurationJsonConverter Inner = new();
+
+    public override TimeSpan? Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options)
+        => reader.TokenType == System.Text.Json.JsonTokenType.Null ? null : Inner.Read(ref reader, typeof(TimeSpan), options);
+
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, TimeSpan? value, System.Text.Json.JsonSerializerOptions options)
+    {
+        if (value is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            Inner.Write(writer, value.Value, options);
+        }
+    }
+}

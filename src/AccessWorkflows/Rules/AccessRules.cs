@@ -1,0 +1,117 @@
+namespace AccessWorkflows.Rules;
+
+/// <summary>The rules file (SPEC 5), validated. Produced only by <see cref="RulesLoader"/>; everything in it is checked.</summary>
+public sealed record AccessRules
+{
+    /// <summary>Lower-case emails.</summary>
+    public IReadOnlyList<string> Admins { get; init; } = [];
+
+    /// <summary>Lower-case emails.</summary>
+    public IReadOnlyList<string> Auditors { get; init; } = [];
+
+    /// <summary>Group name → lower-case member emails.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> ApproverGroups { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
+    public IReadOnlyList<AccountConfig> Accounts { get; init; } = [];
+
+    public IReadOnlyList<AccessRule> Rules { get; init; } = [];
+
+    public AccountConfig? FindAccount(string accountId) => Accounts.FirstOrDefault(a => a.Id == accountId);
+
+    public bool IsAdmin(string email) => Admins.Contains(email, StringComparer.OrdinalIgnoreCase);
+
+    public bool IsAuditor(string email) => Auditors.Contains(email, StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>An AWS account requests may target.</summary>
+public sealed record AccountConfig
+{
+    /// <summary>12 digits.</summary>
+    public required string Id { get; init; }
+
+    public required string Name { get; init; }
+
+    /// <summary>"sandbox" for the built-in simulated account; null for real AWS.</summary>
+    public string? Provider { get; init; }
+
+    public string? RoleArn { get; init; }
+
+    public string? ExternalId { get; init; }
+
+    public UserMapping UserMapping { get; init; } = UserMapping.UserNameIsEmail;
+
+    public bool IsSandbox => string.Equals(Provider, "sandbox", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>How a requester's email maps to an IAM user: <c>user-name-is-email</c> or <c>email-tag</c> with a tag key.</summary>
+public sealed record UserMapping(string Kind, string? TagKey)
+{
+    public const string UserNameIsEmailKind = "user-name-is-email";
+    public const string EmailTagKind = "email-tag";
+
+    public static UserMapping UserNameIsEmail { get; } = new(UserNameIsEmailKind, null);
+}
+
+/// <summary>One rule. Rules are tried in file order; the first that matches decides.</summary>
+public sealed record AccessRule
+{
+    public required string Name { get; init; }
+
+    /// <summary>Emails, <c>*@domain</c> globs, or <c>group:&lt;approverGroup&gt;</c>.</summary>
+    public IReadOnlyList<string> Requesters { get; init; } = [];
+
+    public IReadOnlyList<string> Accounts { get; init; } = [];
+
+    /// <summary>Globs (<c>*</c>, <c>?</c>) on policy ARNs.</summary>
+    public IReadOnlyList<string> Policies { get; init; } = [];
+
+    /// <summary>Globs on group names.</summary>
+    public IReadOnlyList<string> Groups { get; init; } = [];
+
+    /// <summary>Globs on resource ARNs; the base policy of a resource request must match <see cref="Policies"/>.</summary>
+    public IReadOnlyList<string> Resources { get; init; } = [];
+
+    public TimeSpan DefaultDuration { get; init; } = TimeSpan.FromHours(1);
+
+    public TimeSpan MaxDuration { get; init; } = TimeSpan.FromHours(8);
+
+    public bool RequireReason { get; init; }
+
+    public bool AllowOnBehalfOf { get; init; }
+
+    public required ApprovalRule Approval { get; init; }
+
+    /// <summary>The 1-based line of the rule in the file, for messages.</summary>
+    public int Line { get; init; }
+}
+
+public sealed record ApprovalRule
+{
+    public OnCallRule? OnCall { get; init; }
+
+    public bool Auto { get; init; }
+
+    public IReadOnlyList<ApprovalLevelRule> Levels { get; init; } = [];
+
+    public TimeSpan ApprovalWindow { get; init; } = TimeSpan.FromDays(1);
+
+    public bool AllowSelfApproval { get; init; }
+}
+
+public sealed record OnCallRule(IReadOnlyList<string> PagerDutySchedules, int EscalationLevel, TimeSpan Duration);
+
+public sealed record ApprovalLevelRule
+{
+    /// <summary>Emails or <c>group:&lt;approverGroup&gt;</c>.</summary>
+    public IReadOnlyList<string> Approvers { get; init; } = [];
+
+    public int MinApprovals { get; init; } = 1;
+
+    public string? SlackChannel { get; init; }
+
+    public string? TeamsChannel { get; init; }
+
+    public bool Webhook { get; init; }
+
+    public TimeSpan? EscalateAfter { get; init; }
+}
