@@ -1,0 +1,53 @@
+namespace AccessWorkflows.Requests;
+
+/// <summary>
+/// What people do to requests, whatever the channel (HTTP API, Slack, Teams, webhook, CLI). Each command checks
+/// who may do it before anything changes (SPEC 6.5, 12) and answers at once; the workflow does the rest.
+/// Callers pass identities they have authenticated themselves (a verified token, a Slack user resolved through
+/// users.info, a Teams member lookup), never an identity taken from a request body.
+/// </summary>
+public interface IAccessRequestCommands
+{
+    /// <summary>Validates against the rules, records the request and starts its workflow. With an
+    /// <paramref name="idempotencyKey"/>, the same caller and key return the request made the first time.</summary>
+    Task<SubmitResult> SubmitAsync(string requesterEmail, NewAccessRequest body, string channel, string? idempotencyKey = null, CancellationToken cancellationToken = default);
+
+    /// <summary>An approver's decision. <paramref name="decisionId"/> de-duplicates deliveries of the same click.</summary>
+    Task<CommandResult> DecideAsync(string requestId, string approverEmail, DecisionKind decision, TimeSpan? duration, string? comment, string channel, string decisionId, CancellationToken cancellationToken = default);
+
+    /// <summary>The requester (or the beneficiary) gives access back early.</summary>
+    Task<CommandResult> RelinquishAsync(string requestId, string requesterEmail, string channel, CancellationToken cancellationToken = default);
+
+    /// <summary>An admin ends a request: a pending one is refused, an active one is revoked.</summary>
+    Task<CommandResult> RevokeAsync(string requestId, string adminEmail, string channel, string? comment, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A new request as a caller sends it (SPEC 4); the requester is never part of it.</summary>
+public sealed record NewAccessRequest(string? AccountId, AccessSpec? Access, string? Duration, string? Reason, string? OnBehalfOf);
+
+/// <summary>How a command ended, mapped by hosts to 202 / 400 / 403 / 404 / 409.</summary>
+public enum CommandOutcome
+{
+    Accepted,
+    Invalid,
+    Forbidden,
+    NotFound,
+    Conflict,
+}
+
+/// <param name="Problem">Why it was not accepted, for the person (safe to show; contains no secrets).</param>
+/// <param name="Errors">Field errors of an invalid submission, keyed by JSON path.</param>
+public sealed record CommandResult(CommandOutcome Outcome, string? Problem = null, AccessRequest? Request = null, IReadOnlyDictionary<string, string>? Errors = null)
+{
+    public bool Accepted => Outcome == CommandOutcome.Accepted;
+
+    public static CommandResult Ok(AccessRequest request) => new(CommandOutcome.Accepted, null, request);
+
+    public static CommandResult Refused(CommandOutcome outcome, string problem, AccessRequest? request = null) => new(outcome, problem, request);
+}
+
+/// <summary>The result of a submission: the request when accepted.</summary>
+public sealed record SubmitResult(CommandOutcome Outcome, AccessRequest? Request = null, string? Problem = null, IReadOnlyDictionary<string, string>? Errors = null)
+{
+    public bool Accepted => Outcome == CommandOutcome.Accepted;
+}
