@@ -102,6 +102,12 @@ public static partial class RulesLoader
         {
             throw new RulesFileException(sourceName, (int)e.Start.Line, "(yaml)", $"not valid YAML: {e.Message}");
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner reports some malformed input (e.g. an unclosed '[' at the end of the text) this way
+            // instead of as a YamlException; it is still the file's fault, not ours.
+            throw new RulesFileException(sourceName, reader.LastLine, "(yaml)", $"not valid YAML after this line ({e.Message})");
+        }
 
         return reader.ReadRoot(root);
     }
@@ -147,6 +153,9 @@ public static partial class RulesLoader
 
         // ---------- event pass ----------
 
+        /// <summary>The line the event pass had reached: where to point when the YAML library fails without a position.</summary>
+        public int LastLine { get; private set; }
+
         public void CheckStructure(string yaml)
         {
             var parser = new Parser(new StringReader(yaml));
@@ -155,6 +164,7 @@ public static partial class RulesLoader
             while (parser.MoveNext())
             {
                 var ev = parser.Current!;
+                LastLine = (int)ev.End.Line;
                 switch (ev)
                 {
                     case DocumentStart:
@@ -295,7 +305,7 @@ public static partial class RulesLoader
                 var members = Emails(value, path);
                 if (members.Count == 0)
                 {
-                    throw Error(value.Start, path, "must list at least one email");
+                    throw Error(keyNode.Start, path, "must list at least one email");
                 }
 
                 result[name] = members;
@@ -478,8 +488,8 @@ public static partial class RulesLoader
                 var maxDuration = OptionalDuration(f, "maxDuration") ?? TimeSpan.FromHours(8);
                 if (defaultDuration > maxDuration)
                 {
-                    var at = f.Get("defaultDuration") ?? f.Get("maxDuration") ?? item;
-                    throw Error(at.Start, f.PathOf("defaultDuration"), $"must not exceed maxDuration ({AccessDuration.Format(maxDuration)})");
+                    var at = f.Get("defaultDuration") is not null ? f.KeyStart("defaultDuration") : f.KeyStart("maxDuration");
+                    throw Error(at, f.PathOf("defaultDuration"), $"must not exceed maxDuration ({AccessDuration.Format(maxDuration)})");
                 }
 
                 result.Add(new AccessRule
@@ -515,12 +525,12 @@ public static partial class RulesLoader
             var resources = Globs(f, "resources", g => ArnGlobRegex().IsMatch(g), "must be a glob on resource ARNs starting with 'arn:' (letters, digits, _+=,.@:/- and the wildcards * ?)");
             if (policies.Count + groups.Count + resources.Count == 0)
             {
-                throw Error(node.Start, rule.PathOf("access"), "allows nothing: list policies, groups or resources");
+                throw Error(rule.KeyStart("access"), rule.PathOf("access"), "allows nothing: list policies, groups or resources");
             }
 
             if (resources.Count > 0 && policies.Count == 0)
             {
-                throw Error(f.Get("resources")!.Start, f.PathOf("resources"), "resource access needs base policies: list them under 'policies'");
+                throw Error(f.KeyStart("resources"), f.PathOf("resources"), "resource access needs base policies: list them under 'policies'");
             }
 
             return (policies, groups, resources);
@@ -569,12 +579,12 @@ public static partial class RulesLoader
 
             if (auto && levels.Count > 0)
             {
-                throw Error(f.Get("levels")!.Start, f.PathOf("levels"), "'auto: true' approves without asking anyone: remove the levels or the auto");
+                throw Error(f.KeyStart("levels"), f.PathOf("levels"), "'auto: true' approves without asking anyone: remove the levels or the auto");
             }
 
             if (!auto && levels.Count == 0)
             {
-                throw Error((f.Get("levels") ?? node).Start, f.PathOf("levels"), "needs at least one approval level (or 'auto: true')");
+                throw Error(f.Get("levels") is null ? node.Start : f.KeyStart("levels"), f.PathOf("levels"), "needs at least one approval level (or 'auto: true')");
             }
 
             return new ApprovalRule
@@ -763,7 +773,7 @@ public static partial class RulesLoader
                 var key = ((YamlScalarNode)keyNode).Value ?? "";
                 if (!allowed.Contains(key, StringComparer.Ordinal))
                 {
-                    var near = allowed.FirstOrDefault(a => string.Equals(a, key, StringComparison.OrdinalIgnoreCase));
+                    var near = allowed.FirstOrDefault(a => LooksLike(a, key));
                     var hint = near is null ? $"expected one of: {string.Join(", ", allowed)}" : $"did you mean '{near}'?";
                     throw Error(keyNode.Start, Join(path, key), $"unknown key; {hint}");
                 }
@@ -772,6 +782,7 @@ public static partial class RulesLoader
                 if (!IsNull(value))
                 {
                     result.Values[key] = value;
+                    result.Keys[key] = keyNode;
                 }
             }
 
@@ -888,6 +899,38 @@ public static partial class RulesLoader
         private static bool IsNull(YamlNode node) =>
             node is YamlScalarNode { Style: ScalarStyle.Plain, Value: null or "" or "~" or "null" or "Null" or "NULL" };
 
+        /// <summary>A known key the unknown one is probably a typo of: same letters in another case, one a prefix of
+        /// the other, or at most two edits apart.</summary>
+        private static bool LooksLike(string known, string typed)
+        {
+            var a = known.ToLowerInvariant();
+            var b = typed.ToLowerInvariant();
+            if (b.Length == 0 || b.Length > 64)
+            {
+                return false;
+            }
+
+            if (a.StartsWith(b, StringComparison.Ordinal) || b.StartsWith(a, StringComparison.Ordinal))
+            {
+                return true;
+            }
+
+            var previous = Enumerable.Range(0, b.Length + 1).ToArray();
+            for (var i = 1; i <= a.Length; i++)
+            {
+                var current = new int[b.Length + 1];
+                current[0] = i;
+                for (var j = 1; j <= b.Length; j++)
+                {
+                    current[j] = Math.Min(Math.Min(current[j - 1], previous[j]) + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+                }
+
+                previous = current;
+            }
+
+            return previous[b.Length] <= 2;
+        }
+
         private static string Join(string path, string key) => path.Length == 0 ? Printable(key) : $"{path}.{Printable(key)}";
 
         private static string Show(string path) => path.Length == 0 ? "(root)" : path;
@@ -909,6 +952,12 @@ public static partial class RulesLoader
     private sealed class Map(string path, YamlNode node)
     {
         public Dictionary<string, YamlNode> Values { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, YamlNode> Keys { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Where a present key is written: errors about a whole value point there, since a block list or
+        /// mapping value only starts on the next line.</summary>
+        public Mark KeyStart(string key) => Keys[key].Start;
 
         /// <summary>The mapping itself: where a missing key is reported.</summary>
         public YamlNode Node { get; } = node;
