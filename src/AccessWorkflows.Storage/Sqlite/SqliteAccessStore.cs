@@ -68,10 +68,12 @@ public sealed partial class SqliteAccessStore
     }
 
     private const string ConnectionPragmas =
-        "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+        "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 
     // Per-connection settings go on every open: a pooled connection keeps them, and setting them again is cheap.
     // journal_mode is persistent in the file, but asking each time also covers a file another tool created.
+    // synchronous = FULL, not WAL's usual NORMAL: a committed audit event or grant-ledger entry must survive a power
+    // loss too (a lost ledger entry would leave an AWS permission nobody revokes), and the write rate is low.
     private SqliteConnection OpenConnection()
     {
         ObjectDisposedException.ThrowIf(disposed != 0, this);
