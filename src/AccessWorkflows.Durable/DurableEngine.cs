@@ -382,6 +382,13 @@ public sealed class DurableEngine : IAsyncDisposable
     {
         try
         {
+            // The dispatcher's read may predate the commit of a run that just finished and released its claim:
+            // only a work item still present is work.
+            if (!_store.ActivityExists(item.Id))
+            {
+                return;
+            }
+
             HistoryEvent outcome;
             var run = _registry.FindActivity(item.Name);
             if (run is null)

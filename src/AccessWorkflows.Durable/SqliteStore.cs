@@ -437,6 +437,13 @@ internal sealed class SqliteStore : IDisposable
             return items;
         });
 
+    public bool ActivityExists(long id)
+        => Read(c =>
+        {
+            using var cmd = Command(c, null, "SELECT 1 FROM activities WHERE id=$id", ("$id", id));
+            return cmd.ExecuteScalar() is not null;
+        });
+
     /// <summary>Replaces an activity work item by its result message. False when the work item is gone (its
     /// instance finished or was re-created meanwhile): then the result is dropped.</summary>
     public bool CompleteActivity(ActivityWorkItem item, HistoryEvent result, DateTime now)
