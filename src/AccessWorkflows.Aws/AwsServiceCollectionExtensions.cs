@@ -8,6 +8,7 @@ using Azure.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace AccessWorkflows.Aws;
 
@@ -46,7 +47,13 @@ public static class AwsServiceCollectionExtensions
             });
         }
 
-        services.TryAddSingleton<IAwsCredentialProvider>(sp => ActivatorUtilities.CreateInstance<AccountCredentialProvider>(sp, sp.GetService<IWebIdentityTokenSource>()!));
+        services.TryAddSingleton<IAwsCredentialProvider>(sp => new AccountCredentialProvider(
+            sp.GetRequiredService<AwsOptions>(),
+            sp.GetRequiredService<AwsEndpoints>(),
+            sp.GetRequiredService<IAwsBaseCredentials>(),
+            sp.GetService<IWebIdentityTokenSource>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<AccountCredentialProvider>>()));
         services.AddHttpClient(IamClientFactory.HttpClientName, client =>
         {
             client.Timeout = TimeSpan.FromSeconds(30);

@@ -30,6 +30,18 @@ public sealed partial class IamUserResolver
 
     public async Task<string> ResolveAsync(AccountConfig account, string email, CancellationToken cancellationToken = default)
     {
+        try
+        {
+            return await ResolveCoreAsync(account, email, cancellationToken);
+        }
+        catch (IamException ex) when (!ex.IsTransient)
+        {
+            throw new PermanentProvisioningException($"IAM in account {account.Id} refused to look up the requester's user ({ex.Code}): {ex.ServiceMessage}", ex);
+        }
+    }
+
+    private async Task<string> ResolveCoreAsync(AccountConfig account, string email, CancellationToken cancellationToken)
+    {
         var client = _clients.For(account);
         if (account.UserMapping.Kind == UserMapping.EmailTagKind)
         {
