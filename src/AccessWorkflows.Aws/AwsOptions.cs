@@ -32,6 +32,9 @@ public sealed class AwsOptions
     /// <summary>How long the email→IAM user map of an <c>email-tag</c> account is reused.</summary>
     public TimeSpan UserCacheDuration { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>How often the reconciliation sweep runs over every real AWS account; zero turns it off.</summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>How long autocomplete reuses an account's policy and group lists.</summary>
     public TimeSpan CatalogCacheDuration { get; set; } = TimeSpan.FromMinutes(5);
 }

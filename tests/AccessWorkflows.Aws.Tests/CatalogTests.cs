@@ -1,4 +1,3 @@
-using AccessWorkflows.Grants;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AccessWorkflows.Aws.Tests;
@@ -17,7 +16,7 @@ public sealed class CatalogTests
         h.Aws.AddGroup("Developers");
         h.Aws.AddGroup("Auditors");
         h.Aws.AddGroup("Ops");
-        var catalog = h.Services.GetRequiredService<IAccessCatalog>();
+        var catalog = h.Services.GetRequiredService<AwsAccessCatalog>();
         var account = AwsHarness.Account();
 
         Assert.Equal(

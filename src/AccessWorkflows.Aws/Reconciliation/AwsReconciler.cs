@@ -76,18 +76,25 @@ public sealed partial class AwsReconciler
 
             try
             {
-                var access = AccessOf(holding.Key.Permission);
-                if (dead.Count == holding.RequestIds.Count && access is not null)
-                {
-                    // No live grant explains it: remove from IAM first, then let go of the ledger entries.
-                    await _provisioner.RemoveAsync(account, holding.Key.UserName, access, dead[0], cancellationToken);
-                    removed.Add(item with { RequestIds = dead });
-                    await AuditAsync(account, "reconcile.removed", $"Removed {item.Kind} {item.Target} from IAM user {item.UserName}: no approved or active request holds it (held by {string.Join(", ", dead)}).", cancellationToken);
-                }
-
                 foreach (var requestId in dead)
                 {
                     await _ledger.RemoveHolderAsync(holding.Key, requestId, cancellationToken);
+                }
+
+                var access = AccessOf(holding.Key.Permission);
+                if (access is not null && (await _ledger.GetHoldersAsync(holding.Key, cancellationToken)).Count == 0)
+                {
+                    // No live grant explains it: remove it from IAM, then make sure no grant arrived meanwhile.
+                    await _provisioner.RemoveAsync(account, holding.Key.UserName, access, dead[0], cancellationToken);
+                    var arrived = await _ledger.GetHoldersAsync(holding.Key, cancellationToken);
+                    if (arrived.Count > 0)
+                    {
+                        await _provisioner.ApplyAsync(account, holding.Key.UserName, access, arrived[0], cancellationToken);
+                        continue;
+                    }
+
+                    removed.Add(item with { RequestIds = dead });
+                    await AuditAsync(account, "reconcile.removed", $"Removed {item.Kind} {item.Target} from IAM user {item.UserName}: no approved or active request holds it (held by {string.Join(", ", dead)}).", cancellationToken);
                 }
             }
             catch (Exception ex) when (ex is IamException or PermanentProvisioningException)
