@@ -56,6 +56,9 @@ public static class AccessWorkflowsServer
         services.TryAddSingleton<IOnCallDirectory, NoOnCallDirectory>();
         services.AddSingleton<SandboxProvisioner>();
         services.AddAws(configuration);
+
+        // Autocomplete for real accounts lists what IAM has; AccessOptions keeps sandbox accounts off IAM.
+        services.AddSingleton<IAccessCatalog>(sp => sp.GetRequiredService<AwsAccessCatalog>());
         services.AddSingleton<IProvisionerResolver, ProvisionerResolver>();
         services.AddSingleton<GrantService>();
         services.AddSingleton<AccessOptions>();
