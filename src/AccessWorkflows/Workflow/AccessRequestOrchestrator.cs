@@ -186,6 +186,11 @@ public sealed class AccessRequestOrchestrator
 
                 var approver = Grammar.NormalizeEmail(received.Approver);
                 var check = DecisionRules.Check(_request, level, approver, received.Decision, received.Duration);
+                if (check.Accepted && received.Decision == DecisionKind.Approve && approvals.ContainsKey(approver))
+                {
+                    check = CommandResult.Refused(CommandOutcome.Conflict, $"{approver} already approved; each approver counts once.");
+                }
+
                 if (!check.Accepted)
                 {
                     await ApplyAsync(new RequestChange
@@ -199,11 +204,6 @@ public sealed class AccessRequestOrchestrator
                         Detail = check.Problem,
                     });
                     continue;
-                }
-
-                if (received.Decision == DecisionKind.Approve && approvals.ContainsKey(approver))
-                {
-                    continue; // one approver counts once, however many times they click
                 }
 
                 var record = new DecisionRecord(received.Id, approver, received.Decision, received.Duration, received.Comment, received.Channel, DecisionRules.LevelOf(_request, approver, level), received.At);
