@@ -179,9 +179,10 @@ public sealed class AccessRequestOrchestratorTests
         h.Decide("carol@example.com", DecisionKind.Approve);
         h.Raise(WorkflowNames.RelinquishEvent, new EndCommand("r1", "alice@example.com", Channels.Api, null, h.Now));
 
-        Assert.Equal(2, h.NotificationKinds.Count(k => k == NotificationKind.RevokeFailing));
+        Assert.Equal(1, h.NotificationKinds.Count(k => k == NotificationKind.RevokeFailing));
         Assert.False(run.IsCompleted);
         h.Fire(h.PendingTimers.Single().FireAt);
+        Assert.Equal(2, h.NotificationKinds.Count(k => k == NotificationKind.RevokeFailing));
         Assert.False(run.IsCompleted);
         h.Fire(h.PendingTimers.Single().FireAt);
 
