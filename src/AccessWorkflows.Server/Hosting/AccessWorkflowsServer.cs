@@ -5,10 +5,12 @@ using AccessWorkflows.Grants.Sandbox;
 using AccessWorkflows.Http;
 using AccessWorkflows.Notifications;
 using AccessWorkflows.OnCall;
+using AccessWorkflows.PagerDuty;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
 using AccessWorkflows.Storage;
 using AccessWorkflows.Storage.Sqlite;
+using AccessWorkflows.Webhook;
 using AccessWorkflows.Workflow;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -50,6 +52,8 @@ public static class AccessWorkflowsServer
         // Notification channels: the in-process recorder always; Slack, Teams and the webhook when configured.
         services.AddSingleton<RecordingNotificationChannel>();
         services.AddSingleton<INotificationChannel>(sp => sp.GetRequiredService<RecordingNotificationChannel>());
+        services.AddWebhook(configuration);
+        services.AddPagerDuty(configuration);
 
         services.TryAddSingleton<IOnCallDirectory, NoOnCallDirectory>();
         services.AddSingleton<SandboxProvisioner>();
@@ -75,6 +79,7 @@ public static class AccessWorkflowsServer
         app.UseStaticFiles();
         app.MapAccessRequestApi();
         app.MapOperationsApi();
+        app.MapWebhook();
         return app;
     }
 
