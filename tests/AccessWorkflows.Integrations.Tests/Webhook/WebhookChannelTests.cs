@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
+using System.Security.Cryptography;
+using System.Text;
 using AccessWorkflows.Notifications;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Storage;
@@ -197,6 +198,28 @@ public sealed class WebhookChannelTests : IAsyncLifetime
         Assert.Equal(SignatureCheck.StaleTimestamp, WebhookSignature.Verify(Secret, $"{ts}", signature, body, now.AddMinutes(6), TimeSpan.FromMinutes(5)));
         Assert.Equal(SignatureCheck.MalformedTimestamp, WebhookSignature.Verify(Secret, "-5", signature, body, now, TimeSpan.FromMinutes(5)));
         Assert.Equal(SignatureCheck.MissingHeaders, WebhookSignature.Verify(Secret, null, signature, body, now, TimeSpan.FromMinutes(5)));
+    }
+
+    [Fact]
+    public void The_csharp_verification_in_the_integrator_docs_accepts_delivered_events_and_nothing_else()
+    {
+        var body = WebhookEvents.Serialize(WebhookEvents.From(Samples.Notification(Samples.Request(), NotificationKind.Received)));
+        var ts = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var signature = WebhookSignature.Sign(Secret, long.Parse(ts, System.Globalization.CultureInfo.InvariantCulture), body);
+
+        Assert.True(DocsIsAuthentic(Secret, ts, signature, body));
+        Assert.True(DocsIsAuthentic(Secret, ts, "v1=00, " + signature, body));
+        Assert.False(DocsIsAuthentic("another-secret-entirely", ts, signature, body));
+        Assert.False(DocsIsAuthentic(Secret, ts, signature, [.. body, (byte)' ']));
+    }
+
+    // Verbatim from docs/webhook.md, so the page cannot drift from what the channel sends.
+    private static bool DocsIsAuthentic(string secret, string timestamp, string signature, byte[] body)
+    {
+        if (!long.TryParse(timestamp, out var ts) || Math.Abs(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - ts) > 300) return false;
+        var mac = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes(timestamp + ".").Concat(body).ToArray());
+        return signature.Split(',').Select(s => s.Trim()).Where(s => s.StartsWith("v1=") && s.Length == 67)
+            .Any(s => CryptographicOperations.FixedTimeEquals(mac, Convert.FromHexString(s[3..])));
     }
 
     private sealed class MemoryDeliveries : IMessageRefStore
