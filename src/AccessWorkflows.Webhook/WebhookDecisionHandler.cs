@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using AccessWorkflows.Requests;
 using Microsoft.AspNetCore.Http;
@@ -232,17 +231,9 @@ public sealed partial class WebhookDecisionHandler(IOptions<WebhookOptions> opti
         return ProblemAsync(context, StatusCodes.Status413PayloadTooLarge, "Payload too large", $"The body must be at most {_options.MaxBodyBytes} bytes.");
     }
 
+    /// <summary>RFC 7807, shaped like every other route's problems.</summary>
     private static Task ProblemAsync(HttpContext context, int status, string title, string? detail)
-    {
-        context.Response.StatusCode = status;
-        return context.Response.WriteAsJsonAsync(
-            new ProblemBody($"https://httpstatuses.io/{status}", title, status, detail),
-            Json,
-            "application/problem+json",
-            context.RequestAborted);
-    }
-
-    private sealed record ProblemBody(string Type, string Title, int Status, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Detail);
+        => Results.Problem(detail, statusCode: status, title: title).ExecuteAsync(context);
 
     [GeneratedRegex(@"^[A-Za-z0-9_\-:.]{1,128}$")]
     private static partial Regex RequestIdRegex();

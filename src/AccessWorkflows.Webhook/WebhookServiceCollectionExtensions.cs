@@ -60,12 +60,8 @@ public static class WebhookServiceCollectionExtensions
             var handler = context.RequestServices.GetService<WebhookDecisionHandler>();
             if (handler is null)
             {
-                context.Response.StatusCode = StatusCodes.Status404NotFound;
-                return context.Response.WriteAsJsonAsync(
-                    new { type = "https://httpstatuses.io/404", title = "Not found", status = 404, detail = "Webhook decisions are not enabled (AccessWorkflows:Webhook:Secret is not set)." },
-                    (System.Text.Json.JsonSerializerOptions?)null,
-                    "application/problem+json",
-                    context.RequestAborted);
+                return Results.Problem("Webhook decisions are not enabled (AccessWorkflows:Webhook:Secret is not set).", statusCode: StatusCodes.Status404NotFound, title: "Not found.")
+                    .ExecuteAsync(context);
             }
 
             return handler.HandleAsync(context);
