@@ -176,7 +176,7 @@ public sealed class PagerDutyOnCallDirectoryTests : IAsyncLifetime
         _pd.Hang = true;
         var directory = Directory(s =>
         {
-            s["AccessWorkflows:PagerDuty:Timeout"] = "00:00:01";
+            s["AccessWorkflows:PagerDuty:Timeout"] = "00:00:02";
             s["AccessWorkflows:PagerDuty:AttemptTimeout"] = "00:00:00.300";
         });
 
