@@ -25,24 +25,26 @@ internal sealed class BotTokenValidator
     private readonly ConfigurationManager<OpenIdConnectConfiguration> _metadata;
     private readonly TeamsOptions _options;
     private readonly ILogger<BotTokenValidator> _logger;
+    private static readonly TimeSpan ForcedRefreshInterval = TimeSpan.FromSeconds(30);
     private readonly JsonWebTokenHandler _handler = new() { MaximumTokenSizeInBytes = 16 * 1024 };
+    private readonly HttpDocumentRetriever _retriever;
+    private readonly SemaphoreSlim _refreshGate = new(1, 1);
+    private OpenIdConnectConfiguration? _refreshed;
+    private DateTimeOffset _lastRefresh = DateTimeOffset.MinValue;
 
     public BotTokenValidator(IOptions<TeamsOptions> options, IHttpClientFactory httpClients, ILogger<BotTokenValidator> logger)
     {
         _options = options.Value;
         _logger = logger;
         var metadataUri = new Uri(_options.OpenIdMetadataUrl);
-        var retriever = new HttpDocumentRetriever(httpClients.CreateClient(TeamsServiceCollectionExtensions.MetadataHttpClient))
+        _retriever = new HttpDocumentRetriever(httpClients.CreateClient(TeamsServiceCollectionExtensions.MetadataHttpClient))
         {
             // Plain HTTP only for a metadata server on this machine (tests); anything else must be HTTPS.
             RequireHttps = !metadataUri.IsLoopback,
         };
-        _metadata = new ConfigurationManager<OpenIdConnectConfiguration>(_options.OpenIdMetadataUrl, new OpenIdConnectConfigurationRetriever(), retriever)
+        _metadata = new ConfigurationManager<OpenIdConnectConfiguration>(_options.OpenIdMetadataUrl, new OpenIdConnectConfigurationRetriever(), _retriever)
         {
             AutomaticRefreshInterval = TimeSpan.FromHours(24),
-            // A token with an unknown key id triggers a refresh at most this often, so forged key ids cannot make
-            // us hammer the metadata endpoint.
-            RefreshInterval = TimeSpan.FromSeconds(30),
         };
     }
 
@@ -79,19 +81,10 @@ internal sealed class BotTokenValidator
             return BotTokenResult.Invalid("OpenID metadata unavailable");
         }
 
-        if (!string.IsNullOrEmpty(jwt.Kid) && !config.SigningKeys.Any(k => k.KeyId == jwt.Kid))
+        if (!string.IsNullOrEmpty(jwt.Kid) && !HasKey(config, jwt.Kid))
         {
             // Keys rotate: fetch the metadata again before calling the key unknown.
-            Log.RefreshingSigningKeys(_logger, jwt.Kid);
-            _metadata.RequestRefresh();
-            try
-            {
-                config = await _metadata.GetConfigurationAsync(cancellationToken);
-            }
-            catch (InvalidOperationException)
-            {
-                return BotTokenResult.Invalid("OpenID metadata unavailable");
-            }
+            config = await RefreshedAsync(jwt.Kid, cancellationToken) ?? config;
         }
 
         var parameters = new TokenValidationParameters
@@ -117,6 +110,53 @@ internal sealed class BotTokenValidator
 
         var serviceUrl = result.ClaimsIdentity.FindFirst("serviceurl")?.Value;
         return new BotTokenResult(true, serviceUrl, Endorsements(config, jwt.Kid), null);
+    }
+
+    private static bool HasKey(OpenIdConnectConfiguration config, string kid) => config.SigningKeys.Any(k => k.KeyId == kid);
+
+    /// <summary>
+    /// Metadata fetched now, for a token whose key id the cache does not know. <see cref="ConfigurationManager{T}"/>
+    /// refreshes in the background (the token at hand would still fail), so this fetch is awaited here, at most once
+    /// per <see cref="ForcedRefreshInterval"/>, so that forged key ids cannot make us hammer the metadata endpoint.
+    /// </summary>
+    private async Task<OpenIdConnectConfiguration?> RefreshedAsync(string kid, CancellationToken cancellationToken)
+    {
+        if (_refreshed is { } known && HasKey(known, kid))
+        {
+            return known;
+        }
+
+        await _refreshGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_refreshed is { } again && HasKey(again, kid))
+            {
+                return again;
+            }
+
+            var now = DateTimeOffset.UtcNow;
+            if (now - _lastRefresh < ForcedRefreshInterval)
+            {
+                return null;
+            }
+
+            _lastRefresh = now;
+            Log.RefreshingSigningKeys(_logger, kid);
+            try
+            {
+                _refreshed = await OpenIdConnectConfigurationRetriever.GetAsync(_options.OpenIdMetadataUrl, _retriever, cancellationToken);
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or HttpRequestException)
+            {
+                return null;
+            }
+
+            return _refreshed;
+        }
+        finally
+        {
+            _refreshGate.Release();
+        }
     }
 
     /// <summary>The channels the signing key is endorsed for (Bot Framework's <c>endorsements</c> key member), when the
