@@ -165,11 +165,12 @@ internal sealed partial class TeamsBot
             return;
         }
 
+        // Every message teaches the bot who its sender is, so it can reach them later.
+        var email = await _directory.IdentifyAsync(a, cancellationToken);
         var text = MentionRegex().Replace(a.Text ?? string.Empty, string.Empty).Trim();
         JsonObject response;
         if (string.Equals(text, "request", StringComparison.OrdinalIgnoreCase))
         {
-            var email = await _directory.IdentifyAsync(a, cancellationToken);
             response = email is null
                 ? Unidentified()
                 : TeamsCards.RequestForm(_requestOptions.Accounts(email));

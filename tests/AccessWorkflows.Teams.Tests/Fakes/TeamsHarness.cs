@@ -23,6 +23,7 @@ public sealed class TeamsHarness : IAsyncDisposable
     public const string TeamId = "19:team-general@thread.tacv2";
 
     private readonly HttpClient _http = new();
+    private IServiceProvider _services = null!;
 
     private TeamsHarness(FakeBotFrameworkAuth auth, FakeBotConnector connector, LoopbackServer bot, FakeWorkflow workflow, InMemoryConversationStore conversations, InMemoryMessageRefStore refs)
     {
@@ -45,6 +46,9 @@ public sealed class TeamsHarness : IAsyncDisposable
     public InMemoryConversationStore Conversations { get; }
 
     public InMemoryMessageRefStore Refs { get; }
+
+    /// <summary>The <c>teams</c> notification channel as the host would call it.</summary>
+    public INotificationChannel Channel => _services.GetServices<INotificationChannel>().Single(c => c.Name == "teams");
 
     public static readonly AccessRules Rules = new()
     {
@@ -99,7 +103,7 @@ public sealed class TeamsHarness : IAsyncDisposable
                 services.AddSingleton<IAccessCatalog, FakeCatalog>();
             });
         // The workflow comes from the bot's container so it notifies the bot's own channel instance.
-        return new TeamsHarness(auth, connector, bot, botServices!.GetRequiredService<FakeWorkflow>(), conversations, refs);
+        return new TeamsHarness(auth, connector, bot, botServices!.GetRequiredService<FakeWorkflow>(), conversations, refs) { _services = botServices! };
     }
 
     public Uri MessagesUrl => new(Bot.BaseAddress, "api/teams/messages");
