@@ -23,7 +23,7 @@ public static class TeamsServiceCollectionExtensions
     /// Binds <c>AccessWorkflows:Teams:*</c> and, when <c>AppId</c> is set, registers the Teams bot and the <c>teams</c>
     /// <see cref="INotificationChannel"/>. Without an AppId nothing is registered and <c>/api/teams/messages</c> answers 404.
     /// Needs from the host: IAccessRequestCommands, IRequestStore, IMessageRefStore, IConversationStore; optionally
-    /// AccessRules and IAccessCatalog for the request form's choices.
+    /// AccessOptions (the core autocomplete source) for the request form's choices.
     /// </summary>
     public static IServiceCollection AddTeams(this IServiceCollection services, IConfiguration configuration)
     {
@@ -59,7 +59,7 @@ public static class TeamsServiceCollectionExtensions
                 sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IBotConnector, BotConnectorClient>();
         services.AddSingleton<ConversationDirectory>();
-        services.TryAddSingleton<ITeamsRequestOptions, RulesRequestOptions>();
+        services.TryAddSingleton<ITeamsRequestOptions, CoreRequestOptions>();
         services.AddSingleton<TeamsBot>();
         services.AddSingleton<TeamsNotificationChannel>();
         services.AddSingleton<INotificationChannel>(sp => sp.GetRequiredService<TeamsNotificationChannel>());

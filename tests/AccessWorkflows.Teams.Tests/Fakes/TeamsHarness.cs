@@ -52,7 +52,7 @@ public sealed class TeamsHarness : IAsyncDisposable
 
     public static readonly AccessRules Rules = new()
     {
-        Accounts = [new AccountConfig { Id = "111122223333", Name = "sandbox", Provider = "sandbox" }, new AccountConfig { Id = "444455556666", Name = "production" }],
+        Accounts = [new AccountConfig { Id = "111122223333", Name = "staging" }, new AccountConfig { Id = "444455556666", Name = "production" }],
         Rules =
         [
             new AccessRule
@@ -101,6 +101,7 @@ public sealed class TeamsHarness : IAsyncDisposable
                 services.AddSingleton<IRequestStore>(sp => sp.GetRequiredService<FakeWorkflow>());
                 services.AddSingleton(Rules);
                 services.AddSingleton<IAccessCatalog, FakeCatalog>();
+                services.AddSingleton<AccessOptions>();
             });
         // The workflow comes from the bot's container so it notifies the bot's own channel instance.
         return new TeamsHarness(auth, connector, bot, botServices!.GetRequiredService<FakeWorkflow>(), conversations, refs) { _services = botServices! };
