@@ -13,6 +13,7 @@ using AccessWorkflows.Rules;
 using AccessWorkflows.Storage;
 using AccessWorkflows.Storage.Sqlite;
 using AccessWorkflows.Webhook;
+using AccessWorkflows.Teams;
 using AccessWorkflows.Workflow;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -56,6 +57,7 @@ public static class AccessWorkflowsServer
         services.AddSingleton<INotificationChannel>(sp => sp.GetRequiredService<RecordingNotificationChannel>());
         services.AddWebhook(configuration);
         services.AddPagerDuty(configuration);
+        services.AddTeams(configuration);
 
         services.TryAddSingleton<IOnCallDirectory, NoOnCallDirectory>();
         services.AddSingleton<SandboxProvisioner>();
@@ -88,6 +90,7 @@ public static class AccessWorkflowsServer
         app.MapOperationsApi();
         app.MapAws();
         app.MapWebhook();
+        app.MapTeams();
         return app;
     }
 
