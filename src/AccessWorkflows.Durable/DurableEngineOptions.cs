@@ -1,0 +1,26 @@
+namespace AccessWorkflows.Durable.Embedded;
+
+/// <summary>Settings of a <see cref="DurableEngine"/>.</summary>
+public sealed class DurableEngineOptions
+{
+    /// <summary>The SQLite file holding every instance; created when missing. One engine per file at a time:
+    /// claims on work are in memory, so two live engines on one file would both run the same steps.</summary>
+    public string DatabasePath { get; set; } = "durable.db";
+
+    /// <summary>Orchestration steps run at once (each on its own instance).</summary>
+    public int MaxConcurrentOrchestrations { get; set; } = 2 * Environment.ProcessorCount;
+
+    /// <summary>Activities run at once.</summary>
+    public int MaxConcurrentActivities { get; set; } = 8;
+
+    /// <summary>The clock of durable timers and of <c>CurrentUtcDateTime</c>. Tests pass a manual clock and advance
+    /// it: timers then fire exactly when it passes their time.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>A safety net only: new work wakes the dispatchers at once through in-process signals. The poll
+    /// finds rows written by something else. Measured in real time, whatever <see cref="TimeProvider"/> is.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Inbox messages one step consumes at most.</summary>
+    public int MaxMessagesPerStep { get; set; } = 100;
+}

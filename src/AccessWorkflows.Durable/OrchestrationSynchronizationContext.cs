@@ -1,0 +1,56 @@
+namespace AccessWorkflows.Durable.Embedded;
+
+/// <summary>
+/// The single thread an orchestrator runs on during a step. Every continuation of orchestrator code is queued
+/// here and run by <see cref="Drain"/> in FIFO order on the step's thread, so the code sees the same interleaving
+/// on every replay. Code that leaves this context (<c>ConfigureAwait(false)</c>, <c>Task.Run</c>, real delays)
+/// breaks determinism: what it posts after the step is dropped.
+/// </summary>
+internal sealed class OrchestrationSynchronizationContext : SynchronizationContext
+{
+    private readonly Queue<(SendOrPostCallback Callback, object? State)> _queue = new();
+    private readonly Lock _gate = new();
+    private bool _closed;
+
+    public override void Post(SendOrPostCallback d, object? state)
+    {
+        lock (_gate)
+        {
+            if (!_closed)
+            {
+                _queue.Enqueue((d, state));
+            }
+        }
+    }
+
+    public override void Send(SendOrPostCallback d, object? state) => throw new NotSupportedException("Orchestrations do not support synchronous dispatch.");
+
+    public override SynchronizationContext CreateCopy() => this;
+
+    /// <summary>Runs queued continuations until none is left.</summary>
+    public void Drain()
+    {
+        while (true)
+        {
+            (SendOrPostCallback Callback, object? State) next;
+            lock (_gate)
+            {
+                if (!_queue.TryDequeue(out next))
+                {
+                    return;
+                }
+            }
+
+            next.Callback(next.State);
+        }
+    }
+
+    public void Close()
+    {
+        lock (_gate)
+        {
+            _closed = true;
+            _queue.Clear();
+        }
+    }
+}

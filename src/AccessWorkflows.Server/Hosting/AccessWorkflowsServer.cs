@@ -1,0 +1,179 @@
+using AccessWorkflows.Durable;
+using AccessWorkflows.Durable.Embedded;
+using AccessWorkflows.Grants;
+using AccessWorkflows.Grants.Sandbox;
+using AccessWorkflows.Http;
+using AccessWorkflows.Notifications;
+using AccessWorkflows.OnCall;
+using AccessWorkflows.Requests;
+using AccessWorkflows.Rules;
+using AccessWorkflows.Storage;
+using AccessWorkflows.Storage.Sqlite;
+using AccessWorkflows.Workflow;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace AccessWorkflows.Server.Hosting;
+
+/// <summary>How the self-contained server is put together: configuration, rules, store, engine, channels, routes.</summary>
+public static class AccessWorkflowsServer
+{
+    public const string DefaultUrl = "http://127.0.0.1:7071";
+
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.Services.AddAccessWorkflowsServer(builder.Configuration, builder.Environment);
+        var app = builder.Build();
+        app.MapAccessWorkflowsServer();
+        return app;
+    }
+
+    public static IServiceCollection AddAccessWorkflowsServer(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
+    {
+        var section = configuration.GetSection("AccessWorkflows");
+
+        // The rules are validated before anything else: a broken file stops the host with the line and field.
+        var rulesPath = ServerPaths.Resolve(section["RulesPath"] ?? "access-rules.yaml", mustExist: true);
+        services.AddSingleton(RulesLoader.Load(rulesPath));
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.Configure<WorkflowOptions>(section.GetSection("Workflow"));
+
+        AddStorage(services, section);
+        AddAuthentication(services, section, environment);
+
+        // Notification channels: the in-process recorder always; Slack, Teams and the webhook when configured.
+        services.AddSingleton<RecordingNotificationChannel>();
+        services.AddSingleton<INotificationChannel>(sp => sp.GetRequiredService<RecordingNotificationChannel>());
+
+        services.TryAddSingleton<IOnCallDirectory, NoOnCallDirectory>();
+        services.AddSingleton<SandboxProvisioner>();
+        services.AddSingleton<IProvisionerResolver, ProvisionerResolver>();
+        services.AddSingleton<GrantService>();
+        services.AddSingleton<AccessWorkflowActivities>();
+        services.AddSingleton<RequestService>();
+        services.AddSingleton<IAccessRequestCommands>(sp => sp.GetRequiredService<RequestService>());
+
+        AddDurableEngine(services, section);
+        services.AddHostedService<RequestRecoveryService>();
+        return services;
+    }
+
+    public static WebApplication MapAccessWorkflowsServer(this WebApplication app)
+    {
+        if (app.Services.GetRequiredService<ICallerAuthenticator>() is DevelopmentCallerAuthenticator)
+        {
+            app.Logger.LogWarning("Authentication is in Development mode: the X-Dev-User header is trusted. Never use this outside a developer machine.");
+        }
+
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.MapAccessRequestApi();
+        app.MapOperationsApi();
+        return app;
+    }
+
+    private static void AddStorage(IServiceCollection services, IConfigurationSection section)
+    {
+        var storage = section["Storage"] ?? "sqlite";
+        if (!string.Equals(storage, "sqlite", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"AccessWorkflows:Storage '{storage}' is not supported by this server build (use sqlite).");
+        }
+
+        services.AddSqliteAccessStore(ServerPaths.Resolve(section["Sqlite:Path"] ?? ".data/accessworkflows.db", mustExist: false));
+    }
+
+    private static void AddAuthentication(IServiceCollection services, IConfigurationSection section, IHostEnvironment environment)
+    {
+        var auth = section.GetSection("Auth");
+        services.Configure<AuthOptions>(auth);
+        var mode = auth["Mode"] ?? AuthOptions.JwtMode;
+        if (string.Equals(mode, AuthOptions.DevelopmentMode, StringComparison.OrdinalIgnoreCase))
+        {
+            if (!environment.IsDevelopment())
+            {
+                throw new InvalidOperationException("AccessWorkflows:Auth:Mode Development trusts the X-Dev-User header and is allowed only when the environment is Development.");
+            }
+
+            services.AddSingleton<ICallerAuthenticator, DevelopmentCallerAuthenticator>();
+        }
+        else if (string.Equals(mode, AuthOptions.JwtMode, StringComparison.OrdinalIgnoreCase))
+        {
+            services.AddSingleton<ICallerAuthenticator, JwtCallerAuthenticator>();
+        }
+        else
+        {
+            throw new InvalidOperationException($"AccessWorkflows:Auth:Mode must be Jwt or Development, not '{mode}'.");
+        }
+    }
+
+    private static void AddDurableEngine(IServiceCollection services, IConfigurationSection section)
+    {
+        var path = ServerPaths.Resolve(section["Durable:Path"] ?? ".data/durable.db", mustExist: false);
+        services.AddSingleton(sp =>
+        {
+            var registry = WorkflowRegistration.Create(sp.GetRequiredService<AccessWorkflowActivities>());
+            var options = new DurableEngineOptions { DatabasePath = path, TimeProvider = sp.GetRequiredService<TimeProvider>() };
+            return new DurableEngine(registry, options, sp.GetRequiredService<ILoggerFactory>());
+        });
+        services.AddSingleton<IDurableClient>(sp => sp.GetRequiredService<DurableEngine>().Client);
+        services.AddHostedService<DurableEngineHostedService>();
+    }
+}
+
+/// <summary>Registers the workflow's orchestrator and activities with the embedded engine.</summary>
+public static class WorkflowRegistration
+{
+    public static DurableTaskRegistry Create(AccessWorkflowActivities activities) => new DurableTaskRegistry()
+        .AddOrchestrator<AccessWorkflowInput, AccessWorkflowResult>(WorkflowNames.Orchestrator, AccessRequestOrchestrator.RunAsync)
+        .AddActivity<RequestChange, AccessRequest>(WorkflowNames.ApplyChangeActivity, (_, input, ct) => activities.ApplyChangeAsync(input, ct))
+        .AddActivity<DeliverInput>(WorkflowNames.DeliverActivity, (_, input, ct) => activities.DeliverAsync(input, ct))
+        .AddActivity<OnCallInput, OnCallAnswer>(WorkflowNames.CheckOnCallActivity, (_, input, ct) => activities.CheckOnCallAsync(input, ct))
+        .AddActivity<GrantInput, string>(WorkflowNames.ProvisionActivity, (_, input, ct) => activities.ProvisionAsync(input, ct))
+        .AddActivity<GrantInput>(WorkflowNames.DeprovisionActivity, (_, input, ct) => activities.DeprovisionAsync(input, ct));
+}
+
+/// <summary>Starts the engine with the host and stops it gracefully (SIGTERM): in-flight steps finish, nothing is lost.</summary>
+internal sealed class DurableEngineHostedService(DurableEngine engine) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => engine.StartAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => engine.StopAsync(cancellationToken);
+}
+
+/// <summary>Finds a file or folder the configuration names relative to the working directory.</summary>
+internal static class ServerPaths
+{
+    /// <summary>A relative path is taken from the working directory; an existing file that is not found there is
+    /// looked for in its parents too, so the server finds the repository's rules file when run from a sub-folder.</summary>
+    public static string Resolve(string path, bool mustExist)
+    {
+        if (Path.IsPathRooted(path))
+        {
+            return path;
+        }
+
+        var here = Path.GetFullPath(path);
+        if (!mustExist || File.Exists(here))
+        {
+            return here;
+        }
+
+        for (var dir = Directory.GetParent(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, path);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return here; // the loader reports it missing, with the path
+    }
+}

@@ -1,0 +1,59 @@
+namespace AccessWorkflows.Storage.Sqlite;
+
+public sealed partial class SqliteAccessStore
+{
+    /// <summary>Insert-only: an event whose id is already stored is ignored, even if its other fields differ (the
+    /// first write of an at-least-once activity wins; the log never changes).</summary>
+    public async Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(auditEvent);
+        ArgumentException.ThrowIfNullOrEmpty(auditEvent.Id);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var insert = Command(
+            connection,
+            """
+            INSERT INTO audit_events (id, request_id, at_utc_ticks, at_offset_min, type, actor, channel, detail)
+            VALUES ($id, $request, $ticks, $offset, $type, $actor, $channel, $detail)
+            ON CONFLICT (id) DO NOTHING
+            """);
+        insert.Parameters.AddWithValue("$id", auditEvent.Id);
+        insert.Parameters.AddWithValue("$request", auditEvent.RequestId);
+        insert.Parameters.AddWithValue("$ticks", auditEvent.At.UtcTicks);
+        insert.Parameters.AddWithValue("$offset", (int)auditEvent.At.Offset.TotalMinutes);
+        insert.Parameters.AddWithValue("$type", auditEvent.Type);
+        insert.Parameters.AddWithValue("$actor", auditEvent.Actor);
+        insert.Parameters.AddWithValue("$channel", auditEvent.Channel);
+        insert.Parameters.AddWithValue("$detail", (object?)auditEvent.Detail ?? DBNull.Value);
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Oldest first by instant; events at the same instant in the order they were appended.</summary>
+    async Task<IReadOnlyList<AuditEvent>> IAuditLog.ListAsync(string requestId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(requestId);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var select = Command(
+            connection,
+            """
+            SELECT id, request_id, at_utc_ticks, at_offset_min, type, actor, channel, detail
+            FROM audit_events WHERE request_id = $request ORDER BY at_utc_ticks, seq
+            """);
+        select.Parameters.AddWithValue("$request", requestId);
+        var events = new List<AuditEvent>();
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var at = new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(reader.GetInt32(3)));
+            events.Add(new AuditEvent(
+                reader.GetString(0),
+                reader.GetString(1),
+                at,
+                reader.GetString(4),
+                reader.GetString(5),
+                reader.GetString(6),
+                reader.IsDBNull(7) ? null : reader.GetString(7)));
+        }
+
+        return events;
+    }
+}

@@ -1,0 +1,53 @@
+using AccessWorkflows.Requests;
+using AccessWorkflows.Rules;
+using AccessWorkflows.Storage;
+
+namespace AccessWorkflows.Grants.Sandbox;
+
+/// <summary>
+/// The simulated IAM account of <c>provider: sandbox</c> (SPEC 9): a user named after each email, created on
+/// first use, whose attached policies and groups are persisted with the rest of the state. Like IAM, attaching
+/// what is attached and detaching what is not are no-ops; a resource grant attaches a generated policy under
+/// <c>/access-workflows/</c> named after the request.
+/// </summary>
+public sealed class SandboxProvisioner : IAccessProvisioner
+{
+    private readonly ISandboxIamStore _store;
+
+    public SandboxProvisioner(ISandboxIamStore store) => _store = store;
+
+    /// <summary>The generated policy of a resource request, as real AWS would name it.</summary>
+    public static string GeneratedPolicyArn(string accountId, string requestId) =>
+        $"arn:aws:iam::{accountId}:policy/access-workflows/access-workflows-{requestId}";
+
+    public Task<string> ResolveUserNameAsync(AccountConfig account, string email, CancellationToken cancellationToken = default)
+    {
+        if (!Grammar.IsEmail(email))
+        {
+            throw new PermanentProvisioningException($"'{email}' is not an email, so it names no sandbox user.");
+        }
+
+        return Task.FromResult(Grammar.NormalizeEmail(email));
+    }
+
+    public async Task ApplyAsync(AccountConfig account, string userName, AccessSpec access, string requestId, CancellationToken cancellationToken = default)
+        => await _store.UpdateUserAsync(account.Id, userName, user => access.Type switch
+        {
+            AccessKind.Group => user with { Groups = With(user.Groups, access.GroupName!) },
+            _ => user with { AttachedPolicies = With(user.AttachedPolicies, PolicyArn(account, access, requestId)) },
+        }, cancellationToken);
+
+    public async Task RemoveAsync(AccountConfig account, string userName, AccessSpec access, string requestId, CancellationToken cancellationToken = default)
+        => await _store.UpdateUserAsync(account.Id, userName, user => access.Type switch
+        {
+            AccessKind.Group => user with { Groups = Without(user.Groups, access.GroupName!) },
+            _ => user with { AttachedPolicies = Without(user.AttachedPolicies, PolicyArn(account, access, requestId)) },
+        }, cancellationToken);
+
+    private static string PolicyArn(AccountConfig account, AccessSpec access, string requestId) =>
+        access.Type == AccessKind.Resource ? GeneratedPolicyArn(account.Id, requestId) : access.PolicyArn!;
+
+    private static List<string> With(IEnumerable<string> items, string item) => [.. items.Append(item).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+
+    private static List<string> Without(IEnumerable<string> items, string item) => [.. items.Where(i => i != item)];
+}

@@ -1,0 +1,63 @@
+using AccessWorkflows.Requests;
+
+namespace AccessWorkflows.Http;
+
+/// <summary>The JSON shape of a request in the API (SPEC 8): the fields of SPEC 4 plus its state.</summary>
+public sealed record AccessRequestView(
+    string Id,
+    string Requester,
+    string? OnBehalfOf,
+    string AccountId,
+    AccessSpec Access,
+    string Duration,
+    string? Reason,
+    string Status,
+    int ApprovalLevel,
+    IReadOnlyList<DecisionView> Decisions,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? GrantedAt,
+    DateTimeOffset? ExpiresAt,
+    DateTimeOffset? EndedAt,
+    string RuleName,
+    string? GrantedDuration,
+    string? ApprovedBy,
+    string? EndedBy,
+    string? StatusDetail,
+    string Channel)
+{
+    public static AccessRequestView From(AccessRequest r) => new(
+        r.Id,
+        r.Requester,
+        r.OnBehalfOf,
+        r.AccountId,
+        r.Access,
+        AccessDuration.Format(r.Duration),
+        r.Reason,
+        r.Status.WireName(),
+        r.ApprovalLevel,
+        [.. r.Decisions.Select(DecisionView.From)],
+        r.CreatedAt,
+        r.GrantedAt,
+        r.ExpiresAt,
+        r.EndedAt,
+        r.RuleName,
+        r.GrantedDuration is { } g ? AccessDuration.Format(g) : null,
+        r.ApprovedBy,
+        r.EndedBy,
+        r.StatusDetail,
+        r.Channel);
+}
+
+public sealed record DecisionView(string Approver, string Decision, string? Duration, string? Comment, string Channel, int Level, DateTimeOffset At)
+{
+    public static DecisionView From(DecisionRecord d) => new(
+        d.Approver,
+        d.Decision == DecisionKind.Approve ? "approve" : "deny",
+        d.Duration is { } x ? AccessDuration.Format(x) : null,
+        d.Comment,
+        d.Channel,
+        d.Level,
+        d.At);
+}
+
+public sealed record RequestListView(IReadOnlyList<AccessRequestView> Items, string? ContinuationToken);

@@ -1,0 +1,296 @@
+using System.Security.Cryptography;
+using System.Text;
+using AccessWorkflows.Durable;
+using AccessWorkflows.Grants;
+using AccessWorkflows.Notifications;
+using AccessWorkflows.Rules;
+using AccessWorkflows.Storage;
+using AccessWorkflows.Workflow;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AccessWorkflows.Requests;
+
+/// <summary>Options of the workflow that hosts set from configuration (<c>AccessWorkflows:Workflow:*</c>).</summary>
+public sealed class WorkflowOptions
+{
+    /// <summary>How long before expiry the requester is reminded.</summary>
+    public TimeSpan ReminderLead { get; set; } = TimeSpan.FromMinutes(10);
+}
+
+/// <summary>
+/// The commands of <see cref="IAccessRequestCommands"/>: checks everything the caller can be told about at once,
+/// then records and starts, or raises an event into, the request's orchestration. It never changes a request's
+/// state itself: the orchestration does.
+/// </summary>
+public sealed partial class RequestService : IAccessRequestCommands
+{
+    private readonly AccessRules _rules;
+    private readonly IRequestStore _requests;
+    private readonly IAuditLog _audit;
+    private readonly IDurableClient _durable;
+    private readonly IProvisionerResolver _provisioners;
+    private readonly IEnumerable<INotificationChannel> _channels;
+    private readonly TimeProvider _time;
+    private readonly WorkflowOptions _options;
+    private readonly ILogger<RequestService> _logger;
+
+    public RequestService(
+        AccessRules rules,
+        IRequestStore requests,
+        IAuditLog audit,
+        IDurableClient durable,
+        IProvisionerResolver provisioners,
+        IEnumerable<INotificationChannel> channels,
+        TimeProvider time,
+        IOptions<WorkflowOptions> options,
+        ILogger<RequestService> logger)
+    {
+        _rules = rules;
+        _requests = requests;
+        _audit = audit;
+        _durable = durable;
+        _provisioners = provisioners;
+        _channels = channels;
+        _time = time;
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    public async Task<SubmitResult> SubmitAsync(string requesterEmail, NewAccessRequest body, string channel, string? idempotencyKey = null, CancellationToken cancellationToken = default)
+    {
+        if (!Grammar.IsEmail(requesterEmail))
+        {
+            return new SubmitResult(CommandOutcome.Forbidden, Problem: "The caller has no valid email.");
+        }
+
+        var requester = Grammar.NormalizeEmail(requesterEmail);
+        var errors = Validate(body, out var duration);
+        if (errors.Count > 0)
+        {
+            return new SubmitResult(CommandOutcome.Invalid, Problem: "The request is not valid.", Errors: errors);
+        }
+
+        var accountId = body.AccountId!;
+        var access = body.Access!;
+        if (_rules.FindAccount(accountId) is null)
+        {
+            return Invalid("accountId", $"Account {accountId} is not one of the configured accounts.");
+        }
+
+        var match = RuleMatcher.Match(_rules, requester, accountId, access);
+        if (match is null)
+        {
+            return new SubmitResult(CommandOutcome.Forbidden, Problem: $"No rule allows {requester} to request {access.Describe()} in account {accountId}.");
+        }
+
+        var rule = match.Rule;
+        var onBehalfOf = string.IsNullOrWhiteSpace(body.OnBehalfOf) ? null : Grammar.NormalizeEmail(body.OnBehalfOf);
+        if (onBehalfOf is not null && onBehalfOf != requester && !rule.AllowOnBehalfOf)
+        {
+            return new SubmitResult(CommandOutcome.Forbidden, Problem: $"Rule '{rule.Name}' does not allow requests on behalf of someone else.");
+        }
+
+        var requested = duration ?? rule.DefaultDuration;
+        if (requested > rule.MaxDuration)
+        {
+            return Invalid("duration", $"{AccessDuration.Format(requested)} exceeds the maximum of {AccessDuration.Format(rule.MaxDuration)} that rule '{rule.Name}' allows.");
+        }
+
+        var reason = string.IsNullOrWhiteSpace(body.Reason) ? null : body.Reason.Trim();
+        if (rule.RequireReason && reason is null)
+        {
+            return Invalid("reason", $"Rule '{rule.Name}' requires a reason.");
+        }
+
+        var grantee = onBehalfOf ?? requester;
+        try
+        {
+            await _provisioners.For(match.Account).ResolveUserNameAsync(match.Account, grantee, cancellationToken);
+        }
+        catch (PermanentProvisioningException ex)
+        {
+            return Invalid(onBehalfOf is null ? "requester" : "onBehalfOf", ex.Message);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A passing AWS failure must not refuse the request: provisioning resolves the user again, with retries.
+            LogUserLookupFailed(_logger, grantee, accountId, ex.Message);
+        }
+
+        var request = new AccessRequest
+        {
+            Id = idempotencyKey is null ? NewRequestId() : IdempotentRequestId(requester, idempotencyKey),
+            Requester = requester,
+            OnBehalfOf = onBehalfOf == requester ? null : onBehalfOf,
+            AccountId = accountId,
+            Access = access,
+            Duration = requested,
+            Reason = reason,
+            RuleName = rule.Name,
+            Channel = channel,
+            Approval = RuleMatcher.ResolvePlan(_rules, rule),
+            CreatedAt = _time.GetUtcNow(),
+        };
+
+        if (!await _requests.TryCreateAsync(request, cancellationToken))
+        {
+            var existing = await _requests.GetAsync(request.Id, cancellationToken);
+            return existing is not null && existing.Requester == requester
+                ? new SubmitResult(CommandOutcome.Accepted, existing)
+                : new SubmitResult(CommandOutcome.Conflict, Problem: "A request with this idempotency key exists.");
+        }
+
+        await _audit.AppendAsync(
+            new AuditEvent($"{request.Id}:created", request.Id, request.CreatedAt, "request.created", requester, channel, $"{access.Describe()} in {accountId} for {AccessDuration.Format(requested)} (rule {rule.Name})"),
+            cancellationToken);
+        await StartWorkflowAsync(request, cancellationToken);
+        return new SubmitResult(CommandOutcome.Accepted, request);
+    }
+
+    /// <summary>Starts the orchestration of a recorded request; a second start of a running one is a no-op. Also
+    /// used at start-up for requests recorded by a process that died before it could start them.</summary>
+    public async Task StartWorkflowAsync(AccessRequest request, CancellationToken cancellationToken = default)
+    {
+        var input = new AccessWorkflowInput(request, [.. _channels.Select(c => c.Name)], _options.ReminderLead);
+        try
+        {
+            await _durable.ScheduleNewOrchestrationInstanceAsync(WorkflowNames.Orchestrator, input, new StartOrchestrationOptions(request.Id), cancellationToken);
+        }
+        catch (InstanceAlreadyExistsException)
+        {
+        }
+    }
+
+    public async Task<CommandResult> DecideAsync(string requestId, string approverEmail, DecisionKind decision, TimeSpan? duration, string? comment, string channel, string decisionId, CancellationToken cancellationToken = default)
+    {
+        var request = await _requests.GetAsync(requestId, cancellationToken);
+        if (request is null)
+        {
+            return CommandResult.Refused(CommandOutcome.NotFound, $"There is no request {requestId}.");
+        }
+
+        if (comment is { Length: > Grammar.MaxReasonLength })
+        {
+            return CommandResult.Refused(CommandOutcome.Invalid, $"The comment is longer than {Grammar.MaxReasonLength} characters.", request);
+        }
+
+        var approver = Grammar.NormalizeEmail(approverEmail);
+        var check = DecisionRules.Check(request, request.ApprovalLevel, approver, decision, duration);
+        if (!check.Accepted)
+        {
+            await _audit.AppendAsync(
+                new AuditEvent($"{requestId}:refused:{decisionId}", requestId, _time.GetUtcNow(), "decision.refused", approver, channel, check.Problem),
+                cancellationToken);
+            return check;
+        }
+
+        var evt = new DecisionEvent(decisionId, approver, decision, duration, comment, channel, _time.GetUtcNow());
+        await _durable.RaiseEventAsync(requestId, WorkflowNames.DecisionEvent, evt, cancellationToken);
+        return CommandResult.Ok(request);
+    }
+
+    public async Task<CommandResult> RelinquishAsync(string requestId, string requesterEmail, string channel, CancellationToken cancellationToken = default)
+    {
+        var request = await _requests.GetAsync(requestId, cancellationToken);
+        if (request is null)
+        {
+            return CommandResult.Refused(CommandOutcome.NotFound, $"There is no request {requestId}.");
+        }
+
+        var caller = Grammar.NormalizeEmail(requesterEmail);
+        if (caller != request.Requester && caller != request.OnBehalfOf)
+        {
+            return CommandResult.Refused(CommandOutcome.Forbidden, "Only the requester can relinquish this access.", request);
+        }
+
+        if (request.Status != RequestStatus.Active)
+        {
+            return CommandResult.Refused(CommandOutcome.Conflict, $"The request is {request.Status.WireName()}, not active.", request);
+        }
+
+        await _durable.RaiseEventAsync(requestId, WorkflowNames.RelinquishEvent, new EndCommand(Guid.NewGuid().ToString("N"), caller, channel, null, _time.GetUtcNow()), cancellationToken);
+        return CommandResult.Ok(request);
+    }
+
+    public async Task<CommandResult> RevokeAsync(string requestId, string adminEmail, string channel, string? comment, CancellationToken cancellationToken = default)
+    {
+        var caller = Grammar.NormalizeEmail(adminEmail);
+        if (!_rules.IsAdmin(caller))
+        {
+            return CommandResult.Refused(CommandOutcome.Forbidden, "Only admins can revoke access.");
+        }
+
+        var request = await _requests.GetAsync(requestId, cancellationToken);
+        if (request is null)
+        {
+            return CommandResult.Refused(CommandOutcome.NotFound, $"There is no request {requestId}.");
+        }
+
+        if (request.Status.IsTerminal())
+        {
+            return CommandResult.Refused(CommandOutcome.Conflict, $"The request already ended ({request.Status.WireName()}).", request);
+        }
+
+        await _durable.RaiseEventAsync(requestId, WorkflowNames.RevokeEvent, new EndCommand(Guid.NewGuid().ToString("N"), caller, channel, comment, _time.GetUtcNow()), cancellationToken);
+        return CommandResult.Ok(request);
+    }
+
+    private static Dictionary<string, string> Validate(NewAccessRequest body, out TimeSpan? duration)
+    {
+        var errors = new Dictionary<string, string>();
+        duration = null;
+        if (!Grammar.IsAccountId(body.AccountId))
+        {
+            errors["accountId"] = "must be a 12-digit AWS account id";
+        }
+
+        if (body.Access is null)
+        {
+            errors["access"] = "is required";
+        }
+        else
+        {
+            foreach (var (field, problem) in body.Access.Validate())
+            {
+                errors[field] = problem;
+            }
+        }
+
+        if (body.Duration is not null)
+        {
+            if (AccessDuration.TryParse(body.Duration, out var d))
+            {
+                duration = d;
+            }
+            else
+            {
+                errors["duration"] = "must be an ISO 8601 duration such as PT1H (or 30m, 1h, 8h, 1d)";
+            }
+        }
+
+        if (body.Reason is { Length: > Grammar.MaxReasonLength })
+        {
+            errors["reason"] = $"must be at most {Grammar.MaxReasonLength} characters";
+        }
+
+        if (!string.IsNullOrWhiteSpace(body.OnBehalfOf) && !Grammar.IsEmail(body.OnBehalfOf.Trim()))
+        {
+            errors["onBehalfOf"] = "must be an email";
+        }
+
+        return errors;
+    }
+
+    private static SubmitResult Invalid(string field, string problem) =>
+        new(CommandOutcome.Invalid, Problem: problem, Errors: new Dictionary<string, string> { [field] = problem });
+
+    private static string NewRequestId() => Guid.NewGuid().ToString("N");
+
+    /// <summary>The same caller and key always name the same request, so a retried submission creates nothing new.</summary>
+    private static string IdempotentRequestId(string requester, string key) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{requester}\n{key}")))[..32];
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Could not look up the IAM user of {Email} in {AccountId} at submission ({Error}); provisioning will try again")]
+    private static partial void LogUserLookupFailed(ILogger logger, string email, string accountId, string error);
+}

@@ -1,0 +1,399 @@
+using AccessWorkflows.Durable;
+using AccessWorkflows.Notifications;
+using AccessWorkflows.OnCall;
+using AccessWorkflows.Requests;
+using Microsoft.Extensions.Logging;
+
+namespace AccessWorkflows.Workflow;
+
+/// <summary>
+/// The life of one access request (SPEC 6), top to bottom: received → approved automatically, by being on call,
+/// or by people → provisioned → active until expiry, relinquish or revoke → revoked. It is the source of truth
+/// of the process and does no I/O: every effect is an activity. It re-runs from history on every step, so it
+/// takes time and ids only from the context.
+/// </summary>
+public sealed class AccessRequestOrchestrator
+{
+    private const string System = "system";
+
+    private readonly IOrchestrationContext _context;
+    private readonly AccessWorkflowInput _input;
+    private readonly ILogger _logger;
+    private readonly NotificationLanes _lanes;
+    private AccessRequest _request;
+
+    private AccessRequestOrchestrator(IOrchestrationContext context, AccessWorkflowInput input)
+    {
+        _context = context;
+        _input = input;
+        _request = input.Request;
+        _logger = context.CreateReplaySafeLogger(typeof(AccessRequestOrchestrator).FullName!);
+        _lanes = new NotificationLanes(context, input.Channels);
+    }
+
+    /// <summary>The orchestrator function both hosts register under <see cref="WorkflowNames.Orchestrator"/>.</summary>
+    public static Task<AccessWorkflowResult> RunAsync(IOrchestrationContext context, AccessWorkflowInput input)
+        => new AccessRequestOrchestrator(context, input).RunAsync();
+
+    private async Task<AccessWorkflowResult> RunAsync()
+    {
+        // Registered once and never cancelled: an admin may revoke while pending, provisioning or active.
+        var revoke = _context.WaitForExternalEvent<EndCommand>(WorkflowNames.RevokeEvent);
+        Notify(NotificationKind.Received);
+
+        var approval = await AutomaticApprovalAsync() ?? await CollectDecisionsAsync(revoke);
+        if (approval.Outcome != RequestStatus.Approved)
+        {
+            return await FinishAsync(approval.Outcome, approval.By, approval.Channel, approval.Comment);
+        }
+
+        _request = await ApplyAsync(new RequestChange
+        {
+            RequestId = _request.Id,
+            Kind = RequestChangeKind.Approved,
+            AuditId = NewId(),
+            At = Now,
+            Actor = approval.By,
+            Channel = approval.Channel,
+            GrantedDuration = approval.Duration,
+            ApprovedBy = approval.By,
+        });
+        Notify(NotificationKind.Approved, approval.By, approval.Comment);
+
+        string userName;
+        try
+        {
+            userName = await _context.CallActivityAsync<string>(WorkflowNames.ProvisionActivity, Grant(null), RetryPolicies.Provision);
+        }
+        catch (TaskFailedException failure)
+        {
+            // Whatever was partly granted comes off before the request is reported failed.
+            await DeprovisionUntilDoneAsync(Grant(null));
+            return await FinishAsync(RequestStatus.Failed, System, Channels.System, $"Provisioning failed: {failure.FailureDetails.ErrorMessage}");
+        }
+
+        var grantedAt = Now;
+        var expiresAt = grantedAt + approval.Duration;
+        _request = await ApplyAsync(new RequestChange
+        {
+            RequestId = _request.Id,
+            Kind = RequestChangeKind.Active,
+            AuditId = NewId(),
+            At = grantedAt,
+            Actor = System,
+            Channel = Channels.System,
+            GrantedAt = grantedAt,
+            ExpiresAt = expiresAt,
+        });
+        Notify(NotificationKind.Active, approval.By);
+
+        var end = await WaitForEndAsync(expiresAt, revoke);
+        await DeprovisionUntilDoneAsync(Grant(userName));
+        return await FinishAsync(end.Status, end.By, end.Channel, end.Comment);
+    }
+
+    /// <summary>Pre-approved rules, then on call in PagerDuty (SPEC 6.3). Null: people must decide.</summary>
+    private async Task<Approval?> AutomaticApprovalAsync()
+    {
+        var plan = _request.Approval;
+        if (plan.Auto)
+        {
+            return new Approval(RequestStatus.Approved, $"rule {_request.RuleName}", Channels.Rules, _request.Duration, null);
+        }
+
+        if (plan.OnCall is not { } onCall)
+        {
+            return null;
+        }
+
+        OnCallAnswer answer;
+        try
+        {
+            answer = await _context.CallActivityAsync<OnCallAnswer>(
+                WorkflowNames.CheckOnCallActivity, new OnCallInput(_request.Requester, onCall, Now), RetryPolicies.OnCall);
+        }
+        catch (TaskFailedException failure)
+        {
+            // An on-call directory that fails never approves: people decide.
+            answer = OnCallAnswer.No(failure.FailureDetails.ErrorMessage);
+        }
+
+        if (!answer.OnCall)
+        {
+            Log.NotOnCall(_logger, _request.Id, answer.Detail ?? "not on call");
+            return null;
+        }
+
+        var by = $"on call in schedule {answer.ScheduleId}";
+        var duration = _request.Duration < onCall.Duration ? _request.Duration : onCall.Duration;
+        await ApplyAsync(new RequestChange
+        {
+            RequestId = _request.Id,
+            Kind = RequestChangeKind.Decision,
+            AuditId = NewId(),
+            At = Now,
+            Actor = Channels.PagerDuty,
+            Channel = Channels.PagerDuty,
+            Decision = new DecisionRecord(NewId(), Channels.PagerDuty, DecisionKind.Approve, duration, by, Channels.PagerDuty, 0, Now),
+        });
+        return new Approval(RequestStatus.Approved, by, Channels.PagerDuty, duration, null);
+    }
+
+    /// <summary>
+    /// Prompts level 1, escalates level by level, and waits for decisions until enough approvals, one deny, an
+    /// admin's revoke, or the end of the approval window (SPEC 6.4, 6.5).
+    /// </summary>
+    private async Task<Approval> CollectDecisionsAsync(Task<EndCommand> revoke)
+    {
+        var plan = _request.Approval;
+        var level = 0;
+        var approvals = new Dictionary<string, DecisionRecord>(StringComparer.OrdinalIgnoreCase);
+        var seenDecisionIds = new HashSet<string>(StringComparer.Ordinal);
+
+        using var timers = new CancellationTokenSource();
+        var window = Timer(Now + plan.ApprovalWindow, timers.Token);
+        var decision = _context.WaitForExternalEvent<DecisionEvent>(WorkflowNames.DecisionEvent);
+
+        Task? escalation = await NotifyNextLevelAsync();
+        try
+        {
+            while (true)
+            {
+                var winner = await Task.WhenAny(escalation is null ? [decision, window, revoke] : [decision, window, revoke, escalation]);
+                if (winner == revoke)
+                {
+                    var command = await revoke;
+                    return new Approval(RequestStatus.Revoked, command.By, command.Channel, default, command.Comment);
+                }
+
+                if (winner == window)
+                {
+                    return new Approval(RequestStatus.TimedOut, System, Channels.System, default, "Nobody decided within the approval window.");
+                }
+
+                if (winner == escalation)
+                {
+                    escalation = await NotifyNextLevelAsync();
+                    continue;
+                }
+
+                var received = await decision;
+                decision = _context.WaitForExternalEvent<DecisionEvent>(WorkflowNames.DecisionEvent);
+                if (!seenDecisionIds.Add(received.Id))
+                {
+                    continue; // the same click delivered twice counts once
+                }
+
+                var approver = Grammar.NormalizeEmail(received.Approver);
+                var check = DecisionRules.Check(_request, level, approver, received.Decision, received.Duration);
+                if (check.Accepted && received.Decision == DecisionKind.Approve && approvals.ContainsKey(approver))
+                {
+                    check = CommandResult.Refused(CommandOutcome.Conflict, $"{approver} already approved; each approver counts once.");
+                }
+
+                if (!check.Accepted)
+                {
+                    await ApplyAsync(new RequestChange
+                    {
+                        RequestId = _request.Id,
+                        Kind = RequestChangeKind.DecisionRefused,
+                        AuditId = NewId(),
+                        At = Now,
+                        Actor = approver,
+                        Channel = received.Channel,
+                        Detail = check.Problem,
+                    });
+                    continue;
+                }
+
+                var record = new DecisionRecord(received.Id, approver, received.Decision, received.Duration, received.Comment, received.Channel, DecisionRules.LevelOf(_request, approver, level), received.At);
+                _request = await ApplyAsync(new RequestChange
+                {
+                    RequestId = _request.Id,
+                    Kind = RequestChangeKind.Decision,
+                    AuditId = NewId(),
+                    At = Now,
+                    Actor = approver,
+                    Channel = received.Channel,
+                    Decision = record,
+                });
+
+                if (received.Decision == DecisionKind.Deny)
+                {
+                    return new Approval(RequestStatus.Denied, approver, received.Channel, default, received.Comment);
+                }
+
+                approvals[approver] = record;
+                if (ThresholdReached(approvals.Keys, level))
+                {
+                    var by = string.Join(", ", approvals.Keys);
+                    return new Approval(RequestStatus.Approved, by, received.Channel, GrantedDuration(approvals.Values), received.Comment);
+                }
+
+                Notify(NotificationKind.DecisionRecorded, approver, received.Comment);
+            }
+        }
+        finally
+        {
+            // Cancel the timers that lost, so they do not keep the instance alive.
+            timers.Cancel();
+        }
+
+        async Task<Task?> NotifyNextLevelAsync()
+        {
+            level++;
+            _request = await ApplyAsync(new RequestChange
+            {
+                RequestId = _request.Id,
+                Kind = RequestChangeKind.Pending,
+                AuditId = NewId(),
+                At = Now,
+                Actor = System,
+                Channel = Channels.System,
+                Level = level,
+            });
+            Notify(NotificationKind.ApprovalRequested, level: level);
+
+            var current = plan.Levels.Single(l => l.Level == level);
+            var hasNext = plan.Levels.Any(l => l.Level == level + 1);
+            return hasNext && current.EscalateAfter is { } after ? Timer(Now + after, timers.Token) : null;
+        }
+    }
+
+    /// <summary>Approved when any notified level has its <c>minApprovals</c> distinct approvals from its own approvers.</summary>
+    private bool ThresholdReached(IEnumerable<string> approvers, int notifiedLevel)
+    {
+        var approved = approvers.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return _request.Approval.Levels
+            .Where(l => l.Level <= notifiedLevel)
+            .Any(l => l.Approvers.Count(approved.Contains) >= l.MinApprovals);
+    }
+
+    /// <summary>The requested duration, shortened by the shortest duration any approver chose.</summary>
+    private TimeSpan GrantedDuration(IEnumerable<DecisionRecord> approvals)
+    {
+        var granted = _request.Duration;
+        foreach (var chosen in approvals.Select(a => a.Duration).OfType<TimeSpan>())
+        {
+            granted = chosen < granted ? chosen : granted;
+        }
+
+        return granted;
+    }
+
+    /// <summary>Waits for expiry, a relinquish or a revoke; reminds the requester before expiry (SPEC 6.8).</summary>
+    private async Task<(RequestStatus Status, string By, string Channel, string? Comment)> WaitForEndAsync(DateTimeOffset expiresAt, Task<EndCommand> revoke)
+    {
+        using var timers = new CancellationTokenSource();
+        var expiry = Timer(expiresAt, timers.Token);
+        var reminderAt = expiresAt - _input.ReminderLead;
+        Task? reminder = reminderAt > Now ? Timer(reminderAt, timers.Token) : null;
+        var relinquish = _context.WaitForExternalEvent<EndCommand>(WorkflowNames.RelinquishEvent);
+        try
+        {
+            while (true)
+            {
+                var winner = await Task.WhenAny(reminder is null ? [expiry, relinquish, revoke] : [expiry, relinquish, revoke, reminder]);
+                if (winner == reminder)
+                {
+                    reminder = null;
+                    Notify(NotificationKind.ExpiryReminder);
+                    continue;
+                }
+
+                if (winner == relinquish)
+                {
+                    var command = await relinquish;
+                    return (RequestStatus.Relinquished, command.By, command.Channel, command.Comment);
+                }
+
+                if (winner == revoke)
+                {
+                    var command = await revoke;
+                    return (RequestStatus.Revoked, command.By, command.Channel, command.Comment);
+                }
+
+                return (RequestStatus.Expired, System, Channels.System, null);
+            }
+        }
+        finally
+        {
+            timers.Cancel();
+        }
+    }
+
+    /// <summary>Takes access back, retrying until it succeeds: nothing may stay granted (SPEC 6.9). Each round
+    /// retries with backoff; between rounds admins are alerted and the workflow waits, durably, and tries again.</summary>
+    private async Task DeprovisionUntilDoneAsync(GrantInput grant)
+    {
+        for (var round = 1; ; round++)
+        {
+            try
+            {
+                await _context.CallActivityAsync(WorkflowNames.DeprovisionActivity, grant, RetryPolicies.Deprovision);
+                return;
+            }
+            catch (TaskFailedException failure)
+            {
+                Log.RevokeFailing(_logger, _request.Id, round, failure.FailureDetails.ErrorMessage);
+                await ApplyAsync(new RequestChange
+                {
+                    RequestId = _request.Id,
+                    Kind = RequestChangeKind.RevokeFailing,
+                    AuditId = NewId(),
+                    At = Now,
+                    Actor = System,
+                    Channel = Channels.System,
+                    Detail = $"Revocation attempt round {round} failed: {failure.FailureDetails.ErrorMessage}",
+                });
+                Notify(NotificationKind.RevokeFailing, comment: failure.FailureDetails.ErrorMessage);
+                await Timer(Now + RetryPolicies.DeprovisionRoundPause, CancellationToken.None);
+            }
+        }
+    }
+
+    private async Task<AccessWorkflowResult> FinishAsync(RequestStatus status, string by, string channel, string? comment)
+    {
+        _request = await ApplyAsync(new RequestChange
+        {
+            RequestId = _request.Id,
+            Kind = RequestChangeKind.Ended,
+            AuditId = NewId(),
+            At = Now,
+            Actor = by,
+            Channel = channel,
+            EndStatus = status,
+            Detail = comment,
+        });
+        var kind = status switch
+        {
+            RequestStatus.Denied => NotificationKind.Denied,
+            RequestStatus.TimedOut => NotificationKind.TimedOut,
+            RequestStatus.Failed => NotificationKind.Failed,
+            _ => NotificationKind.Ended,
+        };
+        Notify(kind, by, comment);
+        await _lanes.DrainAsync();
+        return new AccessWorkflowResult(status, comment);
+    }
+
+    private async Task<AccessRequest> ApplyAsync(RequestChange change)
+    {
+        var updated = await _context.CallActivityAsync<AccessRequest>(WorkflowNames.ApplyChangeActivity, change, RetryPolicies.Store);
+        _context.SetCustomStatus(new { status = updated.Status.WireName(), approvalLevel = updated.ApprovalLevel });
+        return updated;
+    }
+
+    private void Notify(NotificationKind kind, string? actor = null, string? comment = null, int? level = null) =>
+        _lanes.Send(new Notification { Id = NewId(), Kind = kind, Request = _request, Level = level, Actor = actor, Comment = comment, At = Now });
+
+    private GrantInput Grant(string? userName) => new(_request.Id, _request.AccountId, _request.Grantee, _request.Access, userName);
+
+    private Task Timer(DateTimeOffset fireAt, CancellationToken cancellationToken) => _context.CreateTimer(fireAt.UtcDateTime, cancellationToken);
+
+    private DateTimeOffset Now => new(_context.CurrentUtcDateTime, TimeSpan.Zero);
+
+    private string NewId() => _context.NewGuid().ToString("N");
+
+    private readonly record struct Approval(RequestStatus Outcome, string By, string Channel, TimeSpan Duration, string? Comment);
+}

@@ -1,0 +1,119 @@
+using AccessWorkflows.Grants;
+using AccessWorkflows.Notifications;
+using AccessWorkflows.OnCall;
+using AccessWorkflows.Requests;
+using AccessWorkflows.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace AccessWorkflows.Workflow;
+
+/// <summary>
+/// The activities of the workflow: all of its I/O. Each runs at least once, so each is idempotent: request
+/// changes are guarded by the aggregate and keyed by audit id, deliveries by notification id, grants by the
+/// ledger and by IAM calls that are safe to repeat. Both hosts call these methods from their activity functions.
+/// </summary>
+public sealed class AccessWorkflowActivities
+{
+    private readonly IRequestStore _requests;
+    private readonly IAuditLog _audit;
+    private readonly IEnumerable<INotificationChannel> _channels;
+    private readonly IOnCallDirectory _onCall;
+    private readonly GrantService _grants;
+    private readonly ILogger<AccessWorkflowActivities> _logger;
+
+    public AccessWorkflowActivities(
+        IRequestStore requests,
+        IAuditLog audit,
+        IEnumerable<INotificationChannel> channels,
+        IOnCallDirectory onCall,
+        GrantService grants,
+        ILogger<AccessWorkflowActivities> logger)
+    {
+        _requests = requests;
+        _audit = audit;
+        _channels = channels;
+        _onCall = onCall;
+        _grants = grants;
+        _logger = logger;
+    }
+
+    /// <summary><see cref="WorkflowNames.ApplyChangeActivity"/>: applies a change to the stored request and audits it.</summary>
+    public async Task<AccessRequest> ApplyChangeAsync(RequestChange change, CancellationToken cancellationToken = default)
+    {
+        var updated = await _requests.UpdateAsync(change.RequestId, request => Apply(request, change), cancellationToken);
+        await _audit.AppendAsync(
+            new AuditEvent(change.AuditId, change.RequestId, change.At, AuditType(change), change.Actor, change.Channel, AuditDetail(change)),
+            cancellationToken);
+        Log.ChangeApplied(_logger, change.RequestId, change.Kind);
+        return updated;
+    }
+
+    /// <summary><see cref="WorkflowNames.DeliverActivity"/>: hands a notification to one channel. Throws when the
+    /// channel fails, so the activity's retries deliver it later.</summary>
+    public async Task DeliverAsync(DeliverInput input, CancellationToken cancellationToken = default)
+    {
+        var channel = _channels.FirstOrDefault(c => string.Equals(c.Name, input.Channel, StringComparison.OrdinalIgnoreCase));
+        if (channel is null)
+        {
+            // The channel was configured when the request was created and is not now: nothing to deliver to.
+            return;
+        }
+
+        try
+        {
+            await channel.DeliverAsync(input.Notification, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.DeliveryFailed(_logger, input.Notification.Id, input.Notification.Kind, input.Notification.Request.Id, input.Channel, ex.Message);
+            throw;
+        }
+    }
+
+    /// <summary><see cref="WorkflowNames.CheckOnCallActivity"/>.</summary>
+    public Task<OnCallAnswer> CheckOnCallAsync(OnCallInput input, CancellationToken cancellationToken = default)
+        => _onCall.IsOnCallAsync(input.Email, input.Plan, input.At, cancellationToken);
+
+    /// <summary><see cref="WorkflowNames.ProvisionActivity"/>: returns the IAM user name granted to.</summary>
+    public Task<string> ProvisionAsync(GrantInput input, CancellationToken cancellationToken = default)
+        => _grants.GrantAsync(input, cancellationToken);
+
+    /// <summary><see cref="WorkflowNames.DeprovisionActivity"/>.</summary>
+    public Task DeprovisionAsync(GrantInput input, CancellationToken cancellationToken = default)
+        => _grants.ReleaseAsync(input, cancellationToken);
+
+    private static bool Apply(AccessRequest request, RequestChange change) => change.Kind switch
+    {
+        RequestChangeKind.Pending => request.Status == RequestStatus.Pending && request.MarkPending(change.Level ?? 1),
+        RequestChangeKind.Decision => change.Decision is { } d && request.Status == RequestStatus.Pending && request.AddDecision(d),
+        RequestChangeKind.Approved => request.Approve(change.GrantedDuration ?? request.Duration, change.ApprovedBy ?? change.Actor),
+        RequestChangeKind.Active => request.Activate(change.GrantedAt!.Value, change.ExpiresAt!.Value),
+        RequestChangeKind.Ended => request.End(change.EndStatus!.Value, change.At, change.Actor, change.Detail),
+        RequestChangeKind.DecisionRefused or RequestChangeKind.RevokeFailing => false, // audit only
+        _ => throw new InvalidOperationException($"Unknown change {change.Kind}."),
+    };
+
+    private static string AuditType(RequestChange change) => change.Kind switch
+    {
+        RequestChangeKind.Pending => "request.pending",
+        RequestChangeKind.Decision => change.Decision?.Decision == DecisionKind.Deny ? "decision.denied" : "decision.approved",
+        RequestChangeKind.DecisionRefused => "decision.refused",
+        RequestChangeKind.Approved => "request.approved",
+        RequestChangeKind.Active => "request.active",
+        RequestChangeKind.Ended => $"request.{change.EndStatus!.Value.WireName()}",
+        RequestChangeKind.RevokeFailing => "revoke.failing",
+        _ => change.Kind.ToString(),
+    };
+
+    private static string? AuditDetail(RequestChange change) => change.Kind switch
+    {
+        RequestChangeKind.Pending => $"approval level {change.Level} notified",
+        RequestChangeKind.Decision when change.Decision is { } d =>
+            $"{d.Decision.ToString().ToLowerInvariant()} by {d.Approver} at level {d.Level}"
+            + (d.Duration is { } dd ? $" for {AccessDuration.Format(dd)}" : string.Empty)
+            + (d.Comment is { Length: > 0 } c ? $": {c}" : string.Empty),
+        RequestChangeKind.Approved => $"approved by {change.ApprovedBy} for {AccessDuration.Format(change.GrantedDuration ?? TimeSpan.Zero)}",
+        RequestChangeKind.Active => $"active from {change.GrantedAt:O} until {change.ExpiresAt:O}",
+        _ => change.Detail,
+    };
+}

@@ -1,0 +1,45 @@
+namespace AccessWorkflows.Server.Tests;
+
+/// <summary>SPEC 7: a server stopped mid-grant and started again on the same files still revokes at expiry.</summary>
+public sealed class RestartTests
+{
+    [Fact]
+    public async Task A_grant_active_across_a_restart_still_expires_and_is_revoked()
+    {
+        string id;
+        string dataDirectory;
+        using (var before = new ServerFactory())
+        {
+            dataDirectory = before.DataDirectory;
+            var wendy = before.As("wendy@example.com");
+            id = (await Api.CreatePendingAsync(wendy, Api.PolicyRequest(duration: "PT6S"))).Id;
+            await Api.DecideAsync(before.As("carol@example.com"), id, "approve");
+            await Api.WaitForStatusAsync(wendy, id, "active");
+            Assert.Contains(Api.ReadOnly, (await Api.SandboxUserAsync(before.As("secops@example.com"), "wendy@example.com")).AttachedPolicies);
+        }
+
+        using var after = new ServerFactory(dataDirectory);
+        var client = after.As("wendy@example.com");
+        Assert.Equal("active", (await Api.GetAsync(client, id)).Status);
+        await Api.WaitForStatusAsync(client, id, "expired");
+        Assert.DoesNotContain(Api.ReadOnly, (await Api.SandboxUserAsync(after.As("secops@example.com"), "wendy@example.com")).AttachedPolicies);
+    }
+
+    [Fact]
+    public async Task A_request_pending_across_a_restart_can_still_be_approved()
+    {
+        string id;
+        string dataDirectory;
+        using (var before = new ServerFactory())
+        {
+            dataDirectory = before.DataDirectory;
+            id = (await Api.CreatePendingAsync(before.As("xavier@example.com"), Api.PolicyRequest(duration: "PT3S"))).Id;
+            await Api.WaitForStatusAsync(before.As("xavier@example.com"), id, "pending");
+        }
+
+        using var after = new ServerFactory(dataDirectory);
+        await Api.DecideAsync(after.As("dave@example.com"), id, "approve");
+        await Api.WaitForStatusAsync(after.As("xavier@example.com"), id, "active");
+        await Api.WaitForStatusAsync(after.As("xavier@example.com"), id, "expired");
+    }
+}

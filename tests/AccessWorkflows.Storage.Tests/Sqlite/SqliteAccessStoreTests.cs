@@ -1,0 +1,130 @@
+using AccessWorkflows.Requests;
+using AccessWorkflows.Storage.Sqlite;
+using AccessWorkflows.Storage.Tests.Contracts;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AccessWorkflows.Storage.Tests.Sqlite;
+
+/// <summary>What is particular to the SQLite store: the file, its schema, the DI registration.</summary>
+public sealed class SqliteAccessStoreTests : IDisposable
+{
+    private readonly SqliteTestDatabase database = new();
+
+    [Fact]
+    public void Opening_creates_the_directory_and_the_file_in_WAL_mode()
+    {
+        Assert.False(Directory.Exists(Path.GetDirectoryName(database.Path)));
+
+        var store = SqliteAccessStore.Open(database.Path);
+        store.Dispose();
+
+        Assert.True(File.Exists(database.Path));
+        Assert.Equal(database.Path, store.DatabasePath);
+        Assert.Equal("wal", Scalar("PRAGMA journal_mode"));
+    }
+
+    [Fact]
+    public void The_schema_version_is_recorded_and_reopening_keeps_it()
+    {
+        database.Open();
+        database.Open();
+
+        Assert.Equal(1L, Scalar("SELECT version FROM schema_version"));
+        Assert.Equal(1L, Scalar("SELECT count(*) FROM schema_version"));
+    }
+
+    [Fact]
+    public void A_file_from_a_newer_schema_is_refused()
+    {
+        database.Open();
+        Scalar("UPDATE schema_version SET version = 999");
+
+        var error = Assert.Throws<NotSupportedException>(database.Open);
+        Assert.Contains("999", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Indexed_columns_and_participants_follow_the_request()
+    {
+        var store = database.Open();
+        await store.TryCreateAsync(TestData.Pending("req-1", "Alice@Example.com", onBehalfOf: "bot@example.com"));
+        await store.UpdateAsync("req-1", r => r.AddDecision(TestData.Decision("d-1", "late-approver@example.com")));
+        await store.UpdateAsync("req-1", r => r.End(RequestStatus.Denied, TestData.T0.AddMinutes(1), "lead@example.com", null));
+
+        Assert.Equal("denied", Scalar("SELECT status FROM requests WHERE id = 'req-1'"));
+        Assert.Equal("alice@example.com", Scalar("SELECT requester FROM requests WHERE id = 'req-1'"));
+        Assert.Equal(3L, Scalar("SELECT version FROM requests WHERE id = 'req-1'"));
+        Assert.Equal(
+            "alice@example.com,bot@example.com,head@example.com,late-approver@example.com,lead@example.com",
+            Scalar("SELECT group_concat(email, ',') FROM (SELECT email FROM request_participants WHERE request_id = 'req-1' ORDER BY email)"));
+    }
+
+    [Fact]
+    public async Task Hostile_text_is_data_not_sql()
+    {
+        var store = database.Open();
+        const string Hostile = "x'); DROP TABLE requests; --";
+
+        await store.TryCreateAsync(TestData.Pending(Hostile, requester: Hostile));
+        await store.AppendAsync(new AuditEvent(Hostile, Hostile, TestData.T0, Hostile, Hostile, Hostile, Hostile));
+
+        Assert.Equal(Hostile, (await store.GetAsync(Hostile))!.Id);
+        Assert.Single((await store.QueryAsync(new RequestQuery(Requester: Hostile, Participant: Hostile))).Items);
+        Assert.Single(await ((IAuditLog)store).ListAsync(Hostile));
+    }
+
+    [Fact]
+    public void The_DI_helper_registers_one_store_for_every_port()
+    {
+        var services = new ServiceCollection().AddSqliteAccessStore(database.Path);
+        object[] resolved;
+        using (var provider = services.BuildServiceProvider())
+        {
+            var store = provider.GetRequiredService<SqliteAccessStore>();
+            resolved =
+            [
+                provider.GetRequiredService<IRequestStore>(),
+                provider.GetRequiredService<IAuditLog>(),
+                provider.GetRequiredService<IGrantLedger>(),
+                provider.GetRequiredService<ISandboxIamStore>(),
+                provider.GetRequiredService<IMessageRefStore>(),
+                provider.GetRequiredService<IConversationStore>(),
+            ];
+            Assert.All(resolved, s => Assert.Same(store, s));
+            Assert.Equal(database.Path, store.DatabasePath);
+        }
+
+        // Disposing the container disposes the store (several times, through the forwarders: harmless).
+        Assert.Throws<ObjectDisposedException>(() => ((IRequestStore)resolved[0]).GetAsync("x").GetAwaiter().GetResult());
+    }
+
+    [Fact]
+    public void The_DI_helper_replaces_an_earlier_registration()
+    {
+        var other = new SqliteTestDatabase();
+        try
+        {
+            var services = new ServiceCollection().AddSqliteAccessStore(other.Path).AddSqliteAccessStore(database.Path);
+            using var provider = services.BuildServiceProvider();
+
+            Assert.Equal(database.Path, provider.GetRequiredService<SqliteAccessStore>().DatabasePath);
+            Assert.Single(services, d => d.ServiceType == typeof(IRequestStore));
+        }
+        finally
+        {
+            other.Dispose();
+        }
+    }
+
+    public void Dispose() => database.Dispose();
+
+    private object? Scalar(string sql)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database.Path, Pooling = false }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+}
