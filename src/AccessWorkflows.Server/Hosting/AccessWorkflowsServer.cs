@@ -7,6 +7,7 @@ using AccessWorkflows.Notifications;
 using AccessWorkflows.OnCall;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
+using AccessWorkflows.Slack;
 using AccessWorkflows.Storage;
 using AccessWorkflows.Storage.Sqlite;
 using AccessWorkflows.Workflow;
@@ -50,6 +51,7 @@ public static class AccessWorkflowsServer
         // Notification channels: the in-process recorder always; Slack, Teams and the webhook when configured.
         services.AddSingleton<RecordingNotificationChannel>();
         services.AddSingleton<INotificationChannel>(sp => sp.GetRequiredService<RecordingNotificationChannel>());
+        services.AddSlack(configuration);
 
         services.TryAddSingleton<IOnCallDirectory, NoOnCallDirectory>();
         services.AddSingleton<SandboxProvisioner>();
@@ -75,6 +77,7 @@ public static class AccessWorkflowsServer
         app.UseStaticFiles();
         app.MapAccessRequestApi();
         app.MapOperationsApi();
+        app.MapSlack();
         return app;
     }
 

@@ -378,6 +378,12 @@ public sealed partial class SlackHandlers
         }
 
         var result = await services.GetRequiredService<IAccessRequestCommands>().DecideAsync(requestId, email, decision, duration, comment, Channels.Slack, decisionId, ct);
+        if (!result.Accepted && result.Request?.Decisions.Any(d => d.Id == decisionId) == true)
+        {
+            // A second delivery of a click that already counted: nothing to tell anyone.
+            return;
+        }
+
         if (!result.Accepted)
         {
             LogRefused(_logger, decision, requestId, result.Outcome);

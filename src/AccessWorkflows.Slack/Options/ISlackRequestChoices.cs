@@ -31,13 +31,7 @@ public sealed class RulesRequestChoices : ISlackRequestChoices
     public Task<IReadOnlyList<AccountConfig>> AccountsAsync(string requesterEmail, CancellationToken cancellationToken)
     {
         var rules = _services.GetService<AccessRules>();
-        if (rules is null)
-        {
-            return Task.FromResult<IReadOnlyList<AccountConfig>>([]);
-        }
-
-        var allowed = RulesFor(rules, requesterEmail).SelectMany(r => r.Accounts).ToHashSet(StringComparer.Ordinal);
-        return Task.FromResult<IReadOnlyList<AccountConfig>>([.. rules.Accounts.Where(a => allowed.Contains(a.Id))]);
+        return Task.FromResult<IReadOnlyList<AccountConfig>>(rules is null ? [] : [.. rules.AccountsFor(requesterEmail)]);
     }
 
     public async Task<IReadOnlyList<string>> CandidatesAsync(string requesterEmail, string accountId, AccessKind kind, string query, CancellationToken cancellationToken)
@@ -49,95 +43,29 @@ public sealed class RulesRequestChoices : ISlackRequestChoices
             return [];
         }
 
-        var matching = RulesFor(rules, requesterEmail).Where(r => r.Accounts.Contains(accountId)).ToList();
+        // Rule patterns without wildcards are candidates themselves, so a rule naming one policy offers it even
+        // where no catalog lists the account's policies.
+        var applicable = rules.RulesFor(requesterEmail).Where(r => r.Accounts.Contains(accountId)).ToList();
         var patterns = kind switch
         {
-            AccessKind.Group => matching.SelectMany(r => r.Groups).ToList(),
-            AccessKind.Resource => matching.SelectMany(r => r.Resources).ToList(),
-            _ => matching.SelectMany(r => r.Policies).ToList(),
+            AccessKind.Group => applicable.SelectMany(r => r.Groups),
+            AccessKind.Resource => applicable.SelectMany(r => r.Resources),
+            _ => applicable.SelectMany(r => r.Policies),
         };
-        if (patterns.Count == 0)
-        {
-            return [];
-        }
-
-        var candidates = new HashSet<string>(patterns.Where(p => !p.Contains('*') && !p.Contains('?')), StringComparer.Ordinal);
+        var candidates = patterns.Where(p => !p.Contains('*') && !p.Contains('?')).ToList();
         if (kind == AccessKind.Resource)
         {
-            var typed = query.Trim();
-            if (Grammar.IsResourceArn(typed))
-            {
-                candidates.Add(typed);
-            }
+            // Resources are not listed anywhere: what the person typed is the candidate.
+            candidates.Add(query.Trim());
         }
-        else if (_services.GetService<IAccessCatalog>() is { } catalog)
+        else if (applicable.Count > 0 && _services.GetService<IAccessCatalog>() is { } catalog)
         {
-            var listed = kind == AccessKind.Group
+            candidates.AddRange(kind == AccessKind.Group
                 ? await catalog.ListGroupNamesAsync(account, cancellationToken)
-                : await catalog.ListPolicyArnsAsync(account, cancellationToken);
-            candidates.UnionWith(listed);
+                : await catalog.ListPolicyArnsAsync(account, cancellationToken));
         }
 
-        var valid = kind switch
-        {
-            AccessKind.Group => candidates.Where(Grammar.IsGroupName),
-            AccessKind.Resource => candidates.Where(Grammar.IsResourceArn),
-            _ => candidates.Where(Grammar.IsPolicyArn),
-        };
-        return [.. valid
-            .Where(c => patterns.Any(p => Glob(p, c)))
-            .Where(c => query.Length == 0 || c.Contains(query.Trim(), StringComparison.OrdinalIgnoreCase))
+        return [.. rules.FilterCandidates(requesterEmail, accountId, kind, candidates, kind == AccessKind.Resource ? null : query)
             .Order(StringComparer.Ordinal)];
     }
-
-    private static IEnumerable<AccessRule> RulesFor(AccessRules rules, string email) =>
-        rules.Rules.Where(r => r.Requesters.Any(p => RequesterMatches(rules, p, email)));
-
-    private static bool RequesterMatches(AccessRules rules, string pattern, string email)
-    {
-        if (pattern.StartsWith("group:", StringComparison.Ordinal))
-        {
-            return rules.ApproverGroups.TryGetValue(pattern["group:".Length..], out var members)
-                && members.Contains(email, StringComparer.OrdinalIgnoreCase);
-        }
-
-        return Glob(pattern, email, ignoreCase: true);
-    }
-
-    /// <summary><c>*</c> any run, <c>?</c> one character; everything else literal.</summary>
-    internal static bool Glob(string pattern, string text, bool ignoreCase = false)
-    {
-        int p = 0, t = 0, star = -1, mark = 0;
-        while (t < text.Length)
-        {
-            if (p < pattern.Length && (pattern[p] == '?' || Same(pattern[p], text[t], ignoreCase)))
-            {
-                p++;
-                t++;
-            }
-            else if (p < pattern.Length && pattern[p] == '*')
-            {
-                star = p++;
-                mark = t;
-            }
-            else if (star >= 0)
-            {
-                p = star + 1;
-                t = ++mark;
-            }
-            else
-            {
-                return false;
-            }
-        }
-
-        while (p < pattern.Length && pattern[p] == '*')
-        {
-            p++;
-        }
-
-        return p == pattern.Length;
-    }
-
-    private static bool Same(char a, char b, bool ignoreCase) => ignoreCase ? char.ToLowerInvariant(a) == char.ToLowerInvariant(b) : a == b;
 }
