@@ -57,6 +57,7 @@ public static class AccessWorkflowsServer
         services.AddSingleton<SandboxProvisioner>();
         services.AddSingleton<IProvisionerResolver, ProvisionerResolver>();
         services.AddSingleton<GrantService>();
+        services.AddSingleton<AccessOptions>();
         services.AddSingleton<AccessWorkflowActivities>();
         services.AddSingleton<RequestService>();
         services.AddSingleton<IAccessRequestCommands>(sp => sp.GetRequiredService<RequestService>());

@@ -1,4 +1,5 @@
 using AccessWorkflows.Durable;
+using AccessWorkflows.Grants;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
 using AccessWorkflows.Storage;
@@ -15,6 +16,7 @@ public static class OperationsHandlers
     public static IEndpointRouteBuilder MapOperationsApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/api/health", (Func<HttpContext, Task<IResult>>)HealthAsync);
+        endpoints.MapGet("/api/options", (Func<HttpContext, Task<IResult>>)OptionsAsync);
         endpoints.MapGet("/api/sandbox/accounts/{accountId}/users/{userName}", (Func<HttpContext, string, string, Task<IResult>>)SandboxUserAsync);
         return endpoints;
     }
@@ -34,6 +36,49 @@ public static class OperationsHandlers
         {
             return Results.Problem("The store or the durable engine did not answer.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Unhealthy.");
         }
+    }
+
+    /// <summary><c>GET /api/options[?accountId=&amp;type=policy|group|resource&amp;query=]</c>: without an account, the
+    /// accounts the caller may ask for; with one, the policies or groups some rule allows the caller there.</summary>
+    public static async Task<IResult> OptionsAsync(HttpContext http)
+    {
+        if (await AccessRequestHandlers.AuthenticateAsync(http) is not { } caller)
+        {
+            return Problems.Unauthorized();
+        }
+
+        var options = http.RequestServices.GetRequiredService<AccessOptions>();
+        var accountId = http.Request.Query["accountId"].ToString();
+        if (accountId.Length == 0)
+        {
+            return Results.Ok(new { accounts = options.Accounts(caller.Email).Select(a => new { id = a.Id, name = a.Name }) });
+        }
+
+        if (!Grammar.IsAccountId(accountId))
+        {
+            return Problems.BadRequest("accountId must be a 12-digit AWS account id.");
+        }
+
+        var kind = http.Request.Query["type"].ToString() switch
+        {
+            "" or "policy" => AccessKind.Policy,
+            "group" => AccessKind.Group,
+            "resource" => AccessKind.Resource,
+            var other => (AccessKind?)null,
+        };
+        if (kind is null)
+        {
+            return Problems.BadRequest("type must be policy, group or resource.");
+        }
+
+        var query = http.Request.Query["query"].ToString();
+        if (query.Length > 200)
+        {
+            return Problems.BadRequest("query must be at most 200 characters.");
+        }
+
+        var suggestions = await options.SuggestAsync(caller.Email, accountId, kind.Value, query, http.RequestAborted);
+        return Results.Ok(new { options = suggestions });
     }
 
     /// <summary><c>GET /api/sandbox/accounts/{accountId}/users/{userName}</c> (admins) →

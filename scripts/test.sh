@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every test of the repository on a fresh machine: installs what the tests need (Azurite from npm, when a
+# test project needs it), builds each test project, runs them one after another (2 cores: parallel runs only
+# fight), and ends with one line "N passed, N failed[, N skipped]" summed over all test projects. Exits non-zero
+# when anything failed to build or any test failed. The Functions project is never built here (SPEC 3).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+if [ -f package.json ] && [ ! -x node_modules/.bin/azurite ]; then
+  echo "== installing test tools from npm (package.json)"
+  npm ci --no-audit --no-fund --loglevel=error || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+mapfile -t projects < <(find tests -mindepth 2 -maxdepth 2 -name '*.Tests.csproj' | sort)
+passed=0; failed=0; skipped=0; broken=0
+results=$(mktemp -d)
+
+for project in "${projects[@]}"; do
+  name=$(basename "$project" .csproj)
+  echo "== $name"
+  log="$results/$name.log"
+  if ! dotnet build "$project" -c Release --nologo -v quiet -clp:ErrorsOnly >"$log.build" 2>&1; then
+    cat "$log.build"
+    echo "!! $name does not build"
+    broken=$((broken + 1))
+    continue
+  fi
+  dotnet test "$project" -c Release --no-build --nologo -v quiet 2>&1 | tee "$log"
+  summary=$(grep -E "^(Passed|Failed)!" "$log" | tail -1)
+  if [ -z "$summary" ]; then
+    echo "!! $name ran no tests or crashed"
+    broken=$((broken + 1))
+    continue
+  fi
+  p=$(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$summary")
+  f=$(sed -E 's/.*Failed: *([0-9]+).*/\1/' <<<"$summary")
+  s=$(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$summary")
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+done
+
+rm -rf "$results"
+failed=$((failed + broken))
+line="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+echo
+echo "$line"
+[ "$failed" -eq 0 ] && [ "$skipped" -eq 0 ]
