@@ -10,6 +10,7 @@ using AccessWorkflows.OnCall;
 using AccessWorkflows.PagerDuty;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
+using AccessWorkflows.Slack;
 using AccessWorkflows.Storage;
 using AccessWorkflows.Storage.Sqlite;
 using AccessWorkflows.Webhook;
@@ -58,6 +59,7 @@ public static class AccessWorkflowsServer
         services.AddWebhook(configuration);
         services.AddPagerDuty(configuration);
         services.AddTeams(configuration);
+        services.AddSlack(configuration);
 
         services.TryAddSingleton<IOnCallDirectory, NoOnCallDirectory>();
         services.AddSingleton<SandboxProvisioner>();
@@ -91,6 +93,7 @@ public static class AccessWorkflowsServer
         app.MapAws();
         app.MapWebhook();
         app.MapTeams();
+        app.MapSlack();
         return app;
     }
 
