@@ -158,8 +158,9 @@ public sealed class DurableEngine : IAsyncDisposable
                 var free = _orchestrationSlots.CurrentCount;
                 if (free > 0)
                 {
-                    // Claimed instances may be among the ready ones; asking for that many more still finds work.
-                    var limit = free + _claimedInstances.Count;
+                    // Claimed and backing-off instances may be among the ready ones: asking for that many more
+                    // still finds work for every free slot.
+                    var limit = free + _claimedInstances.Count + _failingInstances.Count;
                     (var ready, nextDue) = _store.FindReadyInstances(UtcNow(), limit);
                     var started = 0;
                     foreach (var instanceId in ready)

@@ -288,7 +288,7 @@ internal sealed class SqliteStore : IDisposable
 
     // ---------------------------------------------------------------- engine operations
 
-    /// <summary>Instances with at least one visible message (immediate ones first, then due timers, each oldest
+    /// <summary>Instances with at least one visible message (due timers first, then immediate messages, each oldest
     /// first), and the earliest future message time. Both reads walk the fire_at index and stop at the limit, so
     /// their cost does not grow with the number of waiting instances.</summary>
     public (List<string> Ready, DateTime? NextDue) FindReadyInstances(DateTime now, int limit)
@@ -312,10 +312,11 @@ internal sealed class SqliteStore : IDisposable
                 }
             }
 
-            Collect("SELECT instance_id FROM messages WHERE fire_at = 0 ORDER BY id LIMIT $rows");
+            // Due timers first: they are late already, and a stream of new work must not starve them.
+            Collect("SELECT instance_id FROM messages WHERE fire_at > 0 AND fire_at <= $now ORDER BY fire_at LIMIT $rows");
             if (ready.Count < limit)
             {
-                Collect("SELECT instance_id FROM messages WHERE fire_at > 0 AND fire_at <= $now ORDER BY fire_at LIMIT $rows");
+                Collect("SELECT instance_id FROM messages WHERE fire_at = 0 ORDER BY id LIMIT $rows");
             }
 
             using var next = Command(c, null, "SELECT MIN(fire_at) FROM messages WHERE fire_at > $now", ("$now", now.Ticks));
