@@ -49,6 +49,9 @@ public sealed class DurableEngine : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(options.DatabasePath);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxConcurrentOrchestrations, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxConcurrentActivities, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxMessagesPerStep, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.PollInterval, TimeSpan.Zero);
+        ArgumentNullException.ThrowIfNull(options.TimeProvider);
         _registry = registry;
         _options = options;
         _time = options.TimeProvider;
