@@ -42,6 +42,7 @@ public static class SlackServiceCollectionExtensions
             sp.GetRequiredService<ILogger<SlackApiClient>>()));
         services.TryAddSingleton<SlackUserDirectory>();
         services.TryAddSingleton<ISlackRequestChoices, RulesRequestChoices>();
+        services.TryAddSingleton<AccessWorkflows.Grants.AccessOptions>();
         services.TryAddSingleton(sp => new SlackRequestVerifier(options.SigningSecret!, sp.GetRequiredService<TimeProvider>(), options.TimestampTolerance, options.MaxBodyBytes));
         services.TryAddSingleton<SlackWorkQueue>();
         services.TryAddSingleton<SlackHandlers>();

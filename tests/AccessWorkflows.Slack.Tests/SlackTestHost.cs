@@ -82,7 +82,6 @@ public sealed class SlackTestHost : IAsyncDisposable
                 services.AddSingleton<IAccessRequestCommands>(host.Workflow);
                 services.AddSingleton<IMessageRefStore>(host.Refs);
                 services.AddSingleton(Rules);
-                services.AddSingleton<IAccessCatalog>(new FixedCatalog());
                 services.AddSlack(config);
             });
         host.Workflow.Attach(host.Channel);
@@ -156,21 +155,6 @@ public sealed class SlackTestHost : IAsyncDisposable
         }
 
         await Slack.DisposeAsync();
-    }
-
-    private sealed class FixedCatalog : IAccessCatalog
-    {
-        public Task<IReadOnlyList<string>> ListPolicyArnsAsync(AccountConfig account, CancellationToken cancellationToken = default) =>
-            Task.FromResult<IReadOnlyList<string>>(
-            [
-                "arn:aws:iam::aws:policy/ReadOnlyAccess",
-                "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
-                "arn:aws:iam::aws:policy/AdministratorAccess",
-                "arn:aws:iam::aws:policy/PowerUserAccess",
-            ]);
-
-        public Task<IReadOnlyList<string>> ListGroupNamesAsync(AccountConfig account, CancellationToken cancellationToken = default) =>
-            Task.FromResult<IReadOnlyList<string>>(["Developers", "Admins"]);
     }
 }
 

@@ -17,10 +17,10 @@ public interface ISlackRequestChoices
 }
 
 /// <summary>
-/// Choices from the rules file (the <see cref="AccessRules"/> the host registers) and the account's
-/// <see cref="IAccessCatalog"/>: a catalog entry is offered when a rule that matches the requester and the account
-/// allows it; a rule pattern without wildcards is offered even without a catalog. A resource is offered as typed,
-/// when it is a resource ARN that a rule allows.
+/// Choices from the rules file (the <see cref="AccessRules"/> the host registers): policies and groups come from the
+/// core's <see cref="AccessOptions"/>, the one autocomplete source of every channel (sandbox accounts from the rules,
+/// real accounts from IAM, always filtered by the rules); a resource is offered as typed, when it is a resource ARN
+/// that a rule allows.
 /// </summary>
 public sealed class RulesRequestChoices : ISlackRequestChoices
 {
@@ -37,35 +37,18 @@ public sealed class RulesRequestChoices : ISlackRequestChoices
     public async Task<IReadOnlyList<string>> CandidatesAsync(string requesterEmail, string accountId, AccessKind kind, string query, CancellationToken cancellationToken)
     {
         var rules = _services.GetService<AccessRules>();
-        var account = rules?.FindAccount(accountId);
-        if (rules is null || account is null)
+        if (rules?.FindAccount(accountId) is null)
         {
             return [];
         }
 
-        // Rule patterns without wildcards are candidates themselves, so a rule naming one policy offers it even
-        // where no catalog lists the account's policies.
-        var applicable = rules.RulesFor(requesterEmail).Where(r => r.Accounts.Contains(accountId)).ToList();
-        var patterns = kind switch
+        if (kind != AccessKind.Resource)
         {
-            AccessKind.Group => applicable.SelectMany(r => r.Groups),
-            AccessKind.Resource => applicable.SelectMany(r => r.Resources),
-            _ => applicable.SelectMany(r => r.Policies),
-        };
-        var candidates = patterns.Where(p => !p.Contains('*') && !p.Contains('?')).ToList();
-        if (kind == AccessKind.Resource)
-        {
-            // Resources are not listed anywhere: what the person typed is the candidate.
-            candidates.Add(query.Trim());
-        }
-        else if (applicable.Count > 0 && _services.GetService<IAccessCatalog>() is { } catalog)
-        {
-            candidates.AddRange(kind == AccessKind.Group
-                ? await catalog.ListGroupNamesAsync(account, cancellationToken)
-                : await catalog.ListPolicyArnsAsync(account, cancellationToken));
+            var options = _services.GetRequiredService<AccessOptions>();
+            return [.. (await options.SuggestAsync(requesterEmail, accountId, kind, query, cancellationToken)).Order(StringComparer.Ordinal)];
         }
 
-        return [.. rules.FilterCandidates(requesterEmail, accountId, kind, candidates, kind == AccessKind.Resource ? null : query)
-            .Order(StringComparer.Ordinal)];
+        // Resources are not listed anywhere: what the person typed is the candidate, if a rule allows it.
+        return [.. rules.FilterCandidates(requesterEmail, accountId, kind, [query.Trim()], null)];
     }
 }
