@@ -134,18 +134,9 @@ public sealed partial class WebhookDecisionHandler(IOptions<WebhookOptions> opti
             errors.Add("requestId is required (letters, digits, '-', '_', ':', '.'; at most 128)");
         }
 
-        DecisionKind kind = default;
-        switch (parsed.Decision?.ToLowerInvariant())
+        if (!DecisionKinds.TryParse(parsed.Decision, out var kind))
         {
-            case "approve":
-                kind = DecisionKind.Approve;
-                break;
-            case "deny":
-                kind = DecisionKind.Deny;
-                break;
-            default:
-                errors.Add("decision must be \"approve\" or \"deny\"");
-                break;
+            errors.Add("decision must be \"approve\" or \"deny\"");
         }
 
         if (!Grammar.IsEmail(parsed.Approver))

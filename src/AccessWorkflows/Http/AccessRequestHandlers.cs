@@ -150,17 +150,9 @@ public static class AccessRequestHandlers
             return problem;
         }
 
-        DecisionKind kind;
-        switch (body!.Decision?.ToLowerInvariant())
+        if (!DecisionKinds.TryParse(body!.Decision, out var kind))
         {
-            case "approve":
-                kind = DecisionKind.Approve;
-                break;
-            case "deny":
-                kind = DecisionKind.Deny;
-                break;
-            default:
-                return Problems.BadRequest("decision must be approve or deny.", new Dictionary<string, string> { ["decision"] = "must be approve or deny" });
+            return Problems.BadRequest("decision must be approve or deny.", new Dictionary<string, string> { ["decision"] = "must be approve or deny" });
         }
 
         TimeSpan? duration = null;

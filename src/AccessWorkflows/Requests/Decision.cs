@@ -12,6 +12,26 @@ public enum DecisionKind
     Deny,
 }
 
+public static class DecisionKinds
+{
+    /// <summary>Parses the wire word of a decision: <c>approve</c> or <c>deny</c> (any case).</summary>
+    public static bool TryParse(string? text, out DecisionKind kind)
+    {
+        kind = default;
+        switch (text?.ToLowerInvariant())
+        {
+            case "approve":
+                kind = DecisionKind.Approve;
+                return true;
+            case "deny":
+                kind = DecisionKind.Deny;
+                return true;
+            default:
+                return false;
+        }
+    }
+}
+
 /// <summary>Where a decision or command came from, recorded with it for audit (SPEC 12).</summary>
 public static class Channels
 {

@@ -47,14 +47,8 @@ public sealed class AccessRequestOrchestrator
             return await FinishAsync(approval.Outcome, approval.By, approval.Channel, approval.Comment);
         }
 
-        _request = await ApplyAsync(new RequestChange
+        _request = await ApplyAsync(Change(RequestChangeKind.Approved, approval.By, approval.Channel) with
         {
-            RequestId = _request.Id,
-            Kind = RequestChangeKind.Approved,
-            AuditId = NewId(),
-            At = Now,
-            Actor = approval.By,
-            Channel = approval.Channel,
             GrantedDuration = approval.Duration,
             ApprovedBy = approval.By,
         });
@@ -74,14 +68,8 @@ public sealed class AccessRequestOrchestrator
 
         var grantedAt = Now;
         var expiresAt = grantedAt + approval.Duration;
-        _request = await ApplyAsync(new RequestChange
+        _request = await ApplyAsync(Change(RequestChangeKind.Active, System, Channels.System, grantedAt) with
         {
-            RequestId = _request.Id,
-            Kind = RequestChangeKind.Active,
-            AuditId = NewId(),
-            At = grantedAt,
-            Actor = System,
-            Channel = Channels.System,
             GrantedAt = grantedAt,
             ExpiresAt = expiresAt,
         });
@@ -126,14 +114,8 @@ public sealed class AccessRequestOrchestrator
 
         var by = $"on call in schedule {answer.ScheduleId}";
         var duration = _request.Duration < onCall.Duration ? _request.Duration : onCall.Duration;
-        await ApplyAsync(new RequestChange
+        await ApplyAsync(Change(RequestChangeKind.Decision, Channels.PagerDuty, Channels.PagerDuty) with
         {
-            RequestId = _request.Id,
-            Kind = RequestChangeKind.Decision,
-            AuditId = NewId(),
-            At = Now,
-            Actor = Channels.PagerDuty,
-            Channel = Channels.PagerDuty,
             Decision = new DecisionRecord(NewId(), Channels.PagerDuty, DecisionKind.Approve, duration, by, Channels.PagerDuty, 0, Now),
         });
         return new Approval(RequestStatus.Approved, by, Channels.PagerDuty, duration, null);
@@ -193,28 +175,16 @@ public sealed class AccessRequestOrchestrator
 
                 if (!check.Accepted)
                 {
-                    await ApplyAsync(new RequestChange
+                    await ApplyAsync(Change(RequestChangeKind.DecisionRefused, approver, received.Channel) with
                     {
-                        RequestId = _request.Id,
-                        Kind = RequestChangeKind.DecisionRefused,
-                        AuditId = NewId(),
-                        At = Now,
-                        Actor = approver,
-                        Channel = received.Channel,
                         Detail = check.Problem,
                     });
                     continue;
                 }
 
                 var record = new DecisionRecord(received.Id, approver, received.Decision, received.Duration, received.Comment, received.Channel, DecisionRules.LevelOf(_request, approver, level), received.At);
-                _request = await ApplyAsync(new RequestChange
+                _request = await ApplyAsync(Change(RequestChangeKind.Decision, approver, received.Channel) with
                 {
-                    RequestId = _request.Id,
-                    Kind = RequestChangeKind.Decision,
-                    AuditId = NewId(),
-                    At = Now,
-                    Actor = approver,
-                    Channel = received.Channel,
                     Decision = record,
                 });
 
@@ -242,14 +212,8 @@ public sealed class AccessRequestOrchestrator
         async Task<Task?> NotifyNextLevelAsync()
         {
             level++;
-            _request = await ApplyAsync(new RequestChange
+            _request = await ApplyAsync(Change(RequestChangeKind.Pending, System, Channels.System) with
             {
-                RequestId = _request.Id,
-                Kind = RequestChangeKind.Pending,
-                AuditId = NewId(),
-                At = Now,
-                Actor = System,
-                Channel = Channels.System,
                 Level = level,
             });
             Notify(NotificationKind.ApprovalRequested, level: level);
@@ -336,14 +300,8 @@ public sealed class AccessRequestOrchestrator
             catch (TaskFailedException failure)
             {
                 Log.RevokeFailing(_logger, _request.Id, round, failure.FailureDetails.ErrorMessage);
-                await ApplyAsync(new RequestChange
+                await ApplyAsync(Change(RequestChangeKind.RevokeFailing, System, Channels.System) with
                 {
-                    RequestId = _request.Id,
-                    Kind = RequestChangeKind.RevokeFailing,
-                    AuditId = NewId(),
-                    At = Now,
-                    Actor = System,
-                    Channel = Channels.System,
                     Detail = $"Revocation attempt round {round} failed: {failure.FailureDetails.ErrorMessage}",
                 });
                 Notify(NotificationKind.RevokeFailing, comment: failure.FailureDetails.ErrorMessage);
@@ -354,14 +312,8 @@ public sealed class AccessRequestOrchestrator
 
     private async Task<AccessWorkflowResult> FinishAsync(RequestStatus status, string by, string channel, string? comment)
     {
-        _request = await ApplyAsync(new RequestChange
+        _request = await ApplyAsync(Change(RequestChangeKind.Ended, by, channel) with
         {
-            RequestId = _request.Id,
-            Kind = RequestChangeKind.Ended,
-            AuditId = NewId(),
-            At = Now,
-            Actor = by,
-            Channel = channel,
             EndStatus = status,
             Detail = comment,
         });
@@ -388,6 +340,17 @@ public sealed class AccessRequestOrchestrator
         _lanes.Send(new Notification { Id = NewId(), Kind = kind, Request = _request, Level = level, Actor = actor, Comment = comment, At = Now });
 
     private GrantInput Grant(string? userName) => new(_request.Id, _request.AccountId, _request.Grantee, _request.Access, userName);
+
+    /// <summary>A change of this request, audited as done by <paramref name="actor"/> through <paramref name="channel"/>.</summary>
+    private RequestChange Change(RequestChangeKind kind, string actor, string channel, DateTimeOffset? at = null) => new()
+    {
+        RequestId = _request.Id,
+        Kind = kind,
+        AuditId = NewId(),
+        At = at ?? Now,
+        Actor = actor,
+        Channel = channel,
+    };
 
     private Task Timer(DateTimeOffset fireAt, CancellationToken cancellationToken) => _context.CreateTimer(fireAt.UtcDateTime, cancellationToken);
 
