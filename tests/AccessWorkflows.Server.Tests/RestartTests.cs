@@ -1,3 +1,6 @@
+using AccessWorkflows.Durable.Embedded;
+using Microsoft.Extensions.DependencyInjection;
+
 namespace AccessWorkflows.Server.Tests;
 
 /// <summary>SPEC 7: a server stopped mid-grant and started again on the same files still revokes at expiry.</summary>
@@ -41,5 +44,23 @@ public sealed class RestartTests
         await Api.DecideAsync(after.As("dave@example.com"), id, "approve");
         await Api.WaitForStatusAsync(after.As("xavier@example.com"), id, "active");
         await Api.WaitForStatusAsync(after.As("xavier@example.com"), id, "expired");
+    }
+
+    [Fact]
+    public async Task A_server_killed_mid_approval_loses_nothing_and_still_revokes()
+    {
+        using var before = new ServerFactory();
+        var yusuf = before.As("yusuf@example.com");
+        var id = (await Api.CreatePendingAsync(yusuf, Api.PolicyRequest(duration: "PT4S"))).Id;
+        await Api.DecideAsync(before.As("carol@example.com"), id, "approve");
+
+        // Kill the engine the moment the approval is raised: whatever it had not persisted is as if never done.
+        before.Services.GetRequiredService<DurableEngine>().Kill();
+
+        using var after = new ServerFactory(before.DataDirectory);
+        var client = after.As("yusuf@example.com");
+        await Api.WaitForStatusAsync(client, id, "active");
+        await Api.WaitForStatusAsync(client, id, "expired");
+        Assert.DoesNotContain(Api.ReadOnly, (await Api.SandboxUserAsync(after.As("secops@example.com"), "yusuf@example.com")).AttachedPolicies);
     }
 }
