@@ -97,11 +97,12 @@ public static class Api
 
     /// <summary>Creates a request and waits until its first approval level has been notified: approvers only
     /// decide on what they were sent, and a decision before that is refused.</summary>
-    public static async Task<RequestJson> CreatePendingAsync(HttpClient client, object body)
-    {
-        var created = await CreateAsync(client, body);
-        return await Eventually.Until(() => GetAsync(client, created.Id), r => r.ApprovalLevel >= 1, $"request {created.Id} reaches its approvers");
-    }
+    public static async Task<RequestJson> CreatePendingAsync(HttpClient client, object body) =>
+        await CreatePendingAsyncFor(client, (await CreateAsync(client, body)).Id);
+
+    /// <summary>Waits until the first approval level of an existing request has been notified.</summary>
+    public static Task<RequestJson> CreatePendingAsyncFor(HttpClient client, string id) =>
+        Eventually.Until(() => GetAsync(client, id), r => r.ApprovalLevel >= 1, $"request {id} reaches its approvers");
 
     public static async Task<RequestJson> GetAsync(HttpClient client, string id) =>
         (await client.GetFromJsonAsync<RequestJson>($"/api/requests/{id}"))!;
