@@ -35,6 +35,7 @@ public sealed class DurableEngine : IAsyncDisposable
     private readonly ConcurrentDictionary<string, byte> _claimedInstances = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, byte> _claimedActivities = new();
     private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
+    private readonly ConcurrentDictionary<string, (long RetryAtMs, int Failures)> _failingInstances = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abort = new();
     private Task _orchestrationLoop = Task.CompletedTask;
@@ -168,7 +169,7 @@ public sealed class DurableEngine : IAsyncDisposable
                             break;
                         }
 
-                        if (!_claimedInstances.TryAdd(instanceId, 0))
+                        if (IsBackingOff(instanceId) || !_claimedInstances.TryAdd(instanceId, 0))
                         {
                             _orchestrationSlots.Release();
                             continue;
@@ -198,6 +199,9 @@ public sealed class DurableEngine : IAsyncDisposable
         }
     }
 
+    private bool IsBackingOff(string instanceId)
+        => _failingInstances.TryGetValue(instanceId, out var failing) && Environment.TickCount64 < failing.RetryAtMs;
+
     private async Task WaitForWorkAsync(Task wake, DateTime? nextDue, CancellationToken stop)
     {
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -220,6 +224,7 @@ public sealed class DurableEngine : IAsyncDisposable
         try
         {
             RunStepCore(instanceId);
+            _failingInstances.TryRemove(instanceId, out _);
         }
         catch (ObjectDisposedException) when (_store.IsFenced)
         {
@@ -227,6 +232,11 @@ public sealed class DurableEngine : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            // Not the orchestrator's own failure (that fails the instance) but the engine's, e.g. the database: the
+            // messages stay, and the instance is retried after a growing pause instead of in a hot loop.
+            var failures = _failingInstances.TryGetValue(instanceId, out var previous) ? previous.Failures + 1 : 1;
+            var pause = TimeSpan.FromSeconds(Math.Min(60, Math.Pow(2, failures - 1)));
+            _failingInstances[instanceId] = (Environment.TickCount64 + (long)pause.TotalMilliseconds, failures);
             Log.StepFailed(_logger, instanceId, ex);
         }
         finally
@@ -382,6 +392,13 @@ public sealed class DurableEngine : IAsyncDisposable
     {
         try
         {
+            // The dispatcher's read may predate the commit of a run that just finished and released its claim:
+            // only a work item still present is work.
+            if (!_store.ActivityExists(item.Id))
+            {
+                return;
+            }
+
             HistoryEvent outcome;
             var run = _registry.FindActivity(item.Name);
             if (run is null)

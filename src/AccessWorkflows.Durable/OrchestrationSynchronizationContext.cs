@@ -3,8 +3,8 @@ namespace AccessWorkflows.Durable.Embedded;
 /// <summary>
 /// The single thread an orchestrator runs on during a step. Every continuation of orchestrator code is queued
 /// here and run by <see cref="Drain"/> in FIFO order on the step's thread, so the code sees the same interleaving
-/// on every replay. Code that leaves this context (<c>ConfigureAwait(false)</c>, <c>Task.Run</c>, real delays)
-/// breaks determinism: what it posts after the step is dropped.
+/// on every replay. Code that leaves this context (awaits configured not to capture it, work queued to the thread
+/// pool, real delays) breaks determinism: what it posts after the step is dropped.
 /// </summary>
 internal sealed class OrchestrationSynchronizationContext : SynchronizationContext
 {

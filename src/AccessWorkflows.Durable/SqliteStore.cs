@@ -60,7 +60,7 @@ internal sealed class SqliteStore : IDisposable
             fire_at INTEGER NOT NULL,
             created_at INTEGER NOT NULL);
         CREATE INDEX IF NOT EXISTS ix_messages_instance ON messages(instance_id, id);
-        CREATE INDEX IF NOT EXISTS ix_messages_fire ON messages(fire_at, instance_id);
+        CREATE INDEX IF NOT EXISTS ix_messages_fire ON messages(fire_at);
         CREATE TABLE IF NOT EXISTS activities(
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             instance_id TEXT NOT NULL,
@@ -264,23 +264,34 @@ internal sealed class SqliteStore : IDisposable
 
     // ---------------------------------------------------------------- engine operations
 
-    /// <summary>Instances with at least one visible message, oldest first, and the earliest future message time.</summary>
+    /// <summary>Instances with at least one visible message (immediate ones first, then due timers, each oldest
+    /// first), and the earliest future message time. Both reads walk the fire_at index and stop at the limit, so
+    /// their cost does not grow with the number of waiting instances.</summary>
     public (List<string> Ready, DateTime? NextDue) FindReadyInstances(DateTime now, int limit)
         => Read(c =>
         {
-            var ready = new List<string>();
-            using (var cmd = Command(
-                c,
-                null,
-                "SELECT instance_id FROM messages WHERE fire_at <= $now GROUP BY instance_id ORDER BY MIN(id) LIMIT $limit",
-                ("$now", now.Ticks),
-                ("$limit", limit)))
-            using (var r = cmd.ExecuteReader())
+            var ready = new List<string>(limit);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+
+            // Several messages may belong to one instance: read a few more rows than instances wanted.
+            void Collect(string sql)
             {
-                while (r.Read())
+                using var cmd = Command(c, null, sql, ("$now", now.Ticks), ("$rows", limit * 4));
+                using var r = cmd.ExecuteReader();
+                while (ready.Count < limit && r.Read())
                 {
-                    ready.Add(r.GetString(0));
+                    var id = r.GetString(0);
+                    if (seen.Add(id))
+                    {
+                        ready.Add(id);
+                    }
                 }
+            }
+
+            Collect("SELECT instance_id FROM messages WHERE fire_at = 0 ORDER BY id LIMIT $rows");
+            if (ready.Count < limit)
+            {
+                Collect("SELECT instance_id FROM messages WHERE fire_at > 0 AND fire_at <= $now ORDER BY fire_at LIMIT $rows");
             }
 
             using var next = Command(c, null, "SELECT MIN(fire_at) FROM messages WHERE fire_at > $now", ("$now", now.Ticks));
@@ -435,6 +446,13 @@ internal sealed class SqliteStore : IDisposable
             }
 
             return items;
+        });
+
+    public bool ActivityExists(long id)
+        => Read(c =>
+        {
+            using var cmd = Command(c, null, "SELECT 1 FROM activities WHERE id=$id", ("$id", id));
+            return cmd.ExecuteScalar() is not null;
         });
 
     /// <summary>Replaces an activity work item by its result message. False when the work item is gone (its

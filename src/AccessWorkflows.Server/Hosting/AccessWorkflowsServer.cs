@@ -1,3 +1,5 @@
+using AccessWorkflows.Aws;
+using AccessWorkflows.Aws.Reconciliation;
 using AccessWorkflows.Durable;
 using AccessWorkflows.Durable.Embedded;
 using AccessWorkflows.Grants;
@@ -53,6 +55,10 @@ public static class AccessWorkflowsServer
 
         services.TryAddSingleton<IOnCallDirectory, NoOnCallDirectory>();
         services.AddSingleton<SandboxProvisioner>();
+        services.AddAws(configuration);
+
+        // Autocomplete for real accounts lists what IAM has; AccessOptions keeps sandbox accounts off IAM.
+        services.AddSingleton<IAccessCatalog>(sp => sp.GetRequiredService<AwsAccessCatalog>());
         services.AddSingleton<IProvisionerResolver, ProvisionerResolver>();
         services.AddSingleton<GrantService>();
         services.AddSingleton<AccessOptions>();
@@ -76,6 +82,7 @@ public static class AccessWorkflowsServer
         app.UseStaticFiles();
         app.MapAccessRequestApi();
         app.MapOperationsApi();
+        app.MapAws();
         return app;
     }
 

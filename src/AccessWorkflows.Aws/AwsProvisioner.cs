@@ -1,0 +1,276 @@
+using System.Text.RegularExpressions;
+using AccessWorkflows.Aws.Iam;
+using AccessWorkflows.Aws.Policies;
+using AccessWorkflows.Grants;
+using AccessWorkflows.Requests;
+using AccessWorkflows.Rules;
+using Microsoft.Extensions.Logging;
+
+namespace AccessWorkflows.Aws;
+
+/// <summary>
+/// Grants and removes access in a real AWS account through IAM (SPEC 9). Every method is safe to repeat: attaching
+/// what is attached and adding a member twice are no-ops in IAM, removing what is gone (NoSuchEntity) counts as done,
+/// and creating a generated policy that exists already (EntityAlreadyExists) adopts it when it is this request's.
+/// Transient failures are retried inside the IAM client; what cannot succeed by retrying becomes a
+/// <see cref="PermanentProvisioningException"/> with a message a person can act on.
+/// </summary>
+public sealed partial class AwsProvisioner : IAccessProvisioner
+{
+    public const string GeneratedPolicyPath = "/access-workflows/";
+    public const string GeneratedPolicyPrefix = "access-workflows-";
+    public const string RequestIdTag = "access-workflows:request-id";
+
+    /// <summary>Attempts to attach a policy we just created while IAM's eventual consistency still hides it.</summary>
+    private const int ConsistencyAttempts = 5;
+
+    private readonly IIamClientFactory _clients;
+    private readonly IamUserResolver _users;
+    private readonly ResourcePolicyGenerator _generator;
+    private readonly AwsOptions _options;
+    private readonly ILogger _logger;
+
+    public AwsProvisioner(IIamClientFactory clients, IamUserResolver users, ResourcePolicyGenerator generator, AwsOptions options, ILogger<AwsProvisioner> logger)
+    {
+        _clients = clients;
+        _users = users;
+        _generator = generator;
+        _options = options;
+        _logger = logger;
+    }
+
+    public Task<string> ResolveUserNameAsync(AccountConfig account, string email, CancellationToken cancellationToken = default) =>
+        _users.ResolveAsync(account, email, cancellationToken);
+
+    public async Task ApplyAsync(AccountConfig account, string userName, AccessSpec access, string requestId, CancellationToken cancellationToken = default)
+    {
+        Validate(access);
+        var client = _clients.For(account);
+        try
+        {
+            switch (access.Type)
+            {
+                case AccessKind.Policy:
+                    await client.AttachUserPolicyAsync(userName, access.PolicyArn!, cancellationToken);
+                    break;
+                case AccessKind.Group:
+                    await client.AddUserToGroupAsync(access.GroupName!, userName, cancellationToken);
+                    break;
+                case AccessKind.Resource:
+                    await ApplyResourceAsync(client, account, userName, access, requestId, cancellationToken);
+                    break;
+            }
+
+            LogApplied(_logger, access.Type, account.Id, userName, requestId);
+        }
+        catch (IamException ex) when (!ex.IsTransient)
+        {
+            throw Permanent(ex, account, userName, access, "grant");
+        }
+    }
+
+    public async Task RemoveAsync(AccountConfig account, string userName, AccessSpec access, string requestId, CancellationToken cancellationToken = default)
+    {
+        Validate(access);
+        var client = _clients.For(account);
+        try
+        {
+            switch (access.Type)
+            {
+                case AccessKind.Policy:
+                    await IgnoreMissing(client.DetachUserPolicyAsync(userName, access.PolicyArn!, cancellationToken));
+                    break;
+                case AccessKind.Group:
+                    await IgnoreMissing(client.RemoveUserFromGroupAsync(access.GroupName!, userName, cancellationToken));
+                    break;
+                case AccessKind.Resource:
+                    var policyArn = GeneratedPolicyArn(account, access, requestId);
+                    await IgnoreMissing(client.DetachUserPolicyAsync(userName, policyArn, cancellationToken));
+                    await DeleteGeneratedPolicyAsync(client, policyArn, cancellationToken);
+                    break;
+            }
+
+            LogRemoved(_logger, access.Type, account.Id, userName, requestId);
+        }
+        catch (IamException ex) when (!ex.IsTransient)
+        {
+            throw Permanent(ex, account, userName, access, "removal");
+        }
+    }
+
+    /// <summary>Detaches a generated policy from every user and deletes it with its versions (reconciliation).</summary>
+    public async Task RemoveGeneratedPolicyAsync(AccountConfig account, string policyArn, CancellationToken cancellationToken = default)
+    {
+        var client = _clients.For(account);
+        await DetachFromAllUsersAsync(client, policyArn, cancellationToken);
+        await DeleteGeneratedPolicyAsync(client, policyArn, cancellationToken);
+    }
+
+    /// <summary>The ARN of a request's generated policy; deterministic, so a repeat finds what an earlier run made.</summary>
+    public static string GeneratedPolicyArn(AccountConfig account, AccessSpec access, string requestId)
+    {
+        if (!RequestIdRegex().IsMatch(requestId))
+        {
+            throw new PermanentProvisioningException("The request id cannot name an IAM policy.");
+        }
+
+        var partition = access.PolicyArn?.Split(':')[1] ?? "aws";
+        return $"arn:{partition}:iam::{account.Id}:policy{GeneratedPolicyPath}{GeneratedPolicyPrefix}{requestId}";
+    }
+
+    private async Task ApplyResourceAsync(IIamClient client, AccountConfig account, string userName, AccessSpec access, string requestId, CancellationToken cancellationToken)
+    {
+        var policyArn = GeneratedPolicyArn(account, access, requestId);
+        var resourceAccount = access.ResourceArn!.Split(':')[4];
+        if (resourceAccount.Length > 0 && resourceAccount != account.Id)
+        {
+            throw new PermanentProvisioningException($"{access.ResourceArn} belongs to account {resourceAccount}, not to {account.Id}.");
+        }
+
+        var document = await GenerateDocumentAsync(client, access, cancellationToken);
+        try
+        {
+            await client.CreatePolicyAsync(
+                GeneratedPolicyPrefix + requestId,
+                GeneratedPolicyPath,
+                document.Document,
+                "Generated by AccessWorkflows for one request; removed when the request ends.",
+                [new IamTag(RequestIdTag, requestId)],
+                cancellationToken);
+        }
+        catch (IamException ex) when (ex.IsEntityAlreadyExists)
+        {
+            // An earlier run of this activity created it. Adopt it only if it carries this request's tag.
+            var existing = await client.GetPolicyAsync(policyArn, cancellationToken);
+            if (!existing.Tags.Any(t => t.Key == RequestIdTag && t.Value == requestId))
+            {
+                throw new PermanentProvisioningException($"{policyArn} exists but was not created for request {requestId}; refusing to attach it.", ex);
+            }
+        }
+
+        // IAM is eventually consistent: a policy created a moment ago may still be NoSuchEntity to AttachUserPolicy.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await client.AttachUserPolicyAsync(userName, policyArn, cancellationToken);
+                return;
+            }
+            catch (IamException ex) when (ex.IsNoSuchEntity && attempt < ConsistencyAttempts)
+            {
+                await Task.Delay(_options.Retry.BaseDelay * Math.Pow(2, attempt - 1), cancellationToken);
+            }
+        }
+    }
+
+    private async Task<GeneratedPolicy> GenerateDocumentAsync(IIamClient client, AccessSpec access, CancellationToken cancellationToken)
+    {
+        ManagedPolicy basePolicy;
+        try
+        {
+            basePolicy = await client.GetPolicyAsync(access.PolicyArn!, cancellationToken);
+        }
+        catch (IamException ex) when (ex.IsNoSuchEntity)
+        {
+            throw new PermanentProvisioningException($"The base policy {access.PolicyArn} does not exist.", ex);
+        }
+
+        if (basePolicy.DefaultVersionId is null)
+        {
+            throw new PermanentProvisioningException($"The base policy {access.PolicyArn} has no default version.");
+        }
+
+        var version = await client.GetPolicyVersionAsync(access.PolicyArn!, basePolicy.DefaultVersionId, cancellationToken);
+        return _generator.Generate(version.Document!, access.ResourceArn!, access.PolicyArn!);
+    }
+
+    private static async Task DeleteGeneratedPolicyAsync(IIamClient client, string policyArn, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<PolicyVersion> versions;
+        try
+        {
+            versions = await client.ListPolicyVersionsAsync(policyArn, cancellationToken);
+        }
+        catch (IamException ex) when (ex.IsNoSuchEntity)
+        {
+            return; // already deleted
+        }
+
+        foreach (var version in versions.Where(v => !v.IsDefaultVersion))
+        {
+            await IgnoreMissing(client.DeletePolicyVersionAsync(policyArn, version.VersionId, cancellationToken));
+        }
+
+        try
+        {
+            await IgnoreMissing(client.DeletePolicyAsync(policyArn, cancellationToken));
+        }
+        catch (IamException ex) when (ex.Code == IamErrorCodes.DeleteConflict)
+        {
+            // Still attached somewhere (a half-finished earlier run): the policy is this request's alone, detach it all.
+            await DetachFromAllUsersAsync(client, policyArn, cancellationToken);
+            await IgnoreMissing(client.DeletePolicyAsync(policyArn, cancellationToken));
+        }
+    }
+
+    private static async Task DetachFromAllUsersAsync(IIamClient client, string policyArn, CancellationToken cancellationToken)
+    {
+        List<string> users;
+        try
+        {
+            users = await IamClientExtensions.ListAllAsync(marker => client.ListUsersForPolicyAsync(policyArn, marker, cancellationToken));
+        }
+        catch (IamException ex) when (ex.IsNoSuchEntity)
+        {
+            return;
+        }
+
+        foreach (var user in users)
+        {
+            await IgnoreMissing(client.DetachUserPolicyAsync(user, policyArn, cancellationToken));
+        }
+    }
+
+    private static async Task IgnoreMissing(Task call)
+    {
+        try
+        {
+            await call;
+        }
+        catch (IamException ex) when (ex.IsNoSuchEntity)
+        {
+            // Already gone: removal is idempotent.
+        }
+    }
+
+    private static void Validate(AccessSpec access)
+    {
+        var errors = access.Validate();
+        if (errors.Count > 0)
+        {
+            throw new PermanentProvisioningException("The access is not valid: " + string.Join("; ", errors.Select(e => $"{e.Key} {e.Value}")));
+        }
+    }
+
+    private static PermanentProvisioningException Permanent(IamException ex, AccountConfig account, string userName, AccessSpec access, string what)
+    {
+        var message = ex.Code switch
+        {
+            IamErrorCodes.NoSuchEntity => $"IAM in account {account.Id} has no such entity for the {what} of {access.Describe()} to {userName}: {ex.ServiceMessage}",
+            IamErrorCodes.LimitExceeded => $"IAM in account {account.Id} refused the {what} of {access.Describe()} to {userName}: a quota is reached ({ex.ServiceMessage}).",
+            IamErrorCodes.MalformedPolicyDocument => $"IAM in account {account.Id} refused the generated policy for {access.Describe()}: {ex.ServiceMessage}",
+            IamErrorCodes.AccessDenied => $"The provisioner role in account {account.Id} may not perform the {what} of {access.Describe()}; re-run aws-setup for it.",
+            _ => $"IAM in account {account.Id} refused the {what} of {access.Describe()} to {userName} ({ex.Code}): {ex.ServiceMessage}",
+        };
+        return new PermanentProvisioningException(message, ex);
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,100}$")]
+    private static partial Regex RequestIdRegex();
+
+    [LoggerMessage(EventId = 4121, Level = LogLevel.Information, Message = "Granted {Kind} in account {AccountId} to {UserName} for request {RequestId}")]
+    private static partial void LogApplied(ILogger logger, AccessKind kind, string accountId, string userName, string requestId);
+
+    [LoggerMessage(EventId = 4122, Level = LogLevel.Information, Message = "Removed {Kind} in account {AccountId} from {UserName} for request {RequestId}")]
+    private static partial void LogRemoved(ILogger logger, AccessKind kind, string accountId, string userName, string requestId);
+}

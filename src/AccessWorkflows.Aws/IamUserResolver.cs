@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
+using AccessWorkflows.Aws.Iam;
+using AccessWorkflows.Grants;
+using AccessWorkflows.Rules;
+
+namespace AccessWorkflows.Aws;
+
+/// <summary>
+/// Finds the IAM user of a person (SPEC 9): the user named after the email, or the user tagged
+/// <c>tagKey=&lt;email&gt;</c>. The tag map of an account is cached (ListUsers + ListUserTags cost one call per user)
+/// and reloaded when stale, or once early when an email is not in it (the user may have just been tagged).
+/// </summary>
+public sealed partial class IamUserResolver
+{
+    /// <summary>A miss reloads the map only if it is at least this old, so unknown emails cannot hammer IAM.</summary>
+    private static readonly TimeSpan MinReloadInterval = TimeSpan.FromSeconds(30);
+
+    private readonly IIamClientFactory _clients;
+    private readonly AwsOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, TagMap> _maps = new();
+
+    public IamUserResolver(IIamClientFactory clients, AwsOptions options, TimeProvider time)
+    {
+        _clients = clients;
+        _options = options;
+        _time = time;
+    }
+
+    public async Task<string> ResolveAsync(AccountConfig account, string email, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await ResolveCoreAsync(account, email, cancellationToken);
+        }
+        catch (IamException ex) when (!ex.IsTransient)
+        {
+            throw new PermanentProvisioningException($"IAM in account {account.Id} refused to look up the requester's user ({ex.Code}): {ex.ServiceMessage}", ex);
+        }
+    }
+
+    private async Task<string> ResolveCoreAsync(AccountConfig account, string email, CancellationToken cancellationToken)
+    {
+        var client = _clients.For(account);
+        if (account.UserMapping.Kind == UserMapping.EmailTagKind)
+        {
+            return await ResolveByTagAsync(client, account, email, account.UserMapping.TagKey ?? "Email", cancellationToken);
+        }
+
+        if (!UserNameRegex().IsMatch(email))
+        {
+            throw new PermanentProvisioningException($"{email} cannot be an IAM user name in account {account.Id}; map users by tag instead (userMapping kind email-tag).");
+        }
+
+        try
+        {
+            var user = await client.GetUserAsync(email, cancellationToken);
+            return user.UserName;
+        }
+        catch (IamException ex) when (ex.IsNoSuchEntity)
+        {
+            throw new PermanentProvisioningException($"There is no IAM user named {email} in account {account.Id}; an administrator must create it before access can be granted.", ex);
+        }
+    }
+
+    private async Task<string> ResolveByTagAsync(IIamClient client, AccountConfig account, string email, string tagKey, CancellationToken cancellationToken)
+    {
+        var key = $"{account.Id}|{tagKey}";
+        var now = _time.GetUtcNow();
+        if (!_maps.TryGetValue(key, out var map) || now - map.LoadedAt > _options.UserCacheDuration)
+        {
+            map = await LoadAsync(client, tagKey, cancellationToken);
+            _maps[key] = map;
+        }
+        else if (!map.Users.ContainsKey(email) && now - map.LoadedAt >= MinReloadInterval)
+        {
+            map = await LoadAsync(client, tagKey, cancellationToken);
+            _maps[key] = map;
+        }
+
+        if (!map.Users.TryGetValue(email, out var users))
+        {
+            throw new PermanentProvisioningException($"No IAM user in account {account.Id} carries the tag {tagKey}={email}; an administrator must tag the requester's IAM user.");
+        }
+
+        if (users.Count > 1)
+        {
+            throw new PermanentProvisioningException($"Several IAM users in account {account.Id} carry the tag {tagKey}={email} ({string.Join(", ", users)}); exactly one must.");
+        }
+
+        return users[0];
+    }
+
+    private async Task<TagMap> LoadAsync(IIamClient client, string tagKey, CancellationToken cancellationToken)
+    {
+        var users = await IamClientExtensions.ListAllAsync(marker => client.ListUsersAsync(marker, cancellationToken));
+        var byEmail = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+        foreach (var user in users)
+        {
+            List<IamTag> tags;
+            try
+            {
+                tags = await IamClientExtensions.ListAllAsync(marker => client.ListUserTagsAsync(user.UserName, marker, cancellationToken));
+            }
+            catch (IamException ex) when (ex.IsNoSuchEntity)
+            {
+                continue; // deleted between the two calls
+            }
+
+            foreach (var tag in tags.Where(t => string.Equals(t.Key, tagKey, StringComparison.OrdinalIgnoreCase)))
+            {
+                var value = tag.Value.Trim();
+                if (!byEmail.TryGetValue(value, out var list))
+                {
+                    byEmail[value] = list = [];
+                }
+
+                list.Add(user.UserName);
+            }
+        }
+
+        return new TagMap(_time.GetUtcNow(), byEmail.ToDictionary(p => p.Key, p => (IReadOnlyList<string>)p.Value, StringComparer.OrdinalIgnoreCase));
+    }
+
+    private sealed record TagMap(DateTimeOffset LoadedAt, IReadOnlyDictionary<string, IReadOnlyList<string>> Users);
+
+    [GeneratedRegex(@"^[\w+=,.@-]{1,64}$")]
+    private static partial Regex UserNameRegex();
+}

@@ -1,0 +1,103 @@
+using System.Security.Cryptography;
+
+namespace AccessWorkflows.Aws.Install;
+
+/// <summary>
+/// <c>aws-setup --account 444455556666 [--trust chain --principal ARN [--external-id ID]]
+/// [--trust azure --tenant GUID --principal OBJECT-ID [--audience AUD]] [--role-name NAME]</c>: prints the
+/// CloudFormation template and the AWS CLI commands that create the provisioner role, and the rules-file lines that
+/// use it. The server's Program dispatches its <c>aws-setup</c> verb here.
+/// </summary>
+public static class AwsSetupCommand
+{
+    public const string Verb = "aws-setup";
+
+    /// <returns>0 when printed, 2 on a usage error (the reason is printed).</returns>
+    public static int Run(string[] args, TextWriter output)
+    {
+        var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var rest = args.SkipWhile(a => string.Equals(a, Verb, StringComparison.OrdinalIgnoreCase)).ToArray();
+        for (var i = 0; i < rest.Length; i++)
+        {
+            if (!rest[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= rest.Length)
+            {
+                return Usage(output, $"Unexpected argument '{rest[i]}'.");
+            }
+
+            options[rest[i][2..]] = rest[++i];
+        }
+
+        if (!options.TryGetValue("account", out var account))
+        {
+            return Usage(output, "--account is required.");
+        }
+
+        var mode = options.GetValueOrDefault("trust", TrustModes.Chain).ToLowerInvariant();
+        var generatedExternalId = false;
+        ProvisionerTrust trust;
+        if (mode == TrustModes.Azure)
+        {
+            trust = new ProvisionerTrust(
+                TrustModes.Azure,
+                TenantId: options.GetValueOrDefault("tenant"),
+                ManagedIdentityObjectId: options.GetValueOrDefault("principal"),
+                Audience: options.GetValueOrDefault("audience", "api://AzureADTokenExchange"));
+        }
+        else
+        {
+            var externalId = options.GetValueOrDefault("external-id");
+            if (externalId is null)
+            {
+                externalId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+                generatedExternalId = true;
+            }
+
+            trust = new ProvisionerTrust(mode, PrincipalArn: options.GetValueOrDefault("principal"), ExternalId: externalId);
+        }
+
+        ProvisionerRoleTemplate template;
+        try
+        {
+            template = new ProvisionerRoleTemplate(account, trust, options.GetValueOrDefault("role-name", ProvisionerRoleTemplate.DefaultRoleName));
+        }
+        catch (ArgumentException ex)
+        {
+            return Usage(output, ex.Message[..(ex.Message.IndexOf(" (Parameter", StringComparison.Ordinal) is var cut and >= 0 ? cut : ex.Message.Length)]);
+        }
+
+        output.WriteLine($"# AccessWorkflows provisioner role for AWS account {template.AccountId} (trust: {mode})");
+        output.WriteLine("#");
+        output.WriteLine("# Either deploy this CloudFormation template (save it as access-workflows-provisioner.json):");
+        output.WriteLine($"#   aws cloudformation deploy --stack-name access-workflows-provisioner --template-file access-workflows-provisioner.json --capabilities CAPABILITY_NAMED_IAM");
+        output.WriteLine();
+        output.WriteLine(template.CloudFormation());
+        output.WriteLine();
+        output.WriteLine("# Or run these AWS CLI commands in that account:");
+        output.WriteLine();
+        output.Write(template.CliCommands());
+        output.WriteLine();
+        output.WriteLine("# Then add the account to the rules file:");
+        output.WriteLine("accounts:");
+        output.WriteLine($"  - id: \"{template.AccountId}\"");
+        output.WriteLine("    name: <name>");
+        output.WriteLine($"    roleArn: {template.RoleArn}");
+        if (mode != TrustModes.Azure)
+        {
+            output.WriteLine($"    externalId: {trust.ExternalId}{(generatedExternalId ? "   # generated now; keep it with the role" : string.Empty)}");
+        }
+
+        output.WriteLine("    userMapping: { kind: user-name-is-email }   # or { kind: email-tag, tagKey: Email }");
+        output.WriteLine(mode == TrustModes.Azure
+            ? "# and set AccessWorkflows__Aws__Trust=azure on the deployment."
+            : "# and leave AccessWorkflows__Aws__Trust unset (chain) on the deployment.");
+        return 0;
+    }
+
+    private static int Usage(TextWriter output, string problem)
+    {
+        output.WriteLine($"aws-setup: {problem}");
+        output.WriteLine("usage: aws-setup --account 123456789012 --trust chain --principal arn:aws:iam::111111111111:role/AccessWorkflows [--external-id ID] [--role-name NAME]");
+        output.WriteLine("       aws-setup --account 123456789012 --trust azure --tenant <tenant-guid> --principal <managed-identity-object-id> [--audience api://AzureADTokenExchange] [--role-name NAME]");
+        return 2;
+    }
+}

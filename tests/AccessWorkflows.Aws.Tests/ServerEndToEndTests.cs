@@ -1,0 +1,166 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using AccessWorkflows.Aws.Credentials;
+using AccessWorkflows.Aws.Tests.Fakes;
+using AccessWorkflows.Testing;
+using Amazon.Runtime;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AccessWorkflows.Aws.Tests;
+
+/// <summary>The real server, in process, with an account that is not a sandbox and the SDK endpoint variables
+/// pointed at <see cref="FakeAws"/>: requests go pending → active → expired and IAM sees exactly the expected calls.</summary>
+public sealed class ServerEndToEndTests : IAsyncLifetime
+{
+    private const string Alice = "alice@example.com";
+    private const string Carol = "carol@example.com";
+    private const string Admin = "secops@example.com";
+    private FakeAws _aws = null!;
+    private AwsServerFactory _server = null!;
+
+    public async Task InitializeAsync()
+    {
+        _aws = await FakeAws.StartAsync();
+        _aws.AddUser("alice", ("Email", Alice));
+        _aws.AddUser("bob", ("Email", "bob@example.com"));
+        _aws.AddPolicy(Policies.ReadOnlyArn, Policies.ReadOnly);
+        _aws.AddPolicy(Policies.S3ReadOnlyArn, Policies.S3ReadOnly);
+        _server = new AwsServerFactory(_aws);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        await _aws.DisposeAsync();
+    }
+
+    private HttpClient As(string email)
+    {
+        var client = _server.CreateClient();
+        client.DefaultRequestHeaders.Add("X-Dev-User", email);
+        return client;
+    }
+
+    private static async Task<JsonElement> GetAsync(HttpClient client, string id) =>
+        await client.GetFromJsonAsync<JsonElement>($"/api/requests/{id}");
+
+    private static Task<JsonElement> WaitForAsync(HttpClient client, string id, string status) =>
+        Eventually.Until(() => GetAsync(client, id), r => r.GetProperty("status").GetString() == status, $"request {id} is {status}");
+
+    private async Task<string> SubmitAndApproveAsync(object access)
+    {
+        var alice = As(Alice);
+        var created = await alice.PostAsJsonAsync("/api/requests", new { accountId = FakeAws.AccountId, access, duration = "PT3S", reason = "incident 42" });
+        Assert.Equal(HttpStatusCode.Accepted, created.StatusCode);
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        await Eventually.Until(() => GetAsync(alice, id), r => r.GetProperty("approvalLevel").GetInt32() >= 1, "the approver is notified");
+        Assert.Equal("pending", (await GetAsync(alice, id)).GetProperty("status").GetString());
+        Assert.Equal(["ListUsers", "ListUserTags", "ListUserTags"], _aws.CallNames()); // submission only looks the user up
+
+        var decision = await As(Carol).PostAsJsonAsync($"/api/requests/{id}/decision", new { decision = "approve" });
+        Assert.Equal(HttpStatusCode.Accepted, decision.StatusCode);
+        return id;
+    }
+
+    [Fact]
+    public async Task A_policy_request_goes_pending_active_expired_with_exactly_the_expected_IAM_calls()
+    {
+        var id = await SubmitAndApproveAsync(new { type = "policy", policyArn = Policies.ReadOnlyArn });
+        var alice = As(Alice);
+
+        await WaitForAsync(alice, id, "active");
+        Assert.Contains(Policies.ReadOnlyArn, _aws.Users["alice"].Attached);
+
+        await WaitForAsync(alice, id, "expired");
+        Assert.Empty(_aws.Users["alice"].Attached);
+
+        var mutations = _aws.Calls.Where(c => c.Action is "AttachUserPolicy" or "DetachUserPolicy").ToList();
+        Assert.Equal(["AttachUserPolicy", "DetachUserPolicy"], mutations.Select(c => c.Action));
+        Assert.All(mutations, c => Assert.Equal("alice", c.Parameters["UserName"]));
+        Assert.All(mutations, c => Assert.Equal(Policies.ReadOnlyArn, c.Parameters["PolicyArn"]));
+        Assert.Equal(["ListUsers", "ListUserTags", "ListUserTags", "AttachUserPolicy", "DetachUserPolicy"], _aws.CallNames());
+        Assert.Equal(1, _aws.AssumeRoleCount);
+        Assert.Empty(_aws.Rejections);
+    }
+
+    [Fact]
+    public async Task A_resource_request_creates_and_deletes_its_generated_policy()
+    {
+        var id = await SubmitAndApproveAsync(new { type = "resource", resourceArn = "arn:aws:s3:::team-reports", policyArn = Policies.S3ReadOnlyArn });
+        var alice = As(Alice);
+        var generated = $"arn:aws:iam::{FakeAws.AccountId}:policy/access-workflows/access-workflows-{id}";
+
+        await WaitForAsync(alice, id, "active");
+        Assert.Contains(generated, _aws.Users["alice"].Attached);
+
+        await WaitForAsync(alice, id, "expired");
+        Assert.False(_aws.Policies.ContainsKey(generated));
+        Assert.Equal(
+            ["ListUsers", "ListUserTags", "ListUserTags", "GetPolicy", "GetPolicyVersion", "CreatePolicy", "AttachUserPolicy", "DetachUserPolicy", "ListPolicyVersions", "DeletePolicy"],
+            _aws.CallNames());
+    }
+
+    [Fact]
+    public async Task A_requester_without_an_IAM_user_is_refused_at_submission_with_the_reason()
+    {
+        var erin = As("erin@example.com");
+        var response = await erin.PostAsJsonAsync("/api/requests", new { accountId = FakeAws.AccountId, access = new { type = "policy", policyArn = Policies.ReadOnlyArn }, duration = "PT3S" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("Email=erin@example.com", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain(_aws.Calls, c => c.Action == "AttachUserPolicy");
+    }
+
+    [Fact]
+    public async Task The_admin_reconcile_route_removes_an_orphan_and_refuses_everyone_else()
+    {
+        var orphan = _aws.AddPolicy($"arn:aws:iam::{FakeAws.AccountId}:policy/access-workflows/access-workflows-gone", Policies.S3ReadOnly);
+        orphan.Tags.Add(new("access-workflows:request-id", "gone"));
+        _aws.Users["bob"].Attached.Add(orphan.Arn);
+        var route = $"/api/accounts/{FakeAws.AccountId}/reconcile";
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _server.CreateClient().PostAsync(route, null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await As(Alice).PostAsync(route, null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await As(Admin).PostAsync("/api/accounts/111122223333/reconcile", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await As(Admin).PostAsync("/api/accounts/999999999999/reconcile", null)).StatusCode);
+        Assert.True(_aws.Policies.ContainsKey(orphan.Arn));
+
+        var response = await As(Admin).PostAsync(route, null);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var report = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var removed = Assert.Single(report.GetProperty("removed").EnumerateArray());
+        Assert.Equal(orphan.Arn, removed.GetProperty("target").GetString());
+        Assert.False(_aws.Policies.ContainsKey(orphan.Arn));
+        Assert.Empty(_aws.Users["bob"].Attached);
+    }
+
+    private sealed class AwsServerFactory(FakeAws aws) : WebApplicationFactory<Program>
+    {
+        private readonly string _data = Path.Combine(Path.GetTempPath(), "aw-aws-tests", Guid.NewGuid().ToString("N"));
+
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            Directory.CreateDirectory(_data);
+            builder.UseEnvironment("Development");
+            builder.UseSetting("AccessWorkflows:RulesPath", Path.Combine(AppContext.BaseDirectory, "aws-rules.yaml"));
+            builder.UseSetting("AccessWorkflows:Sqlite:Path", Path.Combine(_data, "accessworkflows.db"));
+            builder.UseSetting("AccessWorkflows:Durable:Path", Path.Combine(_data, "durable.db"));
+            builder.UseSetting("AccessWorkflows:Auth:Mode", "Development");
+            builder.UseSetting("AccessWorkflows:Aws:Retry:BaseDelay", "00:00:00.010");
+            builder.UseSetting("AWS_ENDPOINT_URL_IAM", aws.BaseAddress.ToString());
+            builder.UseSetting("AWS_ENDPOINT_URL_STS", aws.BaseAddress.ToString());
+
+            // The deployment's own identity: what the AWS chain would find in the environment.
+            builder.ConfigureTestServices(services => services.AddSingleton<IAwsBaseCredentials>(new StaticCredentials()));
+        }
+    }
+
+    private sealed class StaticCredentials : IAwsBaseCredentials
+    {
+        public AWSCredentials Get() => new BasicAWSCredentials(FakeAws.BaseAccessKey, FakeAws.BaseSecretKey);
+    }
+}
