@@ -9,6 +9,10 @@ using AccessWorkflows.Durable.Embedded;
 var settings = Settings.Parse(args);
 Console.WriteLine($"machine: {Environment.ProcessorCount} logical cores, {Environment.OSVersion}, .NET {Environment.Version}");
 
+// Warm-up: JIT and SQLite's first opens would otherwise be charged to the first scenario.
+await Scenarios.HelloSequence5Async(100);
+await Scenarios.EventsAsync(5, 5);
+
 // The build machines are shared: wall-clock rates depend on what else runs; CPU time per item does much less.
 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
 var sequence = await Scenarios.HelloSequence5Async(settings.Instances);

@@ -49,6 +49,9 @@ public sealed class DurableEngine : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(options.DatabasePath);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxConcurrentOrchestrations, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxConcurrentActivities, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxMessagesPerStep, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.PollInterval, TimeSpan.Zero);
+        ArgumentNullException.ThrowIfNull(options.TimeProvider);
         _registry = registry;
         _options = options;
         _time = options.TimeProvider;
@@ -158,8 +161,9 @@ public sealed class DurableEngine : IAsyncDisposable
                 var free = _orchestrationSlots.CurrentCount;
                 if (free > 0)
                 {
-                    // Claimed instances may be among the ready ones; asking for that many more still finds work.
-                    var limit = free + _claimedInstances.Count;
+                    // Claimed and backing-off instances may be among the ready ones: asking for that many more
+                    // still finds work for every free slot.
+                    var limit = free + _claimedInstances.Count + _failingInstances.Count;
                     (var ready, nextDue) = _store.FindReadyInstances(UtcNow(), limit);
                     var started = 0;
                     foreach (var instanceId in ready)

@@ -4,7 +4,8 @@ namespace AccessWorkflows.Durable.Embedded;
 
 /// <summary>
 /// The orchestrators and activities an engine can run, by name (case-insensitive). Inputs and outputs cross the
-/// durable boundary as JSON (<see cref="DurableJson.Options"/>).
+/// durable boundary as JSON (<see cref="DurableJson.Options"/>). Register everything before the engine starts: the
+/// registry is read by the engine's threads without locks.
 /// </summary>
 public sealed class DurableTaskRegistry
 {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using Microsoft.Data.Sqlite;
@@ -74,8 +75,15 @@ internal sealed class SqliteStore : IDisposable
 
     private readonly Lock _writeLock = new();
     private readonly SqliteConnection _writer;
-    private readonly string _readConnectionString;
+    private readonly string _connectionString;
+
+    // Open reader connections not in use (at most MaxIdleReaders), and every open connection's prepared statements.
+    // A connection and its statements are used by one thread at a time: the one that took it from the bag.
+    private readonly ConcurrentBag<SqliteConnection> _idleReaders = [];
+    private readonly ConcurrentDictionary<SqliteConnection, Dictionary<string, ReusedCommand>> _commands = new();
+    private const int MaxIdleReaders = 8;
     private bool _fenced;
+    private bool _disposed;
 
     public SqliteStore(string databasePath)
     {
@@ -85,12 +93,12 @@ internal sealed class SqliteStore : IDisposable
             Directory.CreateDirectory(directory);
         }
 
-        var builder = new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true };
-        _readConnectionString = builder.ToString();
-
-        // The writer is not pooled: it lives as long as the store and carries its own pragmas.
-        _writer = new SqliteConnection(new SqliteConnectionStringBuilder(_readConnectionString) { Pooling = false }.ToString());
+        // Not pooled by the provider: the store keeps its own connections open, with their prepared statements.
+        var builder = new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false };
+        _connectionString = builder.ToString();
+        _writer = new SqliteConnection(_connectionString);
         _writer.Open();
+        _commands[_writer] = new Dictionary<string, ReusedCommand>(StringComparer.Ordinal);
 
         // WAL: readers never block the writer. synchronous=NORMAL in WAL mode loses nothing when the *process*
         // dies (the WAL is in the OS page cache); only a power loss may drop the last commits.
@@ -115,12 +123,28 @@ internal sealed class SqliteStore : IDisposable
         lock (_writeLock)
         {
             _fenced = true;
-            _writer.Dispose();
+            Close(_writer);
         }
 
-        // Pooled readers of this file would keep it open; tests delete their files.
-        using var probe = new SqliteConnection(_readConnectionString);
-        SqliteConnection.ClearPool(probe);
+        // Readers in use are closed by their threads when they give them back.
+        Volatile.Write(ref _disposed, true);
+        while (_idleReaders.TryTake(out var reader))
+        {
+            Close(reader);
+        }
+    }
+
+    private void Close(SqliteConnection connection)
+    {
+        if (_commands.TryRemove(connection, out var commands))
+        {
+            foreach (var command in commands.Values)
+            {
+                command.Release();
+            }
+        }
+
+        connection.Dispose();
     }
 
     // ---------------------------------------------------------------- client operations
@@ -264,7 +288,7 @@ internal sealed class SqliteStore : IDisposable
 
     // ---------------------------------------------------------------- engine operations
 
-    /// <summary>Instances with at least one visible message (immediate ones first, then due timers, each oldest
+    /// <summary>Instances with at least one visible message (due timers first, then immediate messages, each oldest
     /// first), and the earliest future message time. Both reads walk the fire_at index and stop at the limit, so
     /// their cost does not grow with the number of waiting instances.</summary>
     public (List<string> Ready, DateTime? NextDue) FindReadyInstances(DateTime now, int limit)
@@ -288,10 +312,11 @@ internal sealed class SqliteStore : IDisposable
                 }
             }
 
-            Collect("SELECT instance_id FROM messages WHERE fire_at = 0 ORDER BY id LIMIT $rows");
+            // Due timers first: they are late already, and a stream of new work must not starve them.
+            Collect("SELECT instance_id FROM messages WHERE fire_at > 0 AND fire_at <= $now ORDER BY fire_at LIMIT $rows");
             if (ready.Count < limit)
             {
-                Collect("SELECT instance_id FROM messages WHERE fire_at > 0 AND fire_at <= $now ORDER BY fire_at LIMIT $rows");
+                Collect("SELECT instance_id FROM messages WHERE fire_at = 0 ORDER BY id LIMIT $rows");
             }
 
             using var next = Command(c, null, "SELECT MIN(fire_at) FROM messages WHERE fire_at > $now", ("$now", now.Ticks));
@@ -485,7 +510,7 @@ internal sealed class SqliteStore : IDisposable
         new DateTime(r.GetInt64(8), DateTimeKind.Utc),
         new DateTime(r.GetInt64(9), DateTimeKind.Utc));
 
-    private static void InsertMessage(SqliteConnection c, SqliteTransaction t, string instanceId, HistoryEvent e, DateTime fireAt, DateTime now)
+    private void InsertMessage(SqliteConnection c, SqliteTransaction t, string instanceId, HistoryEvent e, DateTime fireAt, DateTime now)
         => NonQuery(
             c,
             t,
@@ -498,7 +523,7 @@ internal sealed class SqliteStore : IDisposable
             ("$fire", fireAt.Ticks),
             ("$now", now.Ticks));
 
-    private static void DeleteInstanceRows(SqliteConnection c, SqliteTransaction t, string instanceId, bool includeInstance, bool keepHistory = false)
+    private void DeleteInstanceRows(SqliteConnection c, SqliteTransaction t, string instanceId, bool includeInstance, bool keepHistory = false)
     {
         NonQuery(c, t, "DELETE FROM messages WHERE instance_id=$id", ("$id", instanceId));
         NonQuery(c, t, "DELETE FROM activities WHERE instance_id=$id", ("$id", instanceId));
@@ -513,7 +538,7 @@ internal sealed class SqliteStore : IDisposable
         }
     }
 
-    private static void DeleteMessagesById(SqliteConnection c, SqliteTransaction t, IReadOnlyList<long> ids)
+    private void DeleteMessagesById(SqliteConnection c, SqliteTransaction t, IReadOnlyList<long> ids)
     {
         if (ids.Count == 0)
         {
@@ -531,9 +556,32 @@ internal sealed class SqliteStore : IDisposable
 
     private T Read<T>(Func<SqliteConnection, T> read)
     {
-        using var connection = new SqliteConnection(_readConnectionString);
-        connection.Open();
-        return read(connection);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
+        if (!_idleReaders.TryTake(out var connection))
+        {
+            connection = new SqliteConnection(_connectionString);
+            connection.Open();
+            _commands[connection] = new Dictionary<string, ReusedCommand>(StringComparer.Ordinal);
+        }
+
+        var healthy = false;
+        try
+        {
+            var result = read(connection);
+            healthy = true;
+            return result;
+        }
+        finally
+        {
+            if (healthy && !Volatile.Read(ref _disposed) && _idleReaders.Count < MaxIdleReaders)
+            {
+                _idleReaders.Add(connection);
+            }
+            else
+            {
+                Close(connection);
+            }
+        }
     }
 
     private void Write(Action<SqliteConnection, SqliteTransaction> write)
@@ -556,10 +604,17 @@ internal sealed class SqliteStore : IDisposable
         }
     }
 
-    private static SqliteCommand Command(SqliteConnection c, SqliteTransaction? t, string sql, params (string Name, object? Value)[] parameters)
+    private ReusedCommand Command(SqliteConnection c, SqliteTransaction? t, string sql, params (string Name, object? Value)[] parameters)
     {
-        var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
+        // Statements are prepared once per connection and reused; the using of call sites does not dispose them.
+        var commands = _commands[c];
+        if (!commands.TryGetValue(sql, out var cmd))
+        {
+            commands[sql] = cmd = new ReusedCommand(sql, c);
+        }
+
+        cmd.Parameters.Clear();
+
         cmd.Transaction = t;
         foreach (var (name, value) in parameters)
         {
@@ -569,11 +624,28 @@ internal sealed class SqliteStore : IDisposable
         return cmd;
     }
 
-    private static int NonQuery(SqliteConnection c, SqliteTransaction? t, string sql, params (string Name, object? Value)[] parameters)
+    private int NonQuery(SqliteConnection c, SqliteTransaction? t, string sql, params (string Name, object? Value)[] parameters)
     {
         using var cmd = Command(c, t, sql, parameters);
         return cmd.ExecuteNonQuery();
     }
 
-    private static void Execute(SqliteConnection c, SqliteTransaction? t, string sql) => NonQuery(c, t, sql);
+    private void Execute(SqliteConnection c, SqliteTransaction? t, string sql) => NonQuery(c, t, sql);
+
+    /// <summary>A writer command kept for reuse: the <c>using</c> of a call site does not dispose it.</summary>
+    private sealed class ReusedCommand : SqliteCommand
+    {
+        public ReusedCommand(string sql, SqliteConnection connection)
+            : base(sql, connection)
+        {
+        }
+
+        public void Release() => base.Dispose(disposing: true);
+
+#pragma warning disable CA2215 // Deliberately not disposed by call sites' using; Release disposes it with the store.
+        protected override void Dispose(bool disposing)
+        {
+        }
+#pragma warning restore CA2215
+    }
 }

@@ -261,4 +261,36 @@ public sealed class DurabilityTests
         // At least once, and again only when a crash caught it in flight: far fewer re-runs than steps.
         Assert.True(executions.Values.Sum() < ids.Count * 6 * 2);
     }
+
+    [Fact]
+    public async Task A_stop_that_times_out_cancels_running_activities_which_run_again_on_the_next_start()
+    {
+        await using var harness = new EngineHarness();
+        var runs = 0;
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var registry = new DurableTaskRegistry()
+            .AddActivity<int, int>("Stubborn", async (ctx, x, ct) =>
+            {
+                if (Interlocked.Increment(ref runs) == 1)
+                {
+                    started.TrySetResult();
+                    await Task.Delay(Timeout.Infinite, ct);
+                }
+
+                return x + 1;
+            })
+            .AddOrchestrator<int, int>("One", (ctx, x) => ctx.CallActivityAsync<int>("Stubborn", x));
+        var first = await harness.StartAsync(registry);
+        var id = await first.Client.ScheduleNewOrchestrationInstanceAsync("One", 1);
+        await started.Task.WaitAsync(EngineHarness.Timeout());
+
+        using var alreadyOver = new CancellationTokenSource();
+        await alreadyOver.CancelAsync();
+        await first.StopAsync(alreadyOver.Token);
+
+        var second = await harness.StartAsync(registry);
+        var result = await EngineHarness.WaitForCompletionAsync(second, id);
+        Assert.Equal(2, result.ReadOutputAs<int>());
+        Assert.Equal(2, runs);
+    }
 }

@@ -165,4 +165,29 @@ public sealed class RetryTests
         Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
         Assert.Equal(3, attempts);
     }
+
+    [Fact]
+    public async Task Calling_an_unregistered_activity_fails_the_call_not_the_engine()
+    {
+        await using var harness = new EngineHarness();
+        var registry = new DurableTaskRegistry()
+            .AddOrchestrator<int, string>("CallsNobody", async (ctx, _) =>
+            {
+                try
+                {
+                    await ctx.CallActivityAsync("Missing", 0);
+                    return "called";
+                }
+                catch (TaskFailedException ex)
+                {
+                    return ex.FailureDetails.ErrorMessage;
+                }
+            });
+        var engine = await harness.StartAsync(registry);
+
+        var id = await engine.Client.ScheduleNewOrchestrationInstanceAsync("CallsNobody", 0);
+        var result = await EngineHarness.WaitForCompletionAsync(engine, id);
+
+        Assert.Equal("No activity named 'Missing' is registered with this engine.", result.ReadOutputAs<string>());
+    }
 }

@@ -1,9 +1,13 @@
 using AccessWorkflows.Aws.Reconciliation;
 using AccessWorkflows.Functions.Durable;
 using AccessWorkflows.Http;
+using AccessWorkflows.Slack;
+using AccessWorkflows.Slack.Http;
+using AccessWorkflows.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AccessWorkflows.Functions.Functions;
 
@@ -14,8 +18,9 @@ namespace AccessWorkflows.Functions.Functions;
 /// be a second, weaker credential; every handler authenticates its caller itself (bearer token, Slack signature, Bot
 /// Framework token, webhook signature) before reading anything.
 /// </summary>
-/// <remarks>The Slack (<c>slack/commands|interactions|options</c>), Teams (<c>teams/messages</c>) and webhook
-/// (<c>webhook/decisions</c>) routes are added here the same way, one function each, when their handlers land.</remarks>
+/// <remarks>The channel routes answer 404 when their channel is not configured, as in the server. Slack's handlers
+/// acknowledge within 3 seconds and finish in the background; on Flex Consumption that background work runs while the
+/// instance lives, and the at-least-once workflow covers a lost continuation.</remarks>
 public static class HttpFunctions
 {
     [Function("CreateRequest")]
@@ -91,6 +96,50 @@ public static class HttpFunctions
         string accountId,
         [DurableClient] DurableTaskClient client) =>
         Run(client, () => AwsReconciliationEndpoints.ReconcileAsync(request.HttpContext, accountId));
+
+    [Function("SlackCommands")]
+    public static Task<IResult> SlackCommands(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "slack/commands")] HttpRequest request,
+        [DurableClient] DurableTaskClient client) =>
+        Run(client, () => Slack(request)?.CommandAsync(request.HttpContext) ?? NotConfigured("Slack"));
+
+    [Function("SlackInteractions")]
+    public static Task<IResult> SlackInteractions(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "slack/interactions")] HttpRequest request,
+        [DurableClient] DurableTaskClient client) =>
+        Run(client, () => Slack(request)?.InteractionAsync(request.HttpContext) ?? NotConfigured("Slack"));
+
+    [Function("SlackOptions")]
+    public static Task<IResult> SlackOptions(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "slack/options")] HttpRequest request,
+        [DurableClient] DurableTaskClient client) =>
+        Run(client, () => Slack(request)?.OptionsAsync(request.HttpContext) ?? NotConfigured("Slack"));
+
+    [Function("TeamsMessages")]
+    public static Task<IResult> TeamsMessages(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "teams/messages")] HttpRequest request,
+        [DurableClient] DurableTaskClient client) =>
+        Run(client, () => Channel(request, "/api/teams/messages", "Teams"));
+
+    [Function("WebhookDecisions")]
+    public static Task<IResult> WebhookDecisions(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "webhook/decisions")] HttpRequest request,
+        [DurableClient] DurableTaskClient client) =>
+        Run(client, () => Channel(request, "/api/webhook/decisions", "Webhook decisions"));
+
+    /// <summary>The integration's own endpoint writes the response; the function returns nothing more.</summary>
+    private static async Task<IResult> Channel(HttpRequest request, string route, string what) =>
+        await request.HttpContext.RequestServices.GetRequiredService<ChannelRoutes>().TryInvokeAsync(route, request.HttpContext)
+            ? Results.Empty
+            : await NotConfigured(what);
+
+    private static SlackHandlers? Slack(HttpRequest request) =>
+        request.HttpContext.RequestServices.GetService<SlackOptions>() is { IsEnabled: true }
+            ? request.HttpContext.RequestServices.GetRequiredService<SlackHandlers>()
+            : null;
+
+    private static Task<IResult> NotConfigured(string what) =>
+        Task.FromResult(Problems.NotFound($"{what} is not configured in this deployment."));
 
     private static async Task<IResult> Run(DurableTaskClient client, Func<Task<IResult>> handler)
     {

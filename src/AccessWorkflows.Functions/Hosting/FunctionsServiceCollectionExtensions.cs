@@ -7,8 +7,12 @@ using AccessWorkflows.Grants.Sandbox;
 using AccessWorkflows.Http;
 using AccessWorkflows.Notifications;
 using AccessWorkflows.OnCall;
+using AccessWorkflows.PagerDuty;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
+using AccessWorkflows.Slack;
+using AccessWorkflows.Teams;
+using AccessWorkflows.Webhook;
 using AccessWorkflows.Workflow;
 using Azure.Core.Serialization;
 using Microsoft.Azure.Functions.Worker;
@@ -55,6 +59,10 @@ public static class FunctionsServiceCollectionExtensions
 
         services.AddSingleton<RecordingNotificationChannel>();
         services.AddSingleton<INotificationChannel>(sp => sp.GetRequiredService<RecordingNotificationChannel>());
+        services.AddWebhook(configuration);
+        services.AddPagerDuty(configuration);
+        services.AddTeams(configuration);
+        services.AddSlack(configuration);
         services.TryAddSingleton<IOnCallDirectory, NoOnCallDirectory>();
         services.AddSingleton<SandboxProvisioner>();
         services.AddAws(configuration);
@@ -66,6 +74,7 @@ public static class FunctionsServiceCollectionExtensions
         services.AddSingleton<RequestService>();
         services.AddSingleton<IAccessRequestCommands>(sp => sp.GetRequiredService<RequestService>());
         services.AddSingleton<IDurableClient, AmbientDurableClient>();
+        services.AddSingleton<ChannelRoutes>();
 
         // The sweep is the ReconcileAwsAccounts timer function here; the hosted service would run it a second time.
         foreach (var hosted in services.Where(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(AwsReconciliationService)).ToList())

@@ -7,10 +7,14 @@ using AccessWorkflows.Grants.Sandbox;
 using AccessWorkflows.Http;
 using AccessWorkflows.Notifications;
 using AccessWorkflows.OnCall;
+using AccessWorkflows.PagerDuty;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
+using AccessWorkflows.Slack;
 using AccessWorkflows.Storage;
 using AccessWorkflows.Storage.Sqlite;
+using AccessWorkflows.Webhook;
+using AccessWorkflows.Teams;
 using AccessWorkflows.Workflow;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -52,6 +56,10 @@ public static class AccessWorkflowsServer
         // Notification channels: the in-process recorder always; Slack, Teams and the webhook when configured.
         services.AddSingleton<RecordingNotificationChannel>();
         services.AddSingleton<INotificationChannel>(sp => sp.GetRequiredService<RecordingNotificationChannel>());
+        services.AddWebhook(configuration);
+        services.AddPagerDuty(configuration);
+        services.AddTeams(configuration);
+        services.AddSlack(configuration);
 
         services.TryAddSingleton<IOnCallDirectory, NoOnCallDirectory>();
         services.AddSingleton<SandboxProvisioner>();
@@ -83,6 +91,9 @@ public static class AccessWorkflowsServer
         app.MapAccessRequestApi();
         app.MapOperationsApi();
         app.MapAws();
+        app.MapWebhook();
+        app.MapTeams();
+        app.MapSlack();
         return app;
     }
 

@@ -20,7 +20,8 @@ public static class RetryPolicies
 
     public static TimeSpan DeprovisionRoundPause { get; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>About an hour of retries, so a receiver that is down for a while still gets every event.</summary>
+    /// <summary>About half an hour of retries (waits add up to ~27 minutes), so a receiver that is down for a while
+    /// still gets every event.</summary>
     public static TaskOptions Notify { get; } = new(new RetryPolicy(12, TimeSpan.FromSeconds(1), 2, TimeSpan.FromMinutes(10)));
 
     public static TaskOptions OnCall { get; } = new(new RetryPolicy(2, TimeSpan.FromSeconds(1)));

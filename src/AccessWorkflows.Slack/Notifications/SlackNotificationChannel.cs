@@ -1,0 +1,246 @@
+using AccessWorkflows.Notifications;
+using AccessWorkflows.Requests;
+using AccessWorkflows.Slack.Api;
+using AccessWorkflows.Slack.Blocks;
+using AccessWorkflows.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace AccessWorkflows.Slack.Notifications;
+
+/// <summary>
+/// The <c>slack</c> notification channel: approver messages in each notified level's Slack channel, replaced in
+/// place (<c>chat.update</c>) on every later change, and DMs to the requester. Idempotent per notification: every
+/// post is recorded as done in <see cref="IMessageRefStore"/> once made, so a re-run activity posts nothing twice.
+/// Deliveries of one request run one at a time, in the order they arrive, so Slack shows them in order.
+/// </summary>
+public sealed partial class SlackNotificationChannel : INotificationChannel
+{
+    public const string ChannelName = "slack";
+    internal const string ApprovalKind = "approval";
+    internal const string ActiveDmKind = "requester-active";
+
+    private readonly ISlackApi _api;
+    private readonly IMessageRefStore _refs;
+    private readonly SlackUserDirectory _users;
+    private readonly KeyedLock _locks = new();
+    private readonly ILogger<SlackNotificationChannel> _logger;
+
+    public SlackNotificationChannel(ISlackApi api, IMessageRefStore refs, SlackUserDirectory users, ILogger<SlackNotificationChannel> logger)
+    {
+        _api = api;
+        _refs = refs;
+        _users = users;
+        _logger = logger;
+    }
+
+    public string Name => ChannelName;
+
+    /// <summary>Delivers one notification. A transient Slack failure (rate limit exhausted, 5xx) throws so the
+    /// activity retries; a permanent one (<c>channel_not_found</c>, <c>invalid_auth</c>...) is logged and skipped for
+    /// that target, since no retry can fix it and the other targets should still be told.</summary>
+    public async Task DeliverAsync(Notification notification, CancellationToken cancellationToken = default)
+    {
+        using var _ = await _locks.AcquireAsync(notification.Request.Id, cancellationToken);
+        if (notification.Kind == NotificationKind.ApprovalRequested)
+        {
+            await PostApprovalAsync(notification, cancellationToken);
+        }
+
+        if (notification.Kind is not (NotificationKind.Received or NotificationKind.ExpiryReminder or NotificationKind.RevokeFailing))
+        {
+            await UpdateApprovalsAsync(notification, cancellationToken);
+        }
+
+        await DirectMessageAsync(notification, cancellationToken);
+    }
+
+    private async Task PostApprovalAsync(Notification n, CancellationToken ct)
+    {
+        var level = n.Level ?? n.Request.ApprovalLevel;
+        var channel = n.Request.Approval.Levels.FirstOrDefault(l => l.Level == level)?.SlackChannel;
+        if (string.IsNullOrWhiteSpace(channel))
+        {
+            return;
+        }
+
+        var key = $"slack:{n.Id}:approval:{channel}";
+        if (await _refs.IsDoneAsync(key, ct))
+        {
+            return;
+        }
+
+        var existing = await _refs.ListAsync(n.Request.Id, ChannelName, ct);
+        if (!existing.Any(r => r.Kind == ApprovalKind && r.Recipient == channel))
+        {
+            // Two levels prompting the same channel share one message, which every update keeps current.
+            var (text, blocks) = SlackMessages.Approval(n.Request);
+            try
+            {
+                var (postedChannel, ts) = await _api.PostMessageAsync(channel, text, blocks, ct);
+                await _refs.SaveAsync(new MessageRef(n.Request.Id, ChannelName, channel, ApprovalKind, postedChannel, ts), ct);
+                LogPosted(_logger, n.Request.Id, channel);
+            }
+            catch (SlackApiException e) when (e.IsPermanent)
+            {
+                LogPermanentFailure(_logger, e.Method, e.Error, n.Request.Id);
+                return;
+            }
+        }
+
+        await _refs.MarkDoneAsync(key, ct);
+    }
+
+    private async Task UpdateApprovalsAsync(Notification n, CancellationToken ct)
+    {
+        var refs = await _refs.ListAsync(n.Request.Id, ChannelName, ct);
+        foreach (var r in refs.Where(r => r.Kind == ApprovalKind))
+        {
+            var key = $"slack:{n.Id}:update:{r.Address}:{r.MessageId}";
+            if (await _refs.IsDoneAsync(key, ct))
+            {
+                continue;
+            }
+
+            var (text, blocks) = SlackMessages.Approval(n.Request);
+            if (await TryAsync(() => _api.UpdateMessageAsync(r.Address, r.MessageId, text, blocks, ct), n.Request.Id))
+            {
+                await _refs.MarkDoneAsync(key, ct);
+            }
+        }
+    }
+
+    private async Task DirectMessageAsync(Notification n, CancellationToken ct)
+    {
+        var message = SlackMessages.RequesterMessage(n);
+        if (message is null)
+        {
+            return;
+        }
+
+        var key = $"slack:{n.Id}:dm";
+        if (await _refs.IsDoneAsync(key, ct))
+        {
+            return;
+        }
+
+        var requester = n.Request.Requester;
+        var userId = await _users.UserIdOfAsync(requester, ct);
+        if (userId is null)
+        {
+            LogNoSlackUser(_logger, n.Request.Id);
+            await _refs.MarkDoneAsync(key, ct);
+            return;
+        }
+
+        if (n.Kind == NotificationKind.Ended)
+        {
+            // The grant is over: the Relinquish button of the active DM goes away.
+            var refs = await _refs.ListAsync(n.Request.Id, ChannelName, ct);
+            foreach (var r in refs.Where(r => r.Kind == ActiveDmKind))
+            {
+                var (closedText, closedBlocks) = SlackMessages.ActiveDmClosed(n.Request);
+                await TryAsync(() => _api.UpdateMessageAsync(r.Address, r.MessageId, closedText, closedBlocks, ct), n.Request.Id);
+            }
+        }
+
+        var (text, blocks) = message.Value;
+        var posted = false;
+        await TryAsync(
+            async () =>
+            {
+                var dm = await _api.OpenDirectMessageAsync(userId, ct);
+                var (channel, ts) = await _api.PostMessageAsync(dm, text, blocks, ct);
+                posted = true;
+                if (n.Kind == NotificationKind.Active)
+                {
+                    await _refs.SaveAsync(new MessageRef(n.Request.Id, ChannelName, requester, ActiveDmKind, channel, ts), ct);
+                }
+            },
+            n.Request.Id);
+        if (posted)
+        {
+            await _refs.MarkDoneAsync(key, ct);
+        }
+    }
+
+    /// <summary>Runs a Slack call; permanent Slack errors are logged and reported as false, anything else throws.</summary>
+    private async Task<bool> TryAsync(Func<Task> call, string requestId)
+    {
+        try
+        {
+            await call();
+            return true;
+        }
+        catch (SlackApiException e) when (e.IsPermanent)
+        {
+            LogPermanentFailure(_logger, e.Method, e.Error, requestId);
+            return false;
+        }
+    }
+
+    [LoggerMessage(EventId = 5301, Level = LogLevel.Information, Message = "Posted the approval message of request {RequestId} to Slack channel {Channel}")]
+    private static partial void LogPosted(ILogger logger, string requestId, string channel);
+
+    [LoggerMessage(EventId = 5302, Level = LogLevel.Error, Message = "Slack {Method} failed permanently with {Error} for request {RequestId}; skipped")]
+    private static partial void LogPermanentFailure(ILogger logger, string method, string error, string requestId);
+
+    [LoggerMessage(EventId = 5303, Level = LogLevel.Warning, Message = "The requester of {RequestId} has no Slack user with their email; no DM sent")]
+    private static partial void LogNoSlackUser(ILogger logger, string requestId);
+}
+
+/// <summary>One async lock per key (a request id), dropped when nobody holds or waits for it.</summary>
+internal sealed class KeyedLock
+{
+    private readonly Dictionary<string, (SemaphoreSlim Gate, int Users)> _gates = new(StringComparer.Ordinal);
+
+    public async Task<IDisposable> AcquireAsync(string key, CancellationToken cancellationToken)
+    {
+        SemaphoreSlim gate;
+        lock (_gates)
+        {
+            var entry = _gates.TryGetValue(key, out var e) ? e : (Gate: new SemaphoreSlim(1, 1), Users: 0);
+            _gates[key] = (entry.Gate, entry.Users + 1);
+            gate = entry.Gate;
+        }
+
+        try
+        {
+            await gate.WaitAsync(cancellationToken);
+        }
+        catch
+        {
+            Release(key, gate, held: false);
+            throw;
+        }
+
+        return new Releaser(() => Release(key, gate, held: true));
+    }
+
+    private void Release(string key, SemaphoreSlim gate, bool held)
+    {
+        if (held)
+        {
+            gate.Release();
+        }
+
+        lock (_gates)
+        {
+            var entry = _gates[key];
+            if (entry.Users == 1)
+            {
+                _gates.Remove(key);
+            }
+            else
+            {
+                _gates[key] = (entry.Gate, entry.Users - 1);
+            }
+        }
+    }
+
+    private sealed class Releaser(Action release) : IDisposable
+    {
+        private Action? _release = release;
+
+        public void Dispose() => Interlocked.Exchange(ref _release, null)?.Invoke();
+    }
+}

@@ -1,0 +1,179 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AccessWorkflows.Teams.Auth;
+
+/// <summary>The outcome of checking an inbound Bot Framework token.</summary>
+internal sealed record BotTokenResult(bool IsValid, string? ServiceUrl, IReadOnlyList<string>? Endorsements, string? Problem)
+{
+    public static BotTokenResult Invalid(string problem) => new(false, null, null, problem);
+}
+
+/// <summary>
+/// Checks the bearer token the Bot Framework channel service puts on every activity it sends (SPEC 10): signature
+/// against the keys of the OpenID metadata (cached, refreshed when a token names a key id not in the cache), issuer
+/// <c>https://api.botframework.com</c>, audience = the bot's app id, lifetime with five minutes of skew. The caller
+/// then checks the <c>serviceurl</c> claim against the activity.
+/// </summary>
+internal sealed class BotTokenValidator
+{
+    private readonly ConfigurationManager<OpenIdConnectConfiguration> _metadata;
+    private readonly TeamsOptions _options;
+    private readonly ILogger<BotTokenValidator> _logger;
+    private static readonly TimeSpan ForcedRefreshInterval = TimeSpan.FromSeconds(30);
+    private readonly JsonWebTokenHandler _handler = new() { MaximumTokenSizeInBytes = 16 * 1024 };
+    private readonly HttpDocumentRetriever _retriever;
+    private readonly SemaphoreSlim _refreshGate = new(1, 1);
+    private OpenIdConnectConfiguration? _refreshed;
+    private DateTimeOffset _lastRefresh = DateTimeOffset.MinValue;
+
+    public BotTokenValidator(IOptions<TeamsOptions> options, IHttpClientFactory httpClients, ILogger<BotTokenValidator> logger)
+    {
+        _options = options.Value;
+        _logger = logger;
+        var metadataUri = new Uri(_options.OpenIdMetadataUrl);
+        _retriever = new HttpDocumentRetriever(httpClients.CreateClient(TeamsServiceCollectionExtensions.MetadataHttpClient))
+        {
+            // Plain HTTP only for a metadata server on this machine (tests); anything else must be HTTPS.
+            RequireHttps = !metadataUri.IsLoopback,
+        };
+        _metadata = new ConfigurationManager<OpenIdConnectConfiguration>(_options.OpenIdMetadataUrl, new OpenIdConnectConfigurationRetriever(), _retriever)
+        {
+            AutomaticRefreshInterval = TimeSpan.FromHours(24),
+        };
+    }
+
+    public async Task<BotTokenResult> ValidateAsync(string? authorizationHeader, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(authorizationHeader) || !authorizationHeader.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return BotTokenResult.Invalid("no bearer token");
+        }
+
+        var token = authorizationHeader["Bearer ".Length..].Trim();
+        if (token.Length == 0 || token.Length > _handler.MaximumTokenSizeInBytes)
+        {
+            return BotTokenResult.Invalid("no bearer token");
+        }
+
+        JsonWebToken jwt;
+        try
+        {
+            jwt = _handler.ReadJsonWebToken(token);
+        }
+        catch (ArgumentException)
+        {
+            return BotTokenResult.Invalid("malformed token");
+        }
+
+        OpenIdConnectConfiguration config;
+        try
+        {
+            config = await _metadata.GetConfigurationAsync(cancellationToken);
+        }
+        catch (InvalidOperationException)
+        {
+            return BotTokenResult.Invalid("OpenID metadata unavailable");
+        }
+
+        if (!string.IsNullOrEmpty(jwt.Kid) && !HasKey(config, jwt.Kid))
+        {
+            // Keys rotate: fetch the metadata again before calling the key unknown.
+            config = await RefreshedAsync(jwt.Kid, cancellationToken) ?? config;
+        }
+
+        var parameters = new TokenValidationParameters
+        {
+            ValidIssuer = TeamsOptions.BotFrameworkIssuer,
+            ValidAudience = _options.AppId,
+            IssuerSigningKeys = config.SigningKeys,
+            ValidateIssuer = true,
+            ValidateAudience = true,
+            ValidateLifetime = true,
+            ValidateIssuerSigningKey = true,
+            RequireSignedTokens = true,
+            RequireExpirationTime = true,
+            ClockSkew = TimeSpan.FromMinutes(5),
+            ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
+            TryAllIssuerSigningKeys = false,
+        };
+        var result = await _handler.ValidateTokenAsync(jwt, parameters);
+        if (!result.IsValid)
+        {
+            return BotTokenResult.Invalid(result.Exception?.GetType().Name ?? "invalid token");
+        }
+
+        var serviceUrl = result.ClaimsIdentity.FindFirst("serviceurl")?.Value;
+        return new BotTokenResult(true, serviceUrl, Endorsements(config, jwt.Kid), null);
+    }
+
+    private static bool HasKey(OpenIdConnectConfiguration config, string kid) => config.SigningKeys.Any(k => k.KeyId == kid);
+
+    /// <summary>
+    /// Metadata fetched now, for a token whose key id the cache does not know. <see cref="ConfigurationManager{T}"/>
+    /// refreshes in the background (the token at hand would still fail), so this fetch is awaited here, at most once
+    /// per <see cref="ForcedRefreshInterval"/>, so that forged key ids cannot make us hammer the metadata endpoint.
+    /// </summary>
+    private async Task<OpenIdConnectConfiguration?> RefreshedAsync(string kid, CancellationToken cancellationToken)
+    {
+        if (_refreshed is { } known && HasKey(known, kid))
+        {
+            return known;
+        }
+
+        await _refreshGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_refreshed is { } again && HasKey(again, kid))
+            {
+                return again;
+            }
+
+            var now = DateTimeOffset.UtcNow;
+            if (now - _lastRefresh < ForcedRefreshInterval)
+            {
+                return null;
+            }
+
+            _lastRefresh = now;
+            Log.RefreshingSigningKeys(_logger, kid);
+            try
+            {
+                _refreshed = await OpenIdConnectConfigurationRetriever.GetAsync(_options.OpenIdMetadataUrl, _retriever, cancellationToken);
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or HttpRequestException)
+            {
+                return null;
+            }
+
+            return _refreshed;
+        }
+        finally
+        {
+            _refreshGate.Release();
+        }
+    }
+
+    /// <summary>The channels the signing key is endorsed for (Bot Framework's <c>endorsements</c> key member), when the
+    /// metadata lists any.</summary>
+    private static List<string>? Endorsements(OpenIdConnectConfiguration config, string? kid)
+    {
+        var key = config.JsonWebKeySet?.Keys.FirstOrDefault(k => k.Kid == kid);
+        if (key is null || !key.AdditionalData.TryGetValue("endorsements", out var value))
+        {
+            return null;
+        }
+
+        return value switch
+        {
+            JsonElement { ValueKind: JsonValueKind.Array } array => [.. array.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!)],
+            IEnumerable<object> items => [.. items.Select(i => i?.ToString() ?? string.Empty)],
+            _ => null,
+        };
+    }
+}

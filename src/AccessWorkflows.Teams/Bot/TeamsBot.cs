@@ -1,0 +1,387 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using AccessWorkflows.Requests;
+using AccessWorkflows.Storage;
+using AccessWorkflows.Teams.Auth;
+using AccessWorkflows.Teams.Cards;
+using AccessWorkflows.Teams.Connector;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AccessWorkflows.Teams.Bot;
+
+/// <summary>
+/// <c>POST /api/teams/messages</c> (SPEC 8, 10): the token is checked before the body is read; then the body is read
+/// up to a cap, parsed, and its serviceUrl compared with the token's claim. Only then does anything happen.
+/// </summary>
+internal sealed partial class TeamsBot
+{
+    private const string SearchResponseType = "application/vnd.microsoft.search.searchResponse";
+    private readonly BotTokenValidator _validator;
+    private readonly IBotConnector _connector;
+    private readonly ConversationDirectory _directory;
+    private readonly IAccessRequestCommands _commands;
+    private readonly IRequestStore _requests;
+    private readonly IMessageRefStore _messageRefs;
+    private readonly ITeamsRequestOptions _requestOptions;
+    private readonly TeamsOptions _options;
+    private readonly ILogger<TeamsBot> _logger;
+
+    public TeamsBot(
+        BotTokenValidator validator,
+        IBotConnector connector,
+        ConversationDirectory directory,
+        IAccessRequestCommands commands,
+        IRequestStore requests,
+        IMessageRefStore messageRefs,
+        ITeamsRequestOptions requestOptions,
+        IOptions<TeamsOptions> options,
+        ILogger<TeamsBot> logger)
+    {
+        _validator = validator;
+        _connector = connector;
+        _directory = directory;
+        _commands = commands;
+        _requests = requests;
+        _messageRefs = messageRefs;
+        _requestOptions = requestOptions;
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    public async Task HandleAsync(HttpContext http)
+    {
+        var cancellationToken = http.RequestAborted;
+        var token = await _validator.ValidateAsync(http.Request.Headers.Authorization.ToString(), cancellationToken);
+        if (!token.IsValid)
+        {
+            Log.ActivityRefused(_logger, token.Problem ?? "invalid token");
+            http.Response.Headers.WWWAuthenticate = "Bearer";
+            await Problem(http, StatusCodes.Status401Unauthorized, "A valid Bot Framework token is required.");
+            return;
+        }
+
+        var body = await ReadCappedAsync(http.Request, _options.MaxBodyBytes, cancellationToken);
+        if (body is null)
+        {
+            Log.ActivityRefused(_logger, "body too large");
+            await Problem(http, StatusCodes.Status413PayloadTooLarge, "The activity is too large.");
+            return;
+        }
+
+        Activity? activity;
+        try
+        {
+            activity = JsonSerializer.Deserialize<Activity>(body, Activity.Json);
+        }
+        catch (JsonException)
+        {
+            activity = null;
+        }
+
+        if (activity?.Type is null || activity.ServiceUrl is null)
+        {
+            Log.ActivityRefused(_logger, "not an activity");
+            await Problem(http, StatusCodes.Status400BadRequest, "The body is not a Bot Framework activity.");
+            return;
+        }
+
+        if (!string.Equals(token.ServiceUrl?.TrimEnd('/'), activity.ServiceUrl.TrimEnd('/'), StringComparison.OrdinalIgnoreCase))
+        {
+            Log.ServiceUrlMismatch(_logger, activity.ServiceUrl);
+            await Problem(http, StatusCodes.Status403Forbidden, "The activity's serviceUrl does not match the token.");
+            return;
+        }
+
+        if (token.Endorsements is { Count: > 0 } endorsements && !endorsements.Contains(activity.ChannelId ?? string.Empty))
+        {
+            Log.ActivityRefused(_logger, "signing key not endorsed for the channel");
+            await Problem(http, StatusCodes.Status403Forbidden, "The token's key is not endorsed for this channel.");
+            return;
+        }
+
+        switch (activity.Type)
+        {
+            case "invoke":
+                await InvokeAsync(http, activity, cancellationToken);
+                return;
+            case "message":
+                await MessageAsync(activity, cancellationToken);
+                break;
+            case "conversationUpdate":
+            case "installationUpdate":
+                await _directory.LearnAsync(activity, cancellationToken);
+                break;
+        }
+
+        http.Response.StatusCode = StatusCodes.Status200OK;
+    }
+
+    private async Task InvokeAsync(HttpContext http, Activity a, CancellationToken cancellationToken)
+    {
+        switch (a.Name)
+        {
+            case "adaptiveCard/action":
+                var action = a.Value?["action"];
+                var verb = JsonText.String(action?["verb"], 64);
+                var data = action?["data"] as JsonObject ?? [];
+                var card = await ActAsync(a, verb, data, cancellationToken);
+                await Json(http, TeamsCards.InvokeResponse(card));
+                return;
+            case "application/search":
+                await Json(http, await SearchAsync(a, cancellationToken));
+                return;
+            default:
+                await Json(http, new JsonObject
+                {
+                    ["statusCode"] = 400,
+                    ["type"] = "application/vnd.microsoft.error",
+                    ["value"] = new JsonObject { ["code"] = "NotSupported", ["message"] = "This invoke is not supported." },
+                });
+                return;
+        }
+    }
+
+    private async Task MessageAsync(Activity a, CancellationToken cancellationToken)
+    {
+        if (a.BaseConversationId is null)
+        {
+            return;
+        }
+
+        // Action.Submit (the fallback of each Action.Execute) arrives as a message whose value is the card's data.
+        if (a.Value is JsonObject submitted && JsonText.String(submitted["verb"], 64) is { } verb)
+        {
+            var card = await ActAsync(a, verb, submitted, cancellationToken);
+            var reply = TeamsCards.Message(card);
+            if (a.ReplyToId is not null)
+            {
+                reply["replyToId"] = a.ReplyToId;
+            }
+
+            await _connector.SendAsync(a.ServiceUrl!, a.BaseConversationId, reply, cancellationToken);
+            return;
+        }
+
+        // Every message teaches the bot who its sender is, so it can reach them later.
+        var email = await _directory.IdentifyAsync(a, cancellationToken);
+        var text = MentionRegex().Replace(a.Text ?? string.Empty, string.Empty).Trim();
+        JsonObject response;
+        if (string.Equals(text, "request", StringComparison.OrdinalIgnoreCase))
+        {
+            response = email is null
+                ? Unidentified()
+                : TeamsCards.RequestForm(_requestOptions.Accounts(email));
+        }
+        else
+        {
+            response = TeamsCards.Notice("AccessWorkflows", "Type \"request\" to ask for temporary AWS access. Approvers get cards in their channel.");
+        }
+
+        await _connector.SendAsync(a.ServiceUrl!, a.BaseConversationId, TeamsCards.Message(response), cancellationToken);
+    }
+
+    /// <summary>One card action (Action.Execute invoke or Action.Submit fallback): who clicked is looked up, never read
+    /// from the card; the command decides whether it counts; the answer is the card as this person should now see it.</summary>
+    private async Task<JsonObject> ActAsync(Activity a, string? verb, JsonObject data, CancellationToken cancellationToken)
+    {
+        var email = await _directory.IdentifyAsync(a, cancellationToken);
+        if (email is null)
+        {
+            return Unidentified();
+        }
+
+        if (verb == CardVerbs.SubmitRequest)
+        {
+            return await SubmitAsync(a, email, data, cancellationToken);
+        }
+
+        var requestId = JsonText.String(data["requestId"], 128);
+        if (requestId is null || !RequestIdRegex().IsMatch(requestId))
+        {
+            return TeamsCards.Notice("Unknown request", "This card does not name a request.", isError: true);
+        }
+
+        var decisionId = "teams:" + (a.Id ?? Guid.NewGuid().ToString("n"));
+        switch (verb)
+        {
+            case CardVerbs.Approve:
+            case CardVerbs.Deny:
+                {
+                    var kind = verb == CardVerbs.Approve ? DecisionKind.Approve : DecisionKind.Deny;
+                    TimeSpan? duration = null;
+                    if (JsonText.String(data["duration"], 32) is { Length: > 0 } durationText)
+                    {
+                        if (!AccessDuration.TryParse(durationText, out var parsed))
+                        {
+                            return await ViewAsync(requestId, email, new CardBanner("That duration is not valid.", true), cancellationToken);
+                        }
+
+                        duration = parsed;
+                    }
+
+                    var comment = JsonText.String(data["comment"], 2000);
+                    comment = string.IsNullOrWhiteSpace(comment) ? null : CardText.Plain(comment, 1000, keepLineBreaks: true);
+                    var result = await _commands.DecideAsync(requestId, email, kind, kind == DecisionKind.Approve ? duration : null, comment, Channels.Teams, decisionId, cancellationToken);
+                    Log.ActionHandled(_logger, verb, email, requestId, result.Outcome);
+                    var banner = result.Accepted
+                        ? new CardBanner(kind == DecisionKind.Approve ? "Your approval was recorded." : "Your denial was recorded.", false)
+                        : new CardBanner(result.Problem ?? "Your decision was not accepted.", true);
+                    return await ViewAsync(requestId, email, banner, cancellationToken, result.Request, allowActions: !result.Accepted);
+                }
+
+            case CardVerbs.Relinquish:
+                {
+                    var result = await _commands.RelinquishAsync(requestId, email, Channels.Teams, cancellationToken);
+                    Log.ActionHandled(_logger, verb, email, requestId, result.Outcome);
+                    var request = result.Request ?? await _requests.GetAsync(requestId, cancellationToken);
+                    var banner = result.Accepted
+                        ? new CardBanner("Access is being given back.", false)
+                        : new CardBanner(result.Problem ?? "Relinquish was not accepted.", true);
+                    return request is not null && IsRequesterSide(request, email)
+                        ? TeamsCards.Requester(request, banner)
+                        : TeamsCards.Notice("Relinquish", banner.Text, banner.IsError);
+                }
+
+            case CardVerbs.Refresh:
+                return await ViewAsync(requestId, email, null, cancellationToken);
+            default:
+                return TeamsCards.Notice("Unknown action", "This card action is not supported.", isError: true);
+        }
+    }
+
+    /// <summary>The approval card as <paramref name="email"/> should see it: approvers who may still decide get the
+    /// buttons, other participants a read-only card, anyone else no details at all.</summary>
+    private async Task<JsonObject> ViewAsync(string requestId, string email, CardBanner? banner, CancellationToken cancellationToken, AccessRequest? known = null, bool allowActions = true)
+    {
+        var request = known ?? await _requests.GetAsync(requestId, cancellationToken);
+        if (request is null)
+        {
+            return TeamsCards.Notice("Unknown request", banner?.Text ?? "There is no such request.", isError: true);
+        }
+
+        var isApprover = request.Approval.Levels.Any(l => l.Approvers.Contains(email, StringComparer.OrdinalIgnoreCase));
+        if (!isApprover && !IsRequesterSide(request, email))
+        {
+            return TeamsCards.Notice("Access request", banner?.Text ?? "Only the approvers of this request can act on it.", isError: true);
+        }
+
+        var mayDecide = allowActions && request.IsApproverAtOrBelow(email, Math.Max(1, request.ApprovalLevel))
+            && (request.Approval.AllowSelfApproval || !IsRequesterSide(request, email))
+            && !request.Decisions.Any(d => string.Equals(d.Approver, email, StringComparison.OrdinalIgnoreCase));
+        var refreshIds = await TeamsNotificationChannel.ApproverUserIdsAsync(_directory, request, cancellationToken);
+        return TeamsCards.Approval(request, withActions: mayDecide, refreshIds, banner);
+    }
+
+    private async Task<JsonObject> SubmitAsync(Activity a, string email, JsonObject data, CancellationToken cancellationToken)
+    {
+        string? Field(string name, int max = 2048) => JsonText.String(data[name], max) is { Length: > 0 } s ? s.Trim() : null;
+
+        var type = Field("accessType", 16);
+        AccessSpec? access = type switch
+        {
+            "policy" => AccessSpec.Policy(Field("policyArn") ?? string.Empty),
+            "group" => AccessSpec.Group(Field("groupName") ?? string.Empty),
+            "resource" => AccessSpec.Resource(Field("resourceArn") ?? string.Empty, Field("policyArn") ?? string.Empty),
+            _ => null,
+        };
+        var body = new NewAccessRequest(Field("accountId", 32), access, Field("duration", 32), Field("reason", Grammar.MaxReasonLength + 1), null);
+        var result = await _commands.SubmitAsync(email, body, Channels.Teams, "teams:" + (a.Id ?? Guid.NewGuid().ToString("n")), cancellationToken);
+        Log.ActionHandled(_logger, CardVerbs.SubmitRequest, email, result.Request?.Id ?? "-", result.Outcome);
+        if (result.Accepted && result.Request is { } request)
+        {
+            if (a.ReplyToId is not null && a.BaseConversationId is not null)
+            {
+                // The form's message becomes the requester's card: later notifications replace it in place.
+                await _messageRefs.SaveAsync(
+                    new MessageRef(request.Id, Channels.Teams, request.Requester, TeamsNotificationChannel.RequesterKind, TeamsNotificationChannel.Address(a.ServiceUrl!, a.BaseConversationId), a.ReplyToId),
+                    cancellationToken);
+            }
+
+            return TeamsCards.Submitted(request);
+        }
+
+        var problem = result.Problem ?? "The request was not accepted.";
+        if (result.Errors is { Count: > 0 } errors)
+        {
+            problem += " " + string.Join("; ", errors.Select(e => $"{e.Key}: {e.Value}"));
+        }
+
+        return TeamsCards.RequestForm(_requestOptions.Accounts(email), new CardBanner(problem, true));
+    }
+
+    private async Task<JsonObject> SearchAsync(Activity a, CancellationToken cancellationToken)
+    {
+        var email = await _directory.IdentifyAsync(a, cancellationToken);
+        var dataset = JsonText.String(a.Value?["dataset"], 64) ?? string.Empty;
+        var query = JsonText.String(a.Value?["queryText"], 256) ?? string.Empty;
+        var top = a.Value?["queryOptions"]?["top"] is JsonValue t && t.TryGetValue<int>(out var n) ? n : 15;
+        var accountId = JsonText.String(a.Value?["data"]?["accountId"], 32);
+        IReadOnlyList<(string Title, string Value)> results = email is null
+            ? []
+            : await _requestOptions.SearchAsync(email, dataset, accountId, query, top, cancellationToken);
+        return new JsonObject
+        {
+            ["statusCode"] = 200,
+            ["type"] = SearchResponseType,
+            ["value"] = new JsonObject
+            {
+                ["results"] = new JsonArray([.. results.Select(r => (JsonNode)new JsonObject { ["title"] = CardText.Plain(r.Title, 300), ["value"] = r.Value })]),
+            },
+        };
+    }
+
+    private static bool IsRequesterSide(AccessRequest request, string email) =>
+        string.Equals(request.Requester, email, StringComparison.OrdinalIgnoreCase)
+        || string.Equals(request.OnBehalfOf, email, StringComparison.OrdinalIgnoreCase);
+
+    private static JsonObject Unidentified() =>
+        TeamsCards.Notice("Who are you?", "Teams did not tell us your email address, so nothing was done.", isError: true);
+
+    /// <summary>Reads at most <paramref name="max"/> bytes; null when the body is larger.</summary>
+    private static async Task<byte[]?> ReadCappedAsync(HttpRequest request, int max, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > max)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > max)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static async Task Json(HttpContext http, JsonNode body)
+    {
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        await http.Response.WriteAsync(body.ToJsonString(Activity.Json), http.RequestAborted);
+    }
+
+    private static async Task Problem(HttpContext http, int status, string title)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/problem+json";
+        var problem = new JsonObject { ["type"] = "about:blank", ["title"] = title, ["status"] = status };
+        await http.Response.WriteAsync(problem.ToJsonString(), http.RequestAborted);
+    }
+
+    [GeneratedRegex(@"<at>[^<]{0,200}</at>", RegexOptions.IgnoreCase)]
+    private static partial Regex MentionRegex();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_.:-]{1,128}$")]
+    private static partial Regex RequestIdRegex();
+}

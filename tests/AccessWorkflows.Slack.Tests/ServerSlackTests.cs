@@ -1,0 +1,242 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using AccessWorkflows.Slack.Http;
+using AccessWorkflows.Slack.Tests.Fakes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace AccessWorkflows.Slack.Tests;
+
+/// <summary>
+/// Slack through the real server (embedded engine, SQLite, sandbox account) with <c>AccessWorkflows:Slack:*</c> set
+/// and the Web API pointed at the local fake: the click of an approver in Slack drives the real workflow.
+/// </summary>
+public sealed class ServerSlackTests : IAsyncLifetime
+{
+    private const string Account = "111122223333";
+    private const string ApproverChannel = "C0APPROVE";
+    private FakeSlackWebApi _slack = null!;
+    private SlackServerFactory _server = null!;
+    private HttpClient _http = null!;
+    private int _clicks;
+
+    public async Task InitializeAsync()
+    {
+        _slack = await FakeSlackWebApi.StartAsync();
+        _slack.AddUser(SlackTestHost.RequesterId, SlackTestHost.RequesterEmail);
+        _slack.AddUser(SlackTestHost.ApproverId, SlackTestHost.ApproverEmail);
+        _slack.AddUser("U0DAVE", "dave@example.com");
+        _slack.AddChannel(ApproverChannel);
+        _server = new SlackServerFactory(_slack.BaseAddress);
+        _http = _server.CreateClient();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _server.DisposeAsync();
+        await _slack.DisposeAsync();
+        try
+        {
+            Directory.Delete(_server.DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task A_request_made_from_the_slash_command_goes_active_from_the_approvers_click_and_the_message_shows_who_and_until_when()
+    {
+        var (requestId, ts) = await RequestFromSlackAsync(SlackPayloads.RequestValues(duration: "2h", reason: "rotate the keys"));
+        var pending = await GetAsync(requestId);
+        Assert.Equal("pending", pending["status"]!.GetValue<string>());
+        Assert.Equal(SlackTestHost.RequesterEmail, pending["requester"]!.GetValue<string>());
+
+        var durations = Actions(_slack.Message(ApproverChannel, ts)!).Single(a => a["action_id"]!.GetValue<string>() == "duration")["options"]!.AsArray();
+        Assert.Equal("PT8H", durations[^1]!["value"]!.GetValue<string>());
+
+        Assert.Equal(HttpStatusCode.OK, (await ClickAsync(SlackTestHost.ApproverId, ApproverChannel, ts, "approve", requestId, "PT1H")).StatusCode);
+
+        var active = await WaitForStatusAsync(requestId, "active");
+        Assert.Equal("PT1H", active["grantedDuration"]!.GetValue<string>());
+        Assert.Equal("slack", active["decisions"]![0]!["channel"]!.GetValue<string>());
+        Assert.Equal(SlackTestHost.ApproverEmail, active["decisions"]![0]!["approver"]!.GetValue<string>());
+        await Eventually.Until(
+            () => _slack.Message(ApproverChannel, ts)!.ToJsonString().Contains($"Approved by {SlackTestHost.ApproverEmail}, active until", StringComparison.Ordinal),
+            "the approver message shows who approved and until when");
+        Assert.DoesNotContain(Actions(_slack.Message(ApproverChannel, ts)!), a => a["action_id"]!.GetValue<string>() == "approve");
+        var user = await SandboxUserAsync();
+        Assert.Contains("arn:aws:iam::aws:policy/ReadOnlyAccess", user["attachedPolicies"]!.AsArray().Select(p => p!.GetValue<string>()));
+
+        // The requester's DM carries the Relinquish button; clicking it ends the grant.
+        var dm = FakeSlackWebApi.DmChannelOf(SlackTestHost.RequesterId);
+        var activeDm = await Eventually.Until(
+            () => Task.FromResult(_slack.MessagesIn(dm).FirstOrDefault(m => Actions(m).Any(a => a["action_id"]!.GetValue<string>() == "relinquish"))),
+            m => m is not null,
+            "the requester got the DM with the Relinquish button");
+        await ClickAsync(SlackTestHost.RequesterId, dm, activeDm!["ts"]!.GetValue<string>(), "relinquish", requestId);
+
+        await WaitForStatusAsync(requestId, "relinquished");
+        Assert.Empty((await SandboxUserAsync())["attachedPolicies"]!.AsArray());
+        await Eventually.Until(() => _slack.Message(ApproverChannel, ts)!.ToJsonString().Contains("relinquished by", StringComparison.Ordinal), "the approver message shows the end");
+        await Eventually.Until(() => _slack.MessagesIn(dm).Any(m => m["text"]!.GetValue<string>().Contains("has ended", StringComparison.Ordinal)), "the requester was told it ended");
+    }
+
+    [Fact]
+    public async Task A_denial_with_a_comment_ends_the_request_and_everyone_sees_the_comment()
+    {
+        var (requestId, ts) = await RequestFromSlackAsync(SlackPayloads.RequestValues(reason: "please"));
+
+        await ClickAsync(SlackTestHost.ApproverId, ApproverChannel, ts, "deny", requestId);
+        var denyView = await Eventually.Until(
+            () => Task.FromResult(_slack.CallsOf("views.open") is { Count: > 0 } opens ? opens[^1].Args["view"] : null),
+            v => v?["callback_id"]?.GetValue<string>() == "deny_comment",
+            "the deny modal was opened");
+        var submit = await PostPayloadAsync("api/slack/interactions", SlackPayloads.ViewSubmission(SlackTestHost.ApproverId, "V0DENY1", "deny_comment", SlackPayloads.CommentValues("use the read replica"), denyView!["private_metadata"]!.GetValue<string>()));
+        Assert.Equal(string.Empty, await submit.Content.ReadAsStringAsync());
+
+        var denied = await WaitForStatusAsync(requestId, "denied");
+        Assert.Equal("use the read replica", denied["decisions"]![0]!["comment"]!.GetValue<string>());
+        await Eventually.Until(() => _slack.Message(ApproverChannel, ts)!.ToJsonString().Contains("use the read replica", StringComparison.Ordinal) && _slack.Message(ApproverChannel, ts)!.ToJsonString().Contains("Denied by", StringComparison.Ordinal), "the approver message shows the denial");
+        var dm = FakeSlackWebApi.DmChannelOf(SlackTestHost.RequesterId);
+        await Eventually.Until(() => _slack.MessagesIn(dm).Any(m => m["text"]!.GetValue<string>().Contains("use the read replica", StringComparison.Ordinal)), "the requester was told why");
+    }
+
+    [Fact]
+    public async Task Approving_ones_own_request_is_refused_in_an_ephemeral_message_and_it_stays_pending()
+    {
+        var (requestId, ts) = await RequestFromSlackAsync(SlackPayloads.RequestValues(policy: "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", reason: "mine"));
+
+        await ClickAsync(SlackTestHost.RequesterId, ApproverChannel, ts, "approve", requestId);
+
+        var ephemeral = await Eventually.Until(() => Task.FromResult(_slack.CallsOf("chat.postEphemeral")), c => c.Count == 1, "the clicker was told why");
+        Assert.Equal(SlackTestHost.RequesterId, ephemeral[0].Args["user"]!.GetValue<string>());
+        Assert.Contains("own request", ephemeral[0].Args["text"]!.GetValue<string>());
+        var request = await GetAsync(requestId);
+        Assert.Equal("pending", request["status"]!.GetValue<string>());
+        Assert.Empty(request["decisions"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task The_same_click_delivered_twice_counts_once_through_the_workflow()
+    {
+        var (requestId, ts) = await RequestFromSlackAsync(SlackPayloads.RequestValues(policy: "arn:aws:iam::aws:policy/AdministratorAccess", reason: "two please"));
+        var click = SlackPayloads.BlockActions(SlackTestHost.ApproverId, ApproverChannel, ts, "approve", requestId, "1700001000.000001");
+
+        await PostPayloadAsync("api/slack/interactions", click);
+        await PostPayloadAsync("api/slack/interactions", click);
+        await Eventually.Until(async () => (await GetAsync(requestId))["decisions"]!.AsArray().Count, n => n == 1, "the first delivery counted");
+
+        // A different approver's click completes the two approvals: had the duplicate counted, the second approval
+        // of the threshold would already have been reached without dave.
+        Assert.Equal("pending", (await GetAsync(requestId))["status"]!.GetValue<string>());
+        await ClickAsync("U0DAVE", ApproverChannel, ts, "approve", requestId);
+        var active = await WaitForStatusAsync(requestId, "active");
+        Assert.Equal(2, active["decisions"]!.AsArray().Count);
+        Assert.Empty(_slack.CallsOf("chat.postEphemeral"));
+    }
+
+    [Fact]
+    public async Task An_unsigned_click_changes_nothing_on_the_server()
+    {
+        var (requestId, ts) = await RequestFromSlackAsync(SlackPayloads.RequestValues(reason: "unsigned"));
+        var body = SlackTestHost.FormBody(("payload", SlackPayloads.BlockActions(SlackTestHost.ApproverId, ApproverChannel, ts, "approve", requestId, "1700002000.000001").ToJsonString()));
+        var forged = await PostAsync("api/slack/interactions", body, DateTimeOffset.UtcNow, "v0=" + new string('0', 64));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
+        var stale = await PostAsync("api/slack/interactions", body, DateTimeOffset.UtcNow.AddMinutes(-10));
+        Assert.Equal(HttpStatusCode.Unauthorized, stale.StatusCode);
+        var request = await GetAsync(requestId);
+        Assert.Equal("pending", request["status"]!.GetValue<string>());
+        Assert.Empty(request["decisions"]!.AsArray());
+    }
+
+    private async Task<(string RequestId, string Ts)> RequestFromSlackAsync(JsonObject values)
+    {
+        var opened = _slack.CallsOf("views.open").Count;
+        var command = await PostAsync("api/slack/commands", SlackPayloads.SlashCommand(SlackTestHost.RequesterId, "trig-" + opened), DateTimeOffset.UtcNow);
+        Assert.Equal(HttpStatusCode.OK, command.StatusCode);
+        await Eventually.Until(() => _slack.CallsOf("views.open").Count > opened, "the request modal was opened");
+
+        var posted = _slack.MessagesIn(ApproverChannel).Count;
+        var submit = await PostPayloadAsync("api/slack/interactions", SlackPayloads.ViewSubmission(SlackTestHost.RequesterId, "V0REQ" + Guid.NewGuid().ToString("N"), "access_request", values));
+        var answer = await submit.Content.ReadAsStringAsync();
+        Assert.True(answer.Length == 0, $"the submission was refused: {answer}");
+
+        var messages = await Eventually.Until(() => Task.FromResult(_slack.MessagesIn(ApproverChannel)), m => m.Count > posted, "the approver message was posted");
+        var message = messages[^1];
+        var requestId = Actions(message).Single(a => a["action_id"]!.GetValue<string>() == "approve")["value"]!.GetValue<string>();
+        return (requestId, message["ts"]!.GetValue<string>());
+    }
+
+    private Task<HttpResponseMessage> ClickAsync(string userId, string channel, string ts, string action, string requestId, string? duration = null) =>
+        PostPayloadAsync("api/slack/interactions", SlackPayloads.BlockActions(userId, channel, ts, action, requestId, $"1700000000.{Interlocked.Increment(ref _clicks):D6}", duration));
+
+    private Task<HttpResponseMessage> PostPayloadAsync(string path, JsonObject payload) =>
+        PostAsync(path, SlackTestHost.FormBody(("payload", payload.ToJsonString())), DateTimeOffset.UtcNow);
+
+    private Task<HttpResponseMessage> PostAsync(string path, string body, DateTimeOffset at, string? signature = null)
+    {
+        var ts = at.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var request = new HttpRequestMessage(HttpMethod.Post, "/" + path)
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/x-www-form-urlencoded"),
+        };
+        request.Headers.Add("X-Slack-Request-Timestamp", ts);
+        request.Headers.Add("X-Slack-Signature", signature ?? SlackRequestVerifier.Sign(SlackTestHost.SigningSecret, ts, Encoding.UTF8.GetBytes(body)));
+        return _http.SendAsync(request);
+    }
+
+    private async Task<JsonNode> GetAsync(string requestId)
+    {
+        using var get = new HttpRequestMessage(HttpMethod.Get, $"/api/requests/{requestId}");
+        get.Headers.Add("X-Dev-User", "secops@example.com");
+        var response = await _http.SendAsync(get);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonNode>())!;
+    }
+
+    private async Task<JsonNode> SandboxUserAsync()
+    {
+        using var get = new HttpRequestMessage(HttpMethod.Get, $"/api/sandbox/accounts/{Account}/users/{SlackTestHost.RequesterEmail}");
+        get.Headers.Add("X-Dev-User", "secops@example.com");
+        var response = await _http.SendAsync(get);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonNode>())!;
+    }
+
+    private Task<JsonNode> WaitForStatusAsync(string requestId, string status) =>
+        Eventually.Until(() => GetAsync(requestId), r => r["status"]!.GetValue<string>() == status, $"request {requestId} is {status}");
+
+    private static IEnumerable<JsonNode> Actions(JsonObject message) =>
+        message["blocks"]!.AsArray().Where(b => b!["type"]!.GetValue<string>() == "actions").SelectMany(b => b!["elements"]!.AsArray())!;
+
+    private sealed class SlackServerFactory : WebApplicationFactory<Program>
+    {
+        private readonly Uri _slackApi;
+
+        public SlackServerFactory(Uri slackApi)
+        {
+            _slackApi = slackApi;
+            DataDirectory = Path.Combine(Path.GetTempPath(), "aw-slack-tests", Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(DataDirectory);
+        }
+
+        public string DataDirectory { get; }
+
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            builder.UseEnvironment("Development");
+            builder.UseSetting("AccessWorkflows:RulesPath", Path.Combine(AppContext.BaseDirectory, "slack-server-rules.yaml"));
+            builder.UseSetting("AccessWorkflows:Sqlite:Path", Path.Combine(DataDirectory, "accessworkflows.db"));
+            builder.UseSetting("AccessWorkflows:Durable:Path", Path.Combine(DataDirectory, "durable.db"));
+            builder.UseSetting("AccessWorkflows:Auth:Mode", "Development");
+            builder.UseSetting("AccessWorkflows:Slack:SigningSecret", SlackTestHost.SigningSecret);
+            builder.UseSetting("AccessWorkflows:Slack:BotToken", FakeSlackWebApi.BotToken);
+            builder.UseSetting("AccessWorkflows:Slack:ApiBaseUrl", _slackApi.ToString());
+        }
+    }
+}

@@ -1,0 +1,161 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AccessWorkflows.Teams.Tests.Fakes;
+using AccessWorkflows.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace AccessWorkflows.Teams.Tests;
+
+/// <summary>
+/// The real server (engine, SQLite store, request service, sandbox provisioner) with AccessWorkflows:Teams:* pointed
+/// at the fake Bot Framework: an approver's Action.Execute click takes a request to active and the channel card ends
+/// showing who approved and until when.
+/// </summary>
+public sealed class TeamsServerEndToEndTests : IAsyncLifetime
+{
+    private const string Channel = "19:approvers@thread.tacv2";
+    private const string TeamId = "19:team-general@thread.tacv2";
+    private FakeBotFrameworkAuth _auth = null!;
+    private FakeBotConnector _connector = null!;
+    private WebApplicationFactory<Program> _server = null!;
+    private HttpClient _http = null!;
+
+    public async Task InitializeAsync()
+    {
+        _auth = await FakeBotFrameworkAuth.StartAsync();
+        _connector = await FakeBotConnector.StartAsync();
+        var data = Path.Combine(Path.GetTempPath(), "aw-teams-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(data);
+        var settings = new Dictionary<string, string?>
+        {
+            ["AccessWorkflows:RulesPath"] = Path.Combine(AppContext.BaseDirectory, "teams-rules.yaml"),
+            ["AccessWorkflows:Sqlite:Path"] = Path.Combine(data, "accessworkflows.db"),
+            ["AccessWorkflows:Durable:Path"] = Path.Combine(data, "durable.db"),
+            ["AccessWorkflows:Auth:Mode"] = "Development",
+            ["AccessWorkflows:Teams:AppId"] = FakeBotConnector.AppId,
+            ["AccessWorkflows:Teams:AppPassword"] = FakeBotConnector.AppPassword,
+            ["AccessWorkflows:Teams:TenantId"] = FakeBotConnector.TenantId,
+            ["AccessWorkflows:Teams:OpenIdMetadataUrl"] = _auth.MetadataUrl,
+            ["AccessWorkflows:Teams:LoginBaseUrl"] = _connector.LoginBaseUrl,
+        };
+        _server = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
+        {
+            b.UseEnvironment("Development");
+            foreach (var (k, v) in settings)
+            {
+                b.UseSetting(k, v);
+            }
+        });
+        _http = _server.CreateClient();
+
+        _connector.AddMember("29:alice", "alice@example.com", "aad-alice");
+        _connector.AddMember("29:carol", "carol@example.com", "aad-carol");
+        _connector.TeamChannels[TeamId] = [TeamId, Channel];
+        await SendOkAsync(Activities.TeamInstall(_connector.ServiceUrl, TeamId));
+        await SendOkAsync(Activities.PersonalInstall(_connector.ServiceUrl, "29:alice", "aad-alice"));
+        await SendOkAsync(Activities.PersonalInstall(_connector.ServiceUrl, "29:carol", "aad-carol"));
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _server.DisposeAsync();
+        await _connector.DisposeAsync();
+        await _auth.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Request_from_teams_approved_by_Action_Execute_becomes_active_and_the_channel_card_shows_who_and_until_when()
+    {
+        // Alice asks through the Teams form.
+        await SendOkAsync(Activities.Message(_connector.ServiceUrl, "29:alice", "request", "a:personal-29:alice"));
+        var (formId, _) = Assert.Single(_connector.MessagesIn("a:personal-29:alice"));
+        var submitted = await InvokeAsync(Activities.Execute(_connector.ServiceUrl, "29:alice", "submitRequest", new JsonObject
+        {
+            ["accountId"] = "111122223333",
+            ["accessType"] = "policy",
+            ["policyArn"] = "arn:aws:iam::aws:policy/ReadOnlyAccess",
+            ["duration"] = "PT30M",
+            ["reason"] = "INC-77 [see runbook](https://evil.example)",
+        }, "a:personal-29:alice", formId, conversationType: "personal"));
+        var requestId = TeamsApprovalFlowTests.Texts(submitted).Select(t => t.Split(' ')).Where(w => w.Length > 1 && w[0] == "Request").Select(w => w[1]).First();
+
+        // The approval card reaches the rule's Teams channel.
+        var (cardId, _) = await Eventually.Until(() => Task.FromResult(_connector.MessagesIn(Channel)), m => m.Count == 1, "the approval card is posted to the channel")
+            .ContinueWith(t => t.Result[0]);
+
+        // Alice may not approve her own request: the card tells her why and nothing changes.
+        var self = await InvokeAsync(Activities.Execute(_connector.ServiceUrl, "29:alice", "approve", new JsonObject { ["requestId"] = requestId }, Channel, cardId));
+        Assert.Contains(TeamsApprovalFlowTests.Texts(self), t => t.Contains("own request", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal("pending", (await GetAsync(requestId))["status"]!.GetValue<string>());
+
+        // Carol approves for 15 minutes.
+        var carol = await InvokeAsync(Activities.Execute(_connector.ServiceUrl, "29:carol", "approve", new JsonObject { ["requestId"] = requestId, ["duration"] = "PT15M", ["comment"] = "ok" }, Channel, cardId));
+        Assert.Contains("Your approval was recorded.", TeamsApprovalFlowTests.Texts(carol));
+
+        var active = await Eventually.Until(() => GetAsync(requestId), r => r["status"]!.GetValue<string>() == "active", "the request becomes active");
+        var decision = active["decisions"]!.AsArray().Single()!;
+        Assert.Equal("carol@example.com", decision["approver"]!.GetValue<string>());
+        Assert.Equal("teams", decision["channel"]!.GetValue<string>());
+        var until = active["expiresAt"]!.GetValue<DateTimeOffset>().UtcDateTime.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+
+        var finalCard = await Eventually.Until(
+            () => Task.FromResult(FakeBotConnector.Card(_connector.Versions(cardId)[^1])!),
+            c => TeamsApprovalFlowTests.Texts(c).Any(t => t.StartsWith("Approved by carol@example.com, active until " + until, StringComparison.Ordinal)),
+            "the channel card shows who approved and until when");
+        Assert.Empty(TeamsApprovalFlowTests.Verbs(finalCard));
+        Assert.Single(_connector.MessagesIn(Channel));
+        foreach (var card in _connector.AllCards())
+        {
+            CardSchema.AssertValid(card);
+        }
+
+        // Alice gives it back from her card; the channel card follows.
+        var relinquish = await InvokeAsync(Activities.Execute(_connector.ServiceUrl, "29:alice", "relinquish", new JsonObject { ["requestId"] = requestId }, "a:personal-29:alice", conversationType: "personal"));
+        Assert.Contains("Access is being given back.", TeamsApprovalFlowTests.Texts(relinquish));
+        await Eventually.Until(() => GetAsync(requestId), r => r["status"]!.GetValue<string>() == "relinquished", "the request is relinquished");
+        await Eventually.Until(
+            () => Task.FromResult(FakeBotConnector.Card(_connector.Versions(cardId)[^1])!),
+            c => TeamsApprovalFlowTests.Texts(c).Any(t => t.StartsWith("Relinquished by alice@example.com", StringComparison.Ordinal)),
+            "the channel card shows the relinquish");
+    }
+
+    private async Task<JsonObject> GetAsync(string id)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/requests/{id}");
+        request.Headers.Add("X-Dev-User", "secops@example.com");
+        using var response = await _http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(JsonObject activity)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/teams/messages")
+        {
+            Content = new StringContent(activity.ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _auth.Token(FakeBotConnector.AppId, _connector.ServiceUrl));
+        return await _http.SendAsync(request);
+    }
+
+    private async Task SendOkAsync(JsonObject activity)
+    {
+        using var response = await SendAsync(activity);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+    }
+
+    private async Task<JsonObject> InvokeAsync(JsonObject activity)
+    {
+        using var response = await SendAsync(activity);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        var body = JsonNode.Parse(text)!.AsObject();
+        Assert.Equal(200, body["statusCode"]!.GetValue<int>());
+        return body["value"]!.AsObject();
+    }
+}
