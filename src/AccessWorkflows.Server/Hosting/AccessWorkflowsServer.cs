@@ -50,7 +50,7 @@ public static class AccessWorkflowsServer
         services.TryAddSingleton(TimeProvider.System);
         services.Configure<WorkflowOptions>(section.GetSection("Workflow"));
 
-        AddStorage(services, section);
+        AddStorage(services, configuration);
         AddAuthentication(services, section, environment);
 
         // Notification channels: the in-process recorder always; Slack, Teams and the webhook when configured.
@@ -97,15 +97,23 @@ public static class AccessWorkflowsServer
         return app;
     }
 
-    private static void AddStorage(IServiceCollection services, IConfigurationSection section)
+    private static void AddStorage(IServiceCollection services, IConfiguration configuration)
     {
+        var section = configuration.GetSection("AccessWorkflows");
         var storage = section["Storage"] ?? "sqlite";
-        if (!string.Equals(storage, "sqlite", StringComparison.OrdinalIgnoreCase))
+        if (string.Equals(storage, "sqlite", StringComparison.OrdinalIgnoreCase))
         {
-            throw new InvalidOperationException($"AccessWorkflows:Storage '{storage}' is not supported by this server build (use sqlite).");
+            services.AddSqliteAccessStore(ServerPaths.Resolve(section["Sqlite:Path"] ?? ".data/accessworkflows.db", mustExist: false));
         }
-
-        services.AddSqliteAccessStore(ServerPaths.Resolve(section["Sqlite:Path"] ?? ".data/accessworkflows.db", mustExist: false));
+        else if (string.Equals(storage, "tables", StringComparison.OrdinalIgnoreCase))
+        {
+            // Azure Table Storage (AccessWorkflows:Tables:ServiceUri with the managed identity, or :ConnectionString).
+            services.AddTableAccessStore(configuration);
+        }
+        else
+        {
+            throw new InvalidOperationException($"AccessWorkflows:Storage must be sqlite or tables, not '{storage}'.");
+        }
     }
 
     private static void AddAuthentication(IServiceCollection services, IConfigurationSection section, IHostEnvironment environment)
