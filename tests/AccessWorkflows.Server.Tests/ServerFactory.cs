@@ -34,6 +34,9 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
 
     public string DataDirectory { get; }
 
+    /// <summary>The host environment the server starts in.</summary>
+    public string EnvironmentName { get; init; } = "Development";
+
     /// <summary>A client that calls as <paramref name="email"/> (Development authentication).</summary>
     public HttpClient As(string email)
     {
@@ -44,7 +47,7 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Development");
+        builder.UseEnvironment(EnvironmentName);
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

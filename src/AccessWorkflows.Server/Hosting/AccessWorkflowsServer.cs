@@ -132,6 +132,12 @@ public static class AccessWorkflowsServer
         }
         else if (string.Equals(mode, AuthOptions.JwtMode, StringComparison.OrdinalIgnoreCase))
         {
+            // Checked here, not at the first request: a server that cannot authenticate anyone must not start.
+            if (string.IsNullOrWhiteSpace(auth["Authority"]) || string.IsNullOrWhiteSpace(auth["Audience"]))
+            {
+                throw new InvalidOperationException("AccessWorkflows:Auth:Mode is Jwt, so AccessWorkflows:Auth:Authority and AccessWorkflows:Auth:Audience must be set.");
+            }
+
             services.AddSingleton<ICallerAuthenticator, JwtCallerAuthenticator>();
         }
         else
