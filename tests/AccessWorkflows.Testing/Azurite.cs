@@ -105,7 +105,8 @@ public sealed class Azurite : IAsyncDisposable
                 throw new InvalidOperationException($"Azurite did not start on port {port}. Its output:\n{azurite.Output}");
             }
 
-            await Task.Delay(50);
+            // A poll on a condition (the port answers), not a sleep that hopes: it returns as soon as Azurite is up.
+            await Task.Delay(TimeSpan.FromMilliseconds(50));
         }
 
         return azurite;
