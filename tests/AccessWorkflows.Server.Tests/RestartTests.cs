@@ -1,4 +1,7 @@
 using AccessWorkflows.Durable.Embedded;
+using AccessWorkflows.Requests;
+using AccessWorkflows.Rules;
+using AccessWorkflows.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AccessWorkflows.Server.Tests;
@@ -62,5 +65,40 @@ public sealed class RestartTests
         await Api.WaitForStatusAsync(client, id, "active");
         await Api.WaitForStatusAsync(client, id, "expired");
         Assert.DoesNotContain(Api.ReadOnly, (await Api.SandboxUserAsync(after.As("secops@example.com"), "yusuf@example.com")).AttachedPolicies);
+    }
+
+    [Fact]
+    public async Task A_request_recorded_by_a_process_that_died_before_starting_it_is_started_at_start_up()
+    {
+        const string id = "0123456789abcdef0123456789abcdef";
+        string dataDirectory;
+        using (var before = new ServerFactory())
+        {
+            dataDirectory = before.DataDirectory;
+            _ = before.CreateClient();
+            var rules = before.Services.GetRequiredService<AccessRules>();
+            var access = AccessSpec.Policy(Api.ReadOnly);
+            var match = RuleMatcher.Match(rules, "zack@example.com", Api.Account, access)!;
+
+            // What RequestService records before it starts the workflow, as if the process died in between.
+            Assert.True(await before.Services.GetRequiredService<IRequestStore>().TryCreateAsync(new AccessRequest
+            {
+                Id = id,
+                Requester = "zack@example.com",
+                AccountId = Api.Account,
+                Access = access,
+                Duration = TimeSpan.FromSeconds(3),
+                Reason = "recovery",
+                RuleName = match.Rule.Name,
+                Approval = RuleMatcher.ResolvePlan(rules, match.Rule),
+                CreatedAt = DateTimeOffset.UtcNow,
+            }));
+        }
+
+        using var after = new ServerFactory(dataDirectory);
+        var zack = after.As("zack@example.com");
+        await Api.CreatePendingAsyncFor(zack, id);
+        await Api.DecideAsync(after.As("carol@example.com"), id, "approve");
+        await Api.WaitForStatusAsync(zack, id, "expired");
     }
 }

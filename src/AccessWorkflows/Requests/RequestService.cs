@@ -136,9 +136,18 @@ public sealed partial class RequestService : IAccessRequestCommands
         if (!await _requests.TryCreateAsync(request, cancellationToken))
         {
             var existing = await _requests.GetAsync(request.Id, cancellationToken);
-            return existing is not null && existing.Requester == requester
-                ? new SubmitResult(CommandOutcome.Accepted, existing)
-                : new SubmitResult(CommandOutcome.Conflict, Problem: "A request with this idempotency key exists.");
+            if (existing is null || existing.Requester != requester)
+            {
+                return new SubmitResult(CommandOutcome.Conflict, Problem: "A request with this idempotency key exists.");
+            }
+
+            // The first attempt may have died between recording and starting; never restart one that ran.
+            if (await _durable.GetInstanceAsync(existing.Id, cancellation: cancellationToken) is null)
+            {
+                await StartWorkflowAsync(existing, cancellationToken);
+            }
+
+            return new SubmitResult(CommandOutcome.Accepted, existing);
         }
 
         await _audit.AppendAsync(
