@@ -20,8 +20,8 @@ public static class AwsServiceCollectionExtensions
     /// <c>AccessWorkflows:Aws:*</c> (<see cref="AwsOptions"/>) and the AWS SDKs' endpoint variables
     /// (<c>AWS_ENDPOINT_URL_IAM</c>, <c>AWS_ENDPOINT_URL_STS</c>, <c>AWS_ENDPOINT_URL</c>), read from configuration
     /// first and then the environment. Nothing contacts AWS until an AWS account is used, so registering it in a
-    /// sandbox-only deployment costs nothing. <see cref="AwsAccessCatalog"/> is registered as itself, not as
-    /// <see cref="IAccessCatalog"/>: the host routes autocomplete per account (sandbox or AWS).
+    /// sandbox-only deployment costs nothing. <see cref="AwsAccessCatalog"/> is the <see cref="IAccessCatalog"/>,
+    /// which the core's <c>AccessOptions</c> consults for real accounts only.
     /// </summary>
     public static IServiceCollection AddAws(this IServiceCollection services, IConfiguration configuration)
     {
@@ -68,6 +68,9 @@ public static class AwsServiceCollectionExtensions
         // The core's ProvisionerResolver takes the registered IAccessProvisioner for accounts that are not sandboxes.
         services.AddSingleton<IAccessProvisioner>(sp => sp.GetRequiredService<AwsProvisioner>());
         services.TryAddSingleton<AwsAccessCatalog>();
+
+        // The core's AccessOptions asks the catalog for real accounts only; sandbox accounts never reach IAM.
+        services.AddSingleton<IAccessCatalog>(sp => sp.GetRequiredService<AwsAccessCatalog>());
         services.TryAddSingleton<AwsReconciler>();
         services.AddHostedService<AwsReconciliationService>();
         return services;

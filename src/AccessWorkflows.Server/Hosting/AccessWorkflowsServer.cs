@@ -2,21 +2,17 @@ using AccessWorkflows.Aws;
 using AccessWorkflows.Aws.Reconciliation;
 using AccessWorkflows.Durable;
 using AccessWorkflows.Durable.Embedded;
-using AccessWorkflows.Grants;
-using AccessWorkflows.Grants.Sandbox;
+using AccessWorkflows.Hosting;
 using AccessWorkflows.Http;
-using AccessWorkflows.Notifications;
 using AccessWorkflows.OnCall;
 using AccessWorkflows.PagerDuty;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
 using AccessWorkflows.Slack;
 using AccessWorkflows.Storage;
-using AccessWorkflows.Storage.Sqlite;
-using AccessWorkflows.Webhook;
 using AccessWorkflows.Teams;
+using AccessWorkflows.Webhook;
 using AccessWorkflows.Workflow;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AccessWorkflows.Server.Hosting;
 
@@ -47,32 +43,16 @@ public static class AccessWorkflowsServer
         var rulesPath = ServerPaths.Resolve(section["RulesPath"] ?? "access-rules.yaml", mustExist: true);
         services.AddSingleton(RulesLoader.Load(rulesPath));
 
-        services.TryAddSingleton(TimeProvider.System);
-        services.Configure<WorkflowOptions>(section.GetSection("Workflow"));
-
         AddStorage(services, configuration);
-        AddAuthentication(services, section, environment);
+        services.AddCallerAuthentication(section.GetSection("Auth"), environment);
 
-        // Notification channels: the in-process recorder always; Slack, Teams and the webhook when configured.
-        services.AddSingleton<RecordingNotificationChannel>();
-        services.AddSingleton<INotificationChannel>(sp => sp.GetRequiredService<RecordingNotificationChannel>());
+        // Integrations register themselves only when configured; the core fills in the rest.
         services.AddWebhook(configuration);
         services.AddPagerDuty(configuration);
         services.AddTeams(configuration);
         services.AddSlack(configuration);
-
-        services.TryAddSingleton<IOnCallDirectory, NoOnCallDirectory>();
-        services.AddSingleton<SandboxProvisioner>();
         services.AddAws(configuration);
-
-        // Autocomplete for real accounts lists what IAM has; AccessOptions keeps sandbox accounts off IAM.
-        services.AddSingleton<IAccessCatalog>(sp => sp.GetRequiredService<AwsAccessCatalog>());
-        services.AddSingleton<IProvisionerResolver, ProvisionerResolver>();
-        services.AddSingleton<GrantService>();
-        services.AddSingleton<AccessOptions>();
-        services.AddSingleton<AccessWorkflowActivities>();
-        services.AddSingleton<RequestService>();
-        services.AddSingleton<IAccessRequestCommands>(sp => sp.GetRequiredService<RequestService>());
+        services.AddAccessWorkflowsCore(section);
 
         AddDurableEngine(services, section);
         services.AddHostedService<RequestRecoveryService>();
@@ -113,36 +93,6 @@ public static class AccessWorkflowsServer
         else
         {
             throw new InvalidOperationException($"AccessWorkflows:Storage must be sqlite or tables, not '{storage}'.");
-        }
-    }
-
-    private static void AddAuthentication(IServiceCollection services, IConfigurationSection section, IHostEnvironment environment)
-    {
-        var auth = section.GetSection("Auth");
-        services.Configure<AuthOptions>(auth);
-        var mode = auth["Mode"] ?? AuthOptions.JwtMode;
-        if (string.Equals(mode, AuthOptions.DevelopmentMode, StringComparison.OrdinalIgnoreCase))
-        {
-            if (!environment.IsDevelopment())
-            {
-                throw new InvalidOperationException("AccessWorkflows:Auth:Mode Development trusts the X-Dev-User header and is allowed only when the environment is Development.");
-            }
-
-            services.AddSingleton<ICallerAuthenticator, DevelopmentCallerAuthenticator>();
-        }
-        else if (string.Equals(mode, AuthOptions.JwtMode, StringComparison.OrdinalIgnoreCase))
-        {
-            // Checked here, not at the first request: a server that cannot authenticate anyone must not start.
-            if (string.IsNullOrWhiteSpace(auth["Authority"]) || string.IsNullOrWhiteSpace(auth["Audience"]))
-            {
-                throw new InvalidOperationException("AccessWorkflows:Auth:Mode is Jwt, so AccessWorkflows:Auth:Authority and AccessWorkflows:Auth:Audience must be set.");
-            }
-
-            services.AddSingleton<ICallerAuthenticator, JwtCallerAuthenticator>();
-        }
-        else
-        {
-            throw new InvalidOperationException($"AccessWorkflows:Auth:Mode must be Jwt or Development, not '{mode}'.");
         }
     }
 
