@@ -13,7 +13,7 @@ namespace AccessWorkflows.Functions.Durable;
 /// the orchestrator catches <see cref="AccessWorkflows.Durable.TaskFailedException"/> (permanent provisioning
 /// failures, deprovisioning rounds). Everything else passes straight through, so replay semantics are theirs.
 /// </summary>
-/// <remarks>Orchestrator code: no ConfigureAwait(false) here, every continuation must stay on the orchestration's
+/// <remarks>Orchestrator code: every await here stays on the captured context, so each continuation runs on the orchestration's
 /// own scheduler.</remarks>
 public sealed class DurableTaskOrchestrationContextAdapter : IOrchestrationContext
 {
