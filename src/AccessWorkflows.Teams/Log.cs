@@ -11,9 +11,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "Teams activity refused: serviceUrl {ServiceUrl} does not match the token's serviceurl claim")]
     public static partial void ServiceUrlMismatch(ILogger logger, string? serviceUrl);
 
-    [LoggerMessage(EventId = 6003, Level = LogLevel.Information, Message = "Teams signing key {KeyId} unknown; refreshing OpenID metadata")]
-    public static partial void RefreshingSigningKeys(ILogger logger, string? keyId);
-
     [LoggerMessage(EventId = 6010, Level = LogLevel.Warning, Message = "Bot Connector {Method} {Path} answered {Status}; retry {Attempt} in {Delay}")]
     public static partial void ConnectorRetry(ILogger logger, string method, string path, int status, int attempt, TimeSpan delay);
 

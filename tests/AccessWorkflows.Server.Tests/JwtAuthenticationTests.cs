@@ -19,6 +19,8 @@ public sealed class JwtAuthenticationTests : IAsyncLifetime
 {
     private const string Audience = "api://access-workflows";
     private readonly RsaSecurityKey _key = new(RSA.Create(2048)) { KeyId = "test-key-1" };
+    private readonly RsaSecurityKey _rotatedKey = new(RSA.Create(2048)) { KeyId = "test-key-2" };
+    private RsaSecurityKey _published = null!;
     private LoopbackServer _provider = null!;
     private ServerFactory _server = null!;
 
@@ -26,6 +28,7 @@ public sealed class JwtAuthenticationTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        _published = _key;
         _provider = await LoopbackServer.StartAsync(app =>
         {
             app.MapGet("/.well-known/openid-configuration", (HttpContext http) => Results.Json(new Dictionary<string, object>
@@ -36,7 +39,7 @@ public sealed class JwtAuthenticationTests : IAsyncLifetime
             }));
             app.MapGet("/keys", () =>
             {
-                var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(_key.Rsa.ExportParameters(false)) { KeyId = _key.KeyId });
+                var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(_published.Rsa.ExportParameters(false)) { KeyId = _published.KeyId });
                 return Results.Json(new { keys = new[] { new { kty = jwk.Kty, kid = jwk.Kid, use = "sig", alg = "RS256", n = jwk.N, e = jwk.E } } });
             });
         });
@@ -59,6 +62,17 @@ public sealed class JwtAuthenticationTests : IAsyncLifetime
     public async Task A_valid_token_authenticates_with_its_email_claim()
     {
         var created = await Api.CreateAsync(Client(Token()), Api.PolicyRequest());
+        Assert.Equal("yara@example.com", created.Requester);
+    }
+
+    [Fact]
+    public async Task A_token_signed_with_a_rotated_key_is_accepted_after_the_metadata_is_fetched_again()
+    {
+        await Api.CreateAsync(Client(Token()), Api.PolicyRequest());
+
+        // The provider rolls its key after the server cached the metadata: the new key id makes it fetch again.
+        _published = _rotatedKey;
+        var created = await Api.CreateAsync(Client(Token(key: _rotatedKey)), Api.PolicyRequest());
         Assert.Equal("yara@example.com", created.Requester);
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AccessWorkflows.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -22,30 +23,20 @@ internal sealed record BotTokenResult(bool IsValid, string? ServiceUrl, IReadOnl
 /// </summary>
 internal sealed class BotTokenValidator
 {
-    private readonly ConfigurationManager<OpenIdConnectConfiguration> _metadata;
+    private readonly OpenIdMetadataSource _metadata;
     private readonly TeamsOptions _options;
-    private readonly ILogger<BotTokenValidator> _logger;
-    private static readonly TimeSpan ForcedRefreshInterval = TimeSpan.FromSeconds(30);
     private readonly JsonWebTokenHandler _handler = new() { MaximumTokenSizeInBytes = 16 * 1024 };
-    private readonly HttpDocumentRetriever _retriever;
-    private readonly SemaphoreSlim _refreshGate = new(1, 1);
-    private OpenIdConnectConfiguration? _refreshed;
-    private DateTimeOffset _lastRefresh = DateTimeOffset.MinValue;
 
     public BotTokenValidator(IOptions<TeamsOptions> options, IHttpClientFactory httpClients, ILogger<BotTokenValidator> logger)
     {
         _options = options.Value;
-        _logger = logger;
         var metadataUri = new Uri(_options.OpenIdMetadataUrl);
-        _retriever = new HttpDocumentRetriever(httpClients.CreateClient(TeamsServiceCollectionExtensions.MetadataHttpClient))
+        var retriever = new HttpDocumentRetriever(httpClients.CreateClient(TeamsServiceCollectionExtensions.MetadataHttpClient))
         {
             // Plain HTTP only for a metadata server on this machine (tests); anything else must be HTTPS.
             RequireHttps = !metadataUri.IsLoopback,
         };
-        _metadata = new ConfigurationManager<OpenIdConnectConfiguration>(_options.OpenIdMetadataUrl, new OpenIdConnectConfigurationRetriever(), _retriever)
-        {
-            AutomaticRefreshInterval = TimeSpan.FromHours(24),
-        };
+        _metadata = new OpenIdMetadataSource(_options.OpenIdMetadataUrl, retriever, logger, automaticRefreshInterval: TimeSpan.FromHours(24));
     }
 
     public async Task<BotTokenResult> ValidateAsync(string? authorizationHeader, CancellationToken cancellationToken)
@@ -74,17 +65,12 @@ internal sealed class BotTokenValidator
         OpenIdConnectConfiguration config;
         try
         {
-            config = await _metadata.GetConfigurationAsync(cancellationToken);
+            // Keys rotate: a key id the cache does not know makes the source fetch the metadata again.
+            config = await _metadata.ForKeyAsync(jwt.Kid, cancellationToken);
         }
         catch (InvalidOperationException)
         {
             return BotTokenResult.Invalid("OpenID metadata unavailable");
-        }
-
-        if (!string.IsNullOrEmpty(jwt.Kid) && !HasKey(config, jwt.Kid))
-        {
-            // Keys rotate: fetch the metadata again before calling the key unknown.
-            config = await RefreshedAsync(jwt.Kid, cancellationToken) ?? config;
         }
 
         var parameters = new TokenValidationParameters
@@ -110,53 +96,6 @@ internal sealed class BotTokenValidator
 
         var serviceUrl = result.ClaimsIdentity.FindFirst("serviceurl")?.Value;
         return new BotTokenResult(true, serviceUrl, Endorsements(config, jwt.Kid), null);
-    }
-
-    private static bool HasKey(OpenIdConnectConfiguration config, string kid) => config.SigningKeys.Any(k => k.KeyId == kid);
-
-    /// <summary>
-    /// Metadata fetched now, for a token whose key id the cache does not know. <see cref="ConfigurationManager{T}"/>
-    /// refreshes in the background (the token at hand would still fail), so this fetch is awaited here, at most once
-    /// per <see cref="ForcedRefreshInterval"/>, so that forged key ids cannot make us hammer the metadata endpoint.
-    /// </summary>
-    private async Task<OpenIdConnectConfiguration?> RefreshedAsync(string kid, CancellationToken cancellationToken)
-    {
-        if (_refreshed is { } known && HasKey(known, kid))
-        {
-            return known;
-        }
-
-        await _refreshGate.WaitAsync(cancellationToken);
-        try
-        {
-            if (_refreshed is { } again && HasKey(again, kid))
-            {
-                return again;
-            }
-
-            var now = DateTimeOffset.UtcNow;
-            if (now - _lastRefresh < ForcedRefreshInterval)
-            {
-                return null;
-            }
-
-            _lastRefresh = now;
-            Log.RefreshingSigningKeys(_logger, kid);
-            try
-            {
-                _refreshed = await OpenIdConnectConfigurationRetriever.GetAsync(_options.OpenIdMetadataUrl, _retriever, cancellationToken);
-            }
-            catch (Exception e) when (e is InvalidOperationException or IOException or HttpRequestException)
-            {
-                return null;
-            }
-
-            return _refreshed;
-        }
-        finally
-        {
-            _refreshGate.Release();
-        }
     }
 
     /// <summary>The channels the signing key is endorsed for (Bot Framework's <c>endorsements</c> key member), when the

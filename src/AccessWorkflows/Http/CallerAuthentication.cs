@@ -59,7 +59,7 @@ public sealed class DevelopmentCallerAuthenticator : ICallerAuthenticator
 public sealed partial class JwtCallerAuthenticator : ICallerAuthenticator
 {
     private readonly AuthOptions _options;
-    private readonly ConfigurationManager<OpenIdConnectConfiguration> _metadata;
+    private readonly OpenIdMetadataSource _metadata;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly ILogger<JwtCallerAuthenticator> _logger;
 
@@ -73,10 +73,7 @@ public sealed partial class JwtCallerAuthenticator : ICallerAuthenticator
         }
 
         var metadataUrl = _options.Authority.TrimEnd('/') + "/.well-known/openid-configuration";
-        _metadata = new ConfigurationManager<OpenIdConnectConfiguration>(
-            metadataUrl,
-            new OpenIdConnectConfigurationRetriever(),
-            new HttpDocumentRetriever { RequireHttps = _options.RequireHttpsMetadata });
+        _metadata = new OpenIdMetadataSource(metadataUrl, new HttpDocumentRetriever { RequireHttps = _options.RequireHttpsMetadata }, logger);
     }
 
     public async Task<Caller?> AuthenticateAsync(HttpRequest request, CancellationToken cancellationToken = default)
@@ -88,31 +85,20 @@ public sealed partial class JwtCallerAuthenticator : ICallerAuthenticator
         }
 
         var token = header["Bearer ".Length..].Trim();
-        var result = await ValidateAsync(token, cancellationToken);
-        if (!result.IsValid && result.Exception is SecurityTokenSignatureKeyNotFoundException)
+        JsonWebToken jwt;
+        try
         {
-            // The authority may have rolled its keys: refresh the metadata once and try again.
-            _metadata.RequestRefresh();
-            result = await ValidateAsync(token, cancellationToken);
+            jwt = _handler.ReadJsonWebToken(token);
         }
-
-        if (!result.IsValid)
+        catch (ArgumentException)
         {
-            LogRejected(_logger, result.Exception?.GetType().Name ?? "invalid");
+            LogRejected(_logger, "malformed token");
             return null;
         }
 
-        var identity = result.ClaimsIdentity;
-        var email = new[] { "email", "preferred_username", "upn" }
-            .Select(type => identity.FindFirst(type)?.Value)
-            .FirstOrDefault(Grammar.IsEmail);
-        return email is null ? null : new Caller(Grammar.NormalizeEmail(email));
-    }
-
-    private async Task<TokenValidationResult> ValidateAsync(string token, CancellationToken cancellationToken)
-    {
-        var configuration = await _metadata.GetConfigurationAsync(cancellationToken);
-        return await _handler.ValidateTokenAsync(token, new TokenValidationParameters
+        // Keys rotate: a key id the cache does not know makes the source fetch the metadata again.
+        var configuration = await _metadata.ForKeyAsync(jwt.Kid, cancellationToken);
+        var result = await _handler.ValidateTokenAsync(jwt, new TokenValidationParameters
         {
             ValidIssuer = configuration.Issuer,
             ValidAudience = _options.Audience,
@@ -124,6 +110,17 @@ public sealed partial class JwtCallerAuthenticator : ICallerAuthenticator
             RequireSignedTokens = true,
             ClockSkew = TimeSpan.FromMinutes(5),
         });
+        if (!result.IsValid)
+        {
+            LogRejected(_logger, result.Exception?.GetType().Name ?? "invalid");
+            return null;
+        }
+
+        var identity = result.ClaimsIdentity;
+        var email = new[] { "email", "preferred_username", "upn" }
+            .Select(type => identity.FindFirst(type)?.Value)
+            .FirstOrDefault(Grammar.IsEmail);
+        return email is null ? null : new Caller(Grammar.NormalizeEmail(email));
     }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Bearer token rejected: {Reason}")]
