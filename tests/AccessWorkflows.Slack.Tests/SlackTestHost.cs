@@ -10,6 +10,7 @@ using AccessWorkflows.Slack.Http;
 using AccessWorkflows.Slack.Notifications;
 using AccessWorkflows.Slack.Tests.Fakes;
 using AccessWorkflows.Storage;
+using AccessWorkflows.Testing.Fakes;
 using AccessWorkflows.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;

@@ -6,6 +6,7 @@ using AccessWorkflows.Notifications;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
 using AccessWorkflows.Storage;
+using AccessWorkflows.Testing.Fakes;
 using AccessWorkflows.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;

@@ -1,12 +1,15 @@
 using System.Collections.Concurrent;
 using AccessWorkflows.Storage;
 
-namespace AccessWorkflows.Slack.Tests.Fakes;
+namespace AccessWorkflows.Testing.Fakes;
 
+/// <summary>Message refs and delivery keys in memory, for channel tests that run without a real store.</summary>
 public sealed class InMemoryMessageRefStore : IMessageRefStore
 {
     private readonly ConcurrentDictionary<(string, string, string, string), MessageRef> _refs = new();
     private readonly ConcurrentDictionary<string, byte> _done = new();
+
+    public IReadOnlyCollection<MessageRef> All => [.. _refs.Values];
 
     public Task SaveAsync(MessageRef messageRef, CancellationToken cancellationToken = default)
     {
@@ -24,12 +27,4 @@ public sealed class InMemoryMessageRefStore : IMessageRefStore
         _done[deliveryKey] = 0;
         return Task.CompletedTask;
     }
-}
-
-/// <summary>Wall-clock time shifted by an offset a test moves, so a request signed "now" can be replayed later.</summary>
-public sealed class ShiftedTimeProvider : TimeProvider
-{
-    public TimeSpan Offset { get; set; }
-
-    public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Offset;
 }
