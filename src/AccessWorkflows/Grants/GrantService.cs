@@ -15,7 +15,7 @@ namespace AccessWorkflows.Grants;
 /// </summary>
 public sealed class GrantService
 {
-    private static readonly ConcurrentDictionary<GrantKey, SemaphoreSlim> Locks = new();
+    private readonly ConcurrentDictionary<GrantKey, SemaphoreSlim> _locks = new();
 
     private readonly AccessRules _rules;
     private readonly IProvisionerResolver _provisioners;
@@ -88,9 +88,9 @@ public sealed class GrantService
     private AccountConfig Account(string accountId) =>
         _rules.FindAccount(accountId) ?? throw new PermanentProvisioningException($"Account {accountId} is not in the rules file.");
 
-    private static async Task<IDisposable> LockAsync(GrantKey key, CancellationToken cancellationToken)
+    private async Task<IDisposable> LockAsync(GrantKey key, CancellationToken cancellationToken)
     {
-        var gate = Locks.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
+        var gate = _locks.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken);
         return new Releaser(gate);
     }
