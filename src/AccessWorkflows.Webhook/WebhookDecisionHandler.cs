@@ -1,7 +1,7 @@
-using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using AccessWorkflows.Http;
 using AccessWorkflows.Requests;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -54,7 +54,7 @@ public sealed partial class WebhookDecisionHandler(IOptions<WebhookOptions> opti
             return;
         }
 
-        var body = await ReadCappedAsync(request.Body, _options.MaxBodyBytes, cancellationToken);
+        var body = await HttpBodies.ReadCappedAsync(request, _options.MaxBodyBytes, cancellationToken);
         if (body is null)
         {
             await RefuseTooLargeAsync(context);
@@ -179,32 +179,6 @@ public sealed partial class WebhookDecisionHandler(IOptions<WebhookOptions> opti
         decision = new ParsedDecision(parsed.RequestId!, Grammar.NormalizeEmail(parsed.Approver!), kind, duration, string.IsNullOrWhiteSpace(parsed.Comment) ? null : parsed.Comment, decisionId);
         problem = "";
         return true;
-    }
-
-    /// <summary>Reads the whole body if it is at most <paramref name="cap"/> bytes; null if it is longer.</summary>
-    private static async Task<byte[]?> ReadCappedAsync(Stream stream, int cap, CancellationToken cancellationToken)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(cap + 1);
-        try
-        {
-            var length = 0;
-            while (length <= cap)
-            {
-                var read = await stream.ReadAsync(buffer.AsMemory(length, cap + 1 - length), cancellationToken);
-                if (read == 0)
-                {
-                    return buffer.AsSpan(0, length).ToArray();
-                }
-
-                length += read;
-            }
-
-            return null;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
 
     private static string? Single(Microsoft.Extensions.Primitives.StringValues values) => values.Count == 1 ? values[0] : null;

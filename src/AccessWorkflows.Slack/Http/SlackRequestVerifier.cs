@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using AccessWorkflows.Http;
 using Microsoft.AspNetCore.Http;
 
 namespace AccessWorkflows.Slack.Http;
@@ -58,7 +59,7 @@ public sealed class SlackRequestVerifier
             return (SlackVerification.StaleTimestamp, null);
         }
 
-        var body = await ReadBoundedAsync(request.Body, _maxBodyBytes, cancellationToken);
+        var body = await HttpBodies.ReadCappedAsync(request, _maxBodyBytes, cancellationToken);
         if (body is null)
         {
             return (SlackVerification.TooLarge, null);
@@ -102,27 +103,5 @@ public sealed class SlackRequestVerifier
         prefix.CopyTo(all, 0);
         body.CopyTo(all.AsSpan(prefix.Length));
         return all;
-    }
-
-    /// <summary>Reads at most <paramref name="limit"/> bytes; null when the stream holds more.</summary>
-    private static async Task<byte[]?> ReadBoundedAsync(Stream stream, int limit, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        while (true)
-        {
-            var read = await stream.ReadAsync(chunk, cancellationToken);
-            if (read == 0)
-            {
-                return buffer.ToArray();
-            }
-
-            if (buffer.Length + read > limit)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
     }
 }

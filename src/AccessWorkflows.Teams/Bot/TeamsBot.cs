@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using AccessWorkflows.Http;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Storage;
 using AccessWorkflows.Teams.Auth;
@@ -63,7 +64,7 @@ internal sealed partial class TeamsBot
             return;
         }
 
-        var body = await ReadCappedAsync(http.Request, _options.MaxBodyBytes, cancellationToken);
+        var body = await HttpBodies.ReadCappedAsync(http.Request, _options.MaxBodyBytes, cancellationToken);
         if (body is null)
         {
             Log.ActivityRefused(_logger, "body too large");
@@ -339,30 +340,6 @@ internal sealed partial class TeamsBot
 
     private static JsonObject Unidentified() =>
         TeamsCards.Notice("Who are you?", "Teams did not tell us your email address, so nothing was done.", isError: true);
-
-    /// <summary>Reads at most <paramref name="max"/> bytes; null when the body is larger.</summary>
-    private static async Task<byte[]?> ReadCappedAsync(HttpRequest request, int max, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > max)
-        {
-            return null;
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > max)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
-    }
 
     private static async Task Json(HttpContext http, JsonNode body)
     {
