@@ -161,7 +161,7 @@ public sealed partial class RequestService : IAccessRequestCommands
     /// used at start-up for requests recorded by a process that died before it could start them.</summary>
     public async Task StartWorkflowAsync(AccessRequest request, CancellationToken cancellationToken = default)
     {
-        var input = new AccessWorkflowInput(request, [.. _channels.Select(c => c.Name)], _options.ReminderLead);
+        var input = new AccessWorkflowInput(request, [.. _channels.Select(c => c.Name)], _options.ReminderLead, AccessWorkflowInput.CurrentVersion);
         try
         {
             await _durable.ScheduleNewOrchestrationInstanceAsync(WorkflowNames.Orchestrator, input, new StartOrchestrationOptions(request.Id), cancellationToken);

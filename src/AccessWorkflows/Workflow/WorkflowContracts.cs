@@ -28,10 +28,22 @@ public static class WorkflowNames
 /// <summary>The orchestration's input: the request as created and what was configured then.</summary>
 /// <param name="Channels">The notification channels enabled when the request was created, frozen for replay.</param>
 /// <param name="ReminderLead">How long before expiry the requester is reminded (10 minutes in production).</param>
+/// <param name="Version">
+/// The workflow version the instance was started with (<see cref="CurrentVersion"/> for new requests). A request
+/// may sleep for days across a deployment, and its history replays on the new code: a change that alters the
+/// sequence of activities, timers or waits applies only from the version that introduced it, and older versions
+/// keep their path (docs/decisions/0009-orchestrator-versioning.md). Inputs recorded before the field existed
+/// read as 1.
+/// </param>
 public sealed record AccessWorkflowInput(
     AccessRequest Request,
     IReadOnlyList<string> Channels,
-    [property: JsonConverter(typeof(IsoDurationJsonConverter))] TimeSpan ReminderLead);
+    [property: JsonConverter(typeof(IsoDurationJsonConverter))] TimeSpan ReminderLead,
+    int Version = 1)
+{
+    /// <summary>The version new requests start with. Raise it with every change of the orchestrator's sequence.</summary>
+    public const int CurrentVersion = 1;
+}
 
 /// <summary>What the orchestration returns: how the request ended.</summary>
 public sealed record AccessWorkflowResult(RequestStatus Status, string? Detail);
