@@ -51,6 +51,8 @@ public sealed class FunctionsAppHarness : IAsyncDisposable
             ["AccessWorkflows:Storage"] = "sqlite",
             ["AccessWorkflows:Sqlite:Path"] = Path.Combine(directory.FullName, "accessworkflows.db"),
             ["AccessWorkflows:Auth:Mode"] = "Development",
+            ["AccessWorkflows:Workflow:RevocationRetry:FirstRetryInterval"] = "00:00:00.200",
+            ["AccessWorkflows:Workflow:RevocationRetry:RoundPause"] = "00:00:01",
         }).Build();
 
         var services = new ServiceCollection();

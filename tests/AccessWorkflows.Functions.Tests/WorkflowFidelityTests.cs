@@ -3,9 +3,9 @@ using AccessWorkflows.Functions.Durable;
 using AccessWorkflows.Functions.Functions;
 using AccessWorkflows.Grants;
 using AccessWorkflows.Requests;
-using AccessWorkflows.Rules;
 using AccessWorkflows.Storage;
 using AccessWorkflows.Testing;
+using AccessWorkflows.Testing.Fakes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -120,7 +120,7 @@ public sealed class WorkflowFidelityTests
     [Fact]
     public async Task A_permanent_provisioning_failure_is_not_retried_and_ends_failed_with_nothing_granted()
     {
-        var provisioner = new RefusingProvisioner();
+        var provisioner = new FailingProvisioner { PermanentApplyFailure = "No such policy: the base policy cannot be attached." };
         await using var app = await FunctionsAppHarness.StartAsync(services =>
         {
             services.RemoveAll<IAccessProvisioner>();
@@ -139,6 +139,30 @@ public sealed class WorkflowFidelityTests
         Assert.True(provisioner.Removes >= 1, "what was partly granted is cleaned up before the request is reported failed");
         var ledger = app.Services.GetRequiredService<IGrantLedger>();
         Assert.Empty(await ledger.ListAsync("444455556666"));
+    }
+
+    [Fact]
+    public async Task A_revocation_that_keeps_failing_continues_as_new_round_after_round_until_it_succeeds()
+    {
+        // Two rounds of six attempts fail, the third round's first attempt succeeds.
+        var provisioner = new FailingProvisioner { RemoveFailures = 12 };
+        await using var app = await FunctionsAppHarness.StartAsync(services =>
+        {
+            services.RemoveAll<IAccessProvisioner>();
+            services.AddSingleton<IAccessProvisioner>(provisioner);
+        });
+        var id = await CreateAsync(app, "mallory@example.com", account: "444455556666", duration: "PT2S");
+        await WaitForPromptAsync(app, id);
+        Assert.Equal(202, (await DecideAsync(app, id, "carol@example.com", "approve")).Status);
+
+        await WaitForAsync(app, id, "expired");
+        Assert.Equal(13, provisioner.Removes);
+        Assert.Equal(2, (await AuditTypesAsync(app, id)).Count(t => t == "revoke.failing"));
+
+        // The execution that finished is the third one: each failed round ended its execution with ContinueAsNew.
+        var instance = await app.Client.GetInstanceAsync(id, getInputsAndOutputs: true);
+        using var input = JsonDocument.Parse(instance!.SerializedInput!);
+        Assert.Equal(3, input.RootElement.GetProperty("revoking").GetProperty("round").GetInt32());
     }
 
     [Fact]
@@ -215,31 +239,5 @@ public sealed class WorkflowFidelityTests
     {
         var (_, body) = await app.HttpAsync((r, c) => HttpFunctions.RequestAudit(r, id, c), "GET", $"/api/requests/{id}/audit", "secops@example.com");
         return [.. body.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("type").GetString())];
-    }
-
-    /// <summary>An AWS account whose IAM refuses the policy for good: what AwsProvisioner reports for a base policy that
-    /// does not exist.</summary>
-    private sealed class RefusingProvisioner : IAccessProvisioner
-    {
-        private int _applies;
-        private int _removes;
-
-        public int Applies => _applies;
-
-        public int Removes => _removes;
-
-        public Task<string> ResolveUserNameAsync(AccountConfig account, string email, CancellationToken cancellationToken = default) => Task.FromResult(email);
-
-        public Task ApplyAsync(AccountConfig account, string userName, AccessSpec access, string requestId, CancellationToken cancellationToken = default)
-        {
-            Interlocked.Increment(ref _applies);
-            throw new PermanentProvisioningException($"No such policy: {access.Describe()} cannot be attached.");
-        }
-
-        public Task RemoveAsync(AccountConfig account, string userName, AccessSpec access, string requestId, CancellationToken cancellationToken = default)
-        {
-            Interlocked.Increment(ref _removes);
-            return Task.CompletedTask;
-        }
     }
 }
