@@ -70,7 +70,7 @@ public static class AccessWorkflowsServer
         app.UseStaticFiles();
         app.MapAccessRequestApi();
         app.MapOperationsApi();
-        app.MapAws();
+        app.MapAccountApi();
         app.MapWebhook();
         app.MapTeams();
         app.MapSlack();
