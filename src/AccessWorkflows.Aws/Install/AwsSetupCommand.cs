@@ -1,3 +1,4 @@
+using AccessWorkflows.Requests;
 using System.Security.Cryptography;
 
 namespace AccessWorkflows.Aws.Install;
@@ -31,6 +32,11 @@ public static class AwsSetupCommand
         if (!options.TryGetValue("account", out var account))
         {
             return Usage(output, "--account is required.");
+        }
+
+        if (!Grammar.IsAccountId(account))
+        {
+            return Usage(output, "The account id must be 12 digits.");
         }
 
         var mode = options.GetValueOrDefault("trust", TrustModes.Chain).ToLowerInvariant();

@@ -178,6 +178,7 @@ public sealed class GrantReconciler
                 }
 
                 Removed.Add(item with { RequestIds = dead });
+                explained.Add((key.UserName.ToLowerInvariant(), key.Permission)); // gone now: not drift
                 await AuditAsync(
                     Guid.NewGuid().ToString("N"),
                     AccountAudit.Removed,
