@@ -1,5 +1,4 @@
 using AccessWorkflows.Aws;
-using AccessWorkflows.Aws.Reconciliation;
 using AccessWorkflows.Durable;
 using AccessWorkflows.Durable.Embedded;
 using AccessWorkflows.Hosting;
