@@ -176,6 +176,22 @@ public sealed class ReconcilerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Standing_access_removed_by_hand_during_a_grant_is_repaired_for_the_grant_and_then_revoked_with_it()
+    {
+        var readOnly = AccessSpec.Policy(Policies.ReadOnlyArn);
+        _h.Aws.Users[Alice].Attached.Add(Policies.ReadOnlyArn);
+        await GrantAsync("jit", RequestStatus.Active, readOnly, Alice);
+        _h.Aws.Users[Alice].Attached.Clear(); // an admin removes the standing access while the grant is live
+
+        var report = await _h.Reconciler.ReconcileAsync(AwsHarness.Account());
+        Assert.Single(report.Repaired);
+        Assert.Contains(Policies.ReadOnlyArn, _h.Aws.Users[Alice].Attached);
+
+        await _h.Grants.ReleaseAsync(AwsHarness.Grant("jit", readOnly, Alice));
+        Assert.Empty(_h.Aws.Users[Alice].Attached);
+    }
+
+    [Fact]
     public async Task Sandbox_accounts_are_reconciled_by_the_same_sweep()
     {
         var sandbox = AwsHarness.SandboxAccount();

@@ -141,10 +141,12 @@ public sealed class GrantReconciler
                     await owner._ledger.RemoveHolderAsync(key, requestId, cancellationToken);
                 }
 
-                if (standing && !held && live.Count == 0)
+                if (standing && !held)
                 {
-                    // A person took the standing access away: forget it, so the next grant is revoked normally.
+                    // A person took the standing access away: forget it, so what a live grant re-applies below, or a
+                    // later grant applies, is revoked normally when that grant ends.
                     await owner._ledger.RemoveHolderAsync(key, GrantHolders.Standing, cancellationToken);
+                    standing = false;
                 }
 
                 if (live.Count > 0)
