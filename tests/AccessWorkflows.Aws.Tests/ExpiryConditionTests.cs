@@ -76,4 +76,21 @@ public sealed class ExpiryConditionTests : IAsyncLifetime
         Assert.Single(_h.Aws.CallNames(), c => c == "CreatePolicyVersion");
         Assert.Contains(Generated, _h.Aws.Users[Alice].Attached);
     }
+
+    [Fact]
+    public async Task The_sweep_moves_a_stale_expiry_condition_to_the_recorded_expiry()
+    {
+        var request = AwsHarness.Request("req-1", RequestStatus.Active, Bucket, Alice);
+        request.ExpiresAt = new DateTimeOffset(2030, 1, 1, 12, 0, 0, TimeSpan.Zero);
+        await _h.Requests.TryCreateAsync(request);
+        await _h.Grants.GrantAsync(AwsHarness.Grant("req-1", Bucket, Alice));
+
+        // Extended by a path that did not update the policy: the store says 14:00, the policy still 12:05.
+        request.ExpiresAt = new DateTimeOffset(2030, 1, 1, 14, 0, 0, TimeSpan.Zero);
+        var report = await _h.Reconciler.ReconcileAsync(AwsHarness.Account());
+
+        Assert.Empty(report.Errors);
+        Assert.Contains("2030-01-01T14:05:00Z", DefaultDocument(), StringComparison.Ordinal);
+        Assert.Single(_h.Aws.Policies[Generated].Versions);
+    }
 }

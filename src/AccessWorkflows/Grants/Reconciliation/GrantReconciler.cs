@@ -13,7 +13,8 @@ namespace AccessWorkflows.Grants.Reconciliation;
 /// <item>removes what only dead requests (anything but approved or active) explain — ledger holders, attachments,
 /// memberships, and this deployment's generated policies — with an <c>account.removed</c> event;</item>
 /// <item>re-applies what an active grant should hold and does not (an attachment removed by hand), with an
-/// <c>account.repair</c> event on the account and <c>grant.repaired</c> on the request;</item>
+/// <c>account.repair</c> event on the account and <c>grant.repaired</c> on the request, and keeps an active resource
+/// grant's expiry condition at the recorded expiry;</item>
 /// <item>reports as drift, and never touches, every attachment or membership of a policy or group the rules can
 /// grant in the account that no live grant explains (attached by hand, by another tool, or standing access recorded
 /// at a grant), with one <c>account.drift</c> event per finding per day.</item>
@@ -156,6 +157,12 @@ public sealed class GrantReconciler
                     if (!held && active is not null)
                     {
                         await RepairAsync(key, active, item);
+                    }
+                    else if (active is { ExpiresAt: { } expires } && ReconciledItem.KindOf(key.Permission) == ReconciledKinds.ResourcePolicy)
+                    {
+                        // Keep the generated policy's own end in step with the recorded expiry (an extension, or a
+                        // provisioning that took longer than the slack). No change when it already is.
+                        await provisioner.ExtendAsync(account, active.Access, active.Id, expires + GrantService.ExpiryConditionSlack, cancellationToken);
                     }
 
                     return;
