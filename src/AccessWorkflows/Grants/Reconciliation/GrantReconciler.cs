@@ -136,13 +136,17 @@ public sealed class GrantReconciler
                 }
 
                 var standing = holding.RequestIds.Contains(GrantHolders.Standing);
+
+                // A user the inventory does not show (deleted, or outside the configured scope) says nothing about
+                // what they hold: neither forget their standing access nor repair on that account.
+                var known = users.ContainsKey(key.UserName);
                 var held = Holds(users, key);
                 foreach (var requestId in dead)
                 {
                     await owner._ledger.RemoveHolderAsync(key, requestId, cancellationToken);
                 }
 
-                if (standing && !held)
+                if (standing && known && !held)
                 {
                     // A person took the standing access away: forget it, so what a live grant re-applies below, or a
                     // later grant applies, is revoked normally when that grant ends.
@@ -154,7 +158,7 @@ public sealed class GrantReconciler
                 {
                     explained.Add((key.UserName.ToLowerInvariant(), key.Permission));
                     var active = live.FirstOrDefault(r => r.Status == RequestStatus.Active);
-                    if (!held && active is not null)
+                    if (known && !held && active is not null)
                     {
                         await RepairAsync(key, active, item);
                     }
