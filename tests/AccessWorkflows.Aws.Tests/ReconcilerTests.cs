@@ -100,6 +100,21 @@ public sealed class ReconcilerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Only_users_in_the_configured_scope_are_swept()
+    {
+        await using var scoped = await AwsHarness.StartAsync(settingsOverride: new() { ["AccessWorkflows:Aws:UserPath"] = "/people/" });
+        scoped.Aws.AddPolicy(Policies.ReadOnlyArn, Policies.ReadOnly);
+        scoped.Aws.AddUserAt("/people/", Alice).Attached.Add(Policies.ReadOnlyArn);
+        scoped.Aws.AddUserAt("/", "break-glass").Attached.Add(Policies.ReadOnlyArn);
+
+        var report = await scoped.Reconciler.ReconcileAsync(AwsHarness.Account());
+
+        Assert.Equal(Alice, Assert.Single(report.Drift).UserName);
+        Assert.DoesNotContain(scoped.Aws.Calls, c => c.Parameters.GetValueOrDefault("UserName") == "break-glass");
+        Assert.Contains(Policies.ReadOnlyArn, scoped.Aws.Users["break-glass"].Attached);
+    }
+
+    [Fact]
     public async Task Another_deployments_generated_policies_are_never_judged_or_deleted()
     {
         var theirs = _h.Aws.AddPolicy("arn:aws:iam::444455556666:policy/access-workflows/access-workflows-their-request", Policies.S3ReadOnly);
