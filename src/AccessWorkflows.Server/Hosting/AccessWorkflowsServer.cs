@@ -1,5 +1,4 @@
 using AccessWorkflows.Aws;
-using AccessWorkflows.Aws.Reconciliation;
 using AccessWorkflows.Durable;
 using AccessWorkflows.Durable.Embedded;
 using AccessWorkflows.Hosting;
@@ -70,7 +69,7 @@ public static class AccessWorkflowsServer
         app.UseStaticFiles();
         app.MapAccessRequestApi();
         app.MapOperationsApi();
-        app.MapAws();
+        app.MapAccountApi();
         app.MapWebhook();
         app.MapTeams();
         app.MapSlack();
