@@ -68,7 +68,5 @@ public sealed class DurableTaskOrchestrationContextAdapter : IOrchestrationConte
 
     public Guid NewGuid() => _inner.NewGuid();
 
-    public void ContinueAsNew(object? newInput = null, bool preserveUnprocessedEvents = true) => _inner.ContinueAsNew(newInput, preserveUnprocessedEvents);
-
     public ILogger CreateReplaySafeLogger(string categoryName) => _inner.CreateReplaySafeLogger(categoryName);
 }
