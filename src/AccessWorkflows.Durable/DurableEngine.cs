@@ -41,6 +41,7 @@ public sealed class DurableEngine : IAsyncDisposable
     private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abort = new();
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // Everything below is guarded by _gate. Callbacks of committed writes run on the store's writer thread, in commit
     // order, and take _gate only briefly; nothing holding _gate waits for the store.
@@ -111,9 +112,27 @@ public sealed class DurableEngine : IAsyncDisposable
     {
         if (Interlocked.CompareExchange(ref _state, Stopped, Running) != Running)
         {
+            // A host may stop and dispose at once: whoever comes second waits for the stop under way.
+            if (Volatile.Read(ref _state) == Stopped)
+            {
+                await _stopped.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             return;
         }
 
+        try
+        {
+            await StopCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _stopped.TrySetResult();
+        }
+    }
+
+    private async Task StopCoreAsync(CancellationToken cancellationToken)
+    {
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _timerLoop.ConfigureAwait(false);
         try
@@ -126,7 +145,7 @@ public sealed class DurableEngine : IAsyncDisposable
             Log.StopTimedOut(_logger);
             await _abort.CancelAsync().ConfigureAwait(false);
         }
-        catch (ObjectDisposedException) when (_store.IsFenced)
+        catch (ObjectDisposedException)
         {
             // Killed meanwhile: nothing more is written anyway.
         }
@@ -164,10 +183,17 @@ public sealed class DurableEngine : IAsyncDisposable
     /// <summary>Stops gracefully (at most 30 s) and closes the database.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (Volatile.Read(ref _state) == Running)
+        if (Volatile.Read(ref _state) is Running or Stopped)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await StopAsync(timeout.Token).ConfigureAwait(false);
+            try
+            {
+                await StopAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Another caller's stop outlasted ours: the store closes anyway, failing what is still queued.
+            }
         }
 
         _store.Dispose();
