@@ -3,6 +3,8 @@ using System.Text.Json;
 using AccessWorkflows.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AccessWorkflows.Server.Tests;
 
@@ -37,6 +39,9 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
     /// <summary>The host environment the server starts in.</summary>
     public string EnvironmentName { get; init; } = "Development";
 
+    /// <summary>Replaces services after the server's own composition (an IAM that fails on purpose, say).</summary>
+    public Action<IServiceCollection>? TestServices { get; init; }
+
     /// <summary>A client that calls as <paramref name="email"/> (Development authentication).</summary>
     public HttpClient As(string email)
     {
@@ -48,6 +53,11 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment(EnvironmentName);
+        if (TestServices is not null)
+        {
+            builder.ConfigureTestServices(TestServices);
+        }
+
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

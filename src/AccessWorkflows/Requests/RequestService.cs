@@ -16,6 +16,10 @@ public sealed class WorkflowOptions
 {
     /// <summary>How long before expiry the requester is reminded.</summary>
     public TimeSpan ReminderLead { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How revocation retries while AWS refuses it: the first wait inside a round of attempts, and the pause
+    /// between rounds (admins are alerted at every round). Frozen into each request's workflow when it starts.</summary>
+    public RevocationRetry RevocationRetry { get; set; } = new();
 }
 
 /// <summary>
@@ -161,7 +165,7 @@ public sealed partial class RequestService : IAccessRequestCommands
     /// used at start-up for requests recorded by a process that died before it could start them.</summary>
     public async Task StartWorkflowAsync(AccessRequest request, CancellationToken cancellationToken = default)
     {
-        var input = new AccessWorkflowInput(request, [.. _channels.Select(c => c.Name)], _options.ReminderLead, AccessWorkflowInput.CurrentVersion);
+        var input = new AccessWorkflowInput(request, [.. _channels.Select(c => c.Name)], _options.ReminderLead, AccessWorkflowInput.CurrentVersion, _options.RevocationRetry);
         try
         {
             await _durable.ScheduleNewOrchestrationInstanceAsync(WorkflowNames.Orchestrator, input, new StartOrchestrationOptions(request.Id), cancellationToken);
