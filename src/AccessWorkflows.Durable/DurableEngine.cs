@@ -27,9 +27,6 @@ public sealed class DurableEngine : IAsyncDisposable
     private const int Stopped = 2;
     private const int Killed = 3;
 
-    /// <summary>Timer rows a starting engine (or one whose held timers have all fired) reads at a time.</summary>
-    internal const int TimerPageSize = 10_000;
-
     private readonly DurableTaskRegistry _registry;
     private readonly DurableEngineOptions _options;
     private readonly TimeProvider _time;
@@ -70,6 +67,7 @@ public sealed class DurableEngine : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxConcurrentActivities, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxMessagesPerStep, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.InstanceCacheBytes, 0);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.TimerPageSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.PollInterval, TimeSpan.Zero);
         ArgumentNullException.ThrowIfNull(options.TimeProvider);
         _registry = registry;
@@ -101,7 +99,7 @@ public sealed class DurableEngine : IAsyncDisposable
         }
 
         Log.EngineStarted(_logger, _options.DatabasePath, _options.MaxConcurrentOrchestrations, _options.MaxConcurrentActivities);
-        await _store.RecoverAsync(TimerPageSize, OnRecovered).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _store.RecoverAsync(_options.TimerPageSize, OnRecovered).WaitAsync(cancellationToken).ConfigureAwait(false);
         _timerLoop = Task.Run(TimerLoopAsync, CancellationToken.None);
     }
 
@@ -288,6 +286,11 @@ public sealed class DurableEngine : IAsyncDisposable
                 {
                     _timerSignal.Set();
                 }
+
+                if (_timers.Count > 2 * _options.TimerPageSize)
+                {
+                    TrimTimers();
+                }
             }
 
             return;
@@ -296,6 +299,16 @@ public sealed class DurableEngine : IAsyncDisposable
         var state = State(message.InstanceId);
         state.Inbox.Add(message);
         ScheduleStep(state);
+    }
+
+    /// <summary>Keeps the earliest page of held timers and lets the rest wait in the database for their page, so that
+    /// a running engine's memory does not grow with the number of sleeping instances either.</summary>
+    private void TrimTimers()
+    {
+        var held = _timers.UnorderedItems.OrderBy(t => t.Priority).Take(_options.TimerPageSize).ToList();
+        _timers.Clear();
+        _timers.EnqueueRange(held);
+        _timersHeldUntil = held[^1].Priority;
     }
 
     private InstanceState State(string instanceId)
@@ -761,7 +774,7 @@ public sealed class DurableEngine : IAsyncDisposable
             {
                 try
                 {
-                    _store.LoadTimers(after, TimerPageSize, OnTimerPage, OnTimerPageFailed);
+                    _store.LoadTimers(after, _options.TimerPageSize, OnTimerPage, OnTimerPageFailed);
                 }
                 catch (ObjectDisposedException)
                 {

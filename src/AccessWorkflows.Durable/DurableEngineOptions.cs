@@ -26,6 +26,10 @@ public sealed class DurableEngineOptions
     /// goes first), so that a step of a recently active instance reads nothing from the database. 0 turns it off.</summary>
     public long InstanceCacheBytes { get; set; } = 32L * 1024 * 1024;
 
+    /// <summary>Timer rows held in memory a page at a time: the earliest this many, the rest read when those have fired.
+    /// Tests make it small.</summary>
+    internal int TimerPageSize { get; set; } = 10_000;
+
     /// <summary>Inbox messages one step consumes at most.</summary>
     public int MaxMessagesPerStep { get; set; } = 100;
 }

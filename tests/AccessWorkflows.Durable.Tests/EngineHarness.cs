@@ -26,7 +26,7 @@ public sealed class EngineHarness : IAsyncDisposable
 
     /// <summary>An engine on the harness's file and clock. <paramref name="cached"/> false turns the instance cache off,
     /// so that every step replays its instance's history from the database.</summary>
-    public DurableEngine Create(DurableTaskRegistry registry, int maxOrchestrations = 4, int maxActivities = 8, bool cached = true)
+    public DurableEngine Create(DurableTaskRegistry registry, int maxOrchestrations = 4, int maxActivities = 8, bool cached = true, int timerPageSize = 10_000)
     {
         var engine = new DurableEngine(registry, new DurableEngineOptions
         {
@@ -35,14 +35,15 @@ public sealed class EngineHarness : IAsyncDisposable
             MaxConcurrentOrchestrations = maxOrchestrations,
             MaxConcurrentActivities = maxActivities,
             InstanceCacheBytes = cached ? new DurableEngineOptions().InstanceCacheBytes : 0,
+            TimerPageSize = timerPageSize,
         });
         _engines.Add(engine);
         return engine;
     }
 
-    public async Task<DurableEngine> StartAsync(DurableTaskRegistry registry, int maxOrchestrations = 4, int maxActivities = 8, bool cached = true)
+    public async Task<DurableEngine> StartAsync(DurableTaskRegistry registry, int maxOrchestrations = 4, int maxActivities = 8, bool cached = true, int timerPageSize = 10_000)
     {
-        var engine = Create(registry, maxOrchestrations, maxActivities, cached);
+        var engine = Create(registry, maxOrchestrations, maxActivities, cached, timerPageSize);
         await engine.StartAsync();
         return engine;
     }
