@@ -862,9 +862,23 @@ public sealed class DurableEngine : IAsyncDisposable
             // Not awaited: the worker takes its next item while the group commit records this one.
             _store.CompleteActivity(item, outcome, UtcNow(), message => OnActivityCompleted(item, message), error =>
             {
-                if (error is not ObjectDisposedException || !_store.IsFenced)
+                if (error is not ObjectDisposedException)
                 {
+                    // Its work row is still there: it runs again (at least once is the promise), after a pause, so
+                    // a database that keeps refusing does not turn into a loop of side effects.
                     Log.ActivityCompletionFailed(_logger, item.Name, item.InstanceId, error);
+                    _ = Task.Delay(_options.PollInterval, _stopping.Token).ContinueWith(
+                        _ =>
+                        {
+                            lock (_gate)
+                            {
+                                _activities.Enqueue(item);
+                                StartWorkers();
+                            }
+                        },
+                        CancellationToken.None,
+                        TaskContinuationOptions.OnlyOnRanToCompletion,
+                        TaskScheduler.Default);
                 }
             });
         }
