@@ -69,6 +69,7 @@ public static class AccessWorkflowsServer
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapAccessRequestApi();
+        app.MapAuditExportApi();
         app.MapOperationsApi();
         app.MapAws();
         app.MapWebhook();
