@@ -113,7 +113,7 @@ public sealed partial class AuditExportTests : IClassFixture<AuditExportTests.Fi
         var since = DateTimeOffset.UtcNow.AddMinutes(-5);
         var created = await Api.CreatePendingAsync(alice, Api.PolicyRequest());
         Assert.Equal(HttpStatusCode.Accepted, (await Api.DecideAsync(_server.As("carol@example.com"), created.Id, "deny", comment: "no \"quotes\"\nplease")).StatusCode);
-        await Api.WaitForStatusAsync(alice, created.Id, "denied");
+        await WaitForAuditAsync(_server, created.Id, "request.denied");
 
         var response = await _server.As(Admin).GetAsync(Export(since, DateTimeOffset.UtcNow.AddMinutes(5), pageSize: 1000));
 
@@ -166,6 +166,47 @@ public sealed partial class AuditExportTests : IClassFixture<AuditExportTests.Fi
         Assert.Empty(await response.Content.ReadAsStringAsync());
         Assert.Null(NextLink(response));
     }
+
+    [Fact]
+    public async Task On_table_storage_the_export_pages_through_request_and_account_events()
+    {
+        var azurite = await Azurite.SharedAsync();
+        await using var server = new ServerFactory(settings: new Dictionary<string, string?>
+        {
+            ["AccessWorkflows:Storage"] = "tables",
+            ["AccessWorkflows:Tables:ConnectionString"] = azurite.ConnectionString,
+            ["AccessWorkflows:Tables:TablePrefix"] = Azurite.NewTablePrefix(),
+        });
+        var alice = server.As("alice@example.com");
+        var since = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var created = await Api.CreatePendingAsync(alice, Api.PolicyRequest());
+        await WaitForAuditAsync(server, created.Id, "request.pending");
+        var drift = new AuditEvent("drift-1", "account:111122223333", DateTimeOffset.UtcNow, "account.drift", "system", "system", "policy attached outside any grant");
+        await server.Services.GetRequiredService<IAuditLog>().AppendAsync(drift);
+
+        var auditor = server.As(Auditor);
+        var lines = new List<JsonElement>();
+        var url = Export(since, DateTimeOffset.UtcNow.AddMinutes(5), pageSize: 1);
+        while (url is not null)
+        {
+            var response = await auditor.GetAsync(url);
+            Assert.Equal("application/x-ndjson", response.Content.Headers.ContentType?.MediaType);
+            lines.Add(Assert.Single(Lines(await response.Content.ReadAsStringAsync())));
+            url = NextLink(response);
+        }
+
+        Assert.Equal(
+            [$"request.created {created.Id}", $"request.pending {created.Id}", "account.drift 111122223333"],
+            lines.Select(l => $"{l.GetProperty("type").GetString()} {(l.TryGetProperty("requestId", out var r) ? r : l.GetProperty("accountId")).GetString()}"));
+        Assert.All(lines, SchemaCheck.HasExactlyTheDocumentedFields);
+    }
+
+    /// <summary>A step's audit event is appended just after the request shows the step: wait for the event itself.</summary>
+    private static Task<IReadOnlyList<AuditEvent>> WaitForAuditAsync(ServerFactory server, string requestId, string type) =>
+        Eventually.Until(
+            () => server.Services.GetRequiredService<IAuditLog>().ListAsync(requestId),
+            events => events.Any(e => e.Type == type),
+            $"request {requestId} has a {type} audit event");
 
     private async Task<List<string>> AppendAsync(params (string Id, string RequestId, DateTimeOffset At, string Actor, string Channel)[] events)
     {
