@@ -287,6 +287,9 @@ public sealed class InMemoryAudit : IAuditLog
             return Task.FromResult<IReadOnlyList<AuditEvent>>(Events.Where(e => e.RequestId == requestId).ToList());
         }
     }
+
+    public Task<AuditPage> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("The AWS tests never export the audit log.");
 }
 
 public sealed class InMemorySandbox : ISandboxIamStore

@@ -68,6 +68,7 @@ public static class AccessWorkflowsServer
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapAccessRequestApi();
+        app.MapAuditExportApi();
         app.MapOperationsApi();
         app.MapAccountApi();
         app.MapWebhook();
