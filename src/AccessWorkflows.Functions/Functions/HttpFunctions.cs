@@ -69,6 +69,12 @@ public static class HttpFunctions
         [DurableClient] DurableTaskClient client) =>
         Run(client, () => AccessRequestHandlers.AuditAsync(request.HttpContext, id));
 
+    [Function("AuditExport")]
+    public static Task<IResult> AuditExport(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "audit")] HttpRequest request,
+        [DurableClient] DurableTaskClient client) =>
+        Run(client, () => AuditExportHandlers.ExportAsync(request.HttpContext));
+
     [Function("Health")]
     public static Task<IResult> Health(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request,
