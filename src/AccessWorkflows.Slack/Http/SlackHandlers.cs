@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AccessWorkflows.Hosting;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Slack.Api;
 using AccessWorkflows.Slack.Blocks;
@@ -59,7 +60,7 @@ public sealed partial class SlackHandlers
             return Results.Json(new { response_type = "ephemeral", text = "Use /access to request AWS access." });
         }
 
-        if (!_queue.TryEnqueue(new SlackWorkItem("open-request-modal", (sp, ct) => OpenRequestModalAsync(sp, userId, triggerId, ct))))
+        if (!_queue.TryEnqueue(new WorkItem("open-request-modal", (sp, ct) => OpenRequestModalAsync(sp, userId, triggerId, ct))))
         {
             return Busy();
         }
@@ -153,7 +154,7 @@ public sealed partial class SlackHandlers
         // What the approver typed in the message's optional comment input travels with Approve, and pre-fills Deny's.
         var comment = SlackPayload.StateValue(state, SlackMessages.CommentBlock, SlackMessages.CommentAction)?.Trim();
         comment = string.IsNullOrEmpty(comment) ? null : comment;
-        SlackWorkItem? item = actionId switch
+        WorkItem? item = actionId switch
         {
             SlackMessages.ApproveAction => new("approve", (sp, ct) =>
             {
