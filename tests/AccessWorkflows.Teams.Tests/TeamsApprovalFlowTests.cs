@@ -66,16 +66,20 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
 
         var response = await _h.InvokeAsync(Click("29:carol", "approve", request.Id, cardId, duration: "PT1H", comment: "ok for the incident"));
 
+        // The clicker's card is the request as their approval leaves it, not as it was read before.
         var clickerCard = InvokeCard(response);
-        Assert.Contains("Your approval was recorded.", Texts(clickerCard));
+        Assert.Contains("Your approval was accepted.", Texts(clickerCard));
+        Assert.Contains("Approved by carol@example.com: being provisioned", Texts(clickerCard));
+        Assert.Contains(Texts(clickerCard), t => t.StartsWith("carol@example.com approved for ", StringComparison.Ordinal) && t.EndsWith(": ok for the incident", StringComparison.Ordinal));
+        Assert.Empty(Verbs(clickerCard));
+        await Eventually.Until(() => _h.Workflow[request.Id]!.Status == RequestStatus.Active, "the request became active");
         var stored = _h.Workflow[request.Id]!;
-        Assert.Equal(RequestStatus.Active, stored.Status);
         var decision = Assert.Single(stored.Decisions);
         Assert.Equal("carol@example.com", decision.Approver);
         Assert.Equal(Channels.Teams, decision.Channel);
         Assert.Equal(TimeSpan.FromHours(1), decision.Duration);
 
-        var final = CardOf(_h.Connector.Versions(cardId)[^1]);
+        var final = await Eventually.Until(() => Task.FromResult(CardOf(_h.Connector.Versions(cardId)[^1])), c => Verbs(c).Count == 0, "the channel card was updated");
         var until = stored.ExpiresAt!.Value.UtcDateTime.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
         Assert.Contains(Texts(final), t => t.Contains("Approved by carol@example.com, active until " + until, StringComparison.Ordinal));
         Assert.Empty(Verbs(final));
@@ -90,7 +94,7 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
 
         var card = InvokeCard(await _h.InvokeAsync(Click("29:alice", "approve", request.Id, cardId)));
 
-        Assert.Contains("You cannot approve your own request.", Texts(card));
+        Assert.Contains("You cannot decide on your own request.", Texts(card));
         Assert.Empty(Verbs(card));
         Assert.Equal(RequestStatus.Pending, _h.Workflow[request.Id]!.Status);
         Assert.Empty(_h.Workflow[request.Id]!.Decisions);
@@ -108,7 +112,7 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
         click["from"]!["name"] = "carol@example.com";
         var card = InvokeCard(await _h.InvokeAsync(click));
 
-        Assert.Contains("You are not an approver of this request.", Texts(card));
+        Assert.Contains("mallory@example.com is not an approver of a level this request has been sent to.", Texts(card));
         Assert.Equal(RequestStatus.Pending, _h.Workflow[request.Id]!.Status);
         // A non-participant is shown no details of the request.
         Assert.DoesNotContain(Texts(card), t => t.Contains("debugging", StringComparison.Ordinal));
@@ -134,7 +138,7 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
         Assert.All(choices, d => Assert.True(d <= TimeSpan.FromHours(8)));
 
         var card = InvokeCard(await _h.InvokeAsync(Click("29:carol", "approve", request.Id, cardId, duration: "P2D")));
-        Assert.Contains("The duration exceeds the rule's maximum.", Texts(card));
+        Assert.Contains("The duration P2D exceeds the rule's maximum of PT8H.", Texts(card));
         Assert.Equal(RequestStatus.Pending, _h.Workflow[request.Id]!.Status);
     }
 
@@ -144,9 +148,11 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
         var request = await _h.Workflow.CreateAsync("alice@example.com");
         var (cardId, _) = ChannelCard();
 
-        await _h.InvokeAsync(Click("29:carol", "deny", request.Id, cardId, comment: "use the read-only role"));
+        var clicker = InvokeCard(await _h.InvokeAsync(Click("29:carol", "deny", request.Id, cardId, comment: "use the read-only role")));
+        Assert.Contains("Denied by carol@example.com", Texts(clicker));
+        Assert.Contains("Your denial was accepted.", Texts(clicker));
 
-        var final = CardOf(_h.Connector.Versions(cardId)[^1]);
+        var final = await Eventually.Until(() => Task.FromResult(CardOf(_h.Connector.Versions(cardId)[^1])), c => Texts(c).Contains("Denied by carol@example.com"), "the channel card shows the denial");
         Assert.Contains("Denied by carol@example.com", Texts(final));
         Assert.Contains(Texts(final), t => t.Contains("use the read-only role", StringComparison.Ordinal));
         var requesterCards = _h.Connector.MessagesIn("a:personal-29:alice").Select(m => CardOf(m.Latest)).ToList();
@@ -160,6 +166,7 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
         var (cardId, _) = ChannelCard();
         await _h.InvokeAsync(Click("29:carol", "approve", request.Id, cardId));
         // The requester relinquishes from the card in their chat.
+        await Eventually.Until(() => _h.Refs.All.Any(r => r.Kind == "requester-active"), "the requester got the active card");
         var activeCardId = _h.Refs.All.Single(r => r.Kind == "requester-active").MessageId;
         var relinquish = Activities.Execute(Url, "29:alice", "relinquish", new JsonObject { ["requestId"] = request.Id }, "a:personal-29:alice", activeCardId, conversationType: "personal");
         var relinquished = InvokeCard(await _h.InvokeAsync(relinquish));
@@ -186,6 +193,7 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
         var request = await _h.Workflow.CreateAsync("alice@example.com");
         var (cardId, _) = ChannelCard();
         await _h.InvokeAsync(Click("29:carol", "approve", request.Id, cardId));
+        await Eventually.Until(() => _h.Connector.MessagesIn("a:personal-29:alice").Count == 2, "the requester got the active card");
         await _h.Workflow.NotifyAsync(Notifications.NotificationKind.ExpiryReminder, _h.Workflow[request.Id]!);
 
         var dms = _h.Connector.MessagesIn("a:personal-29:alice").Select(m => CardOf(m.Latest)).ToList();
@@ -232,10 +240,10 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
             value: new JsonObject { ["requestId"] = request.Id, ["verb"] = "approve", ["duration"] = "PT30M" }, replyToId: cardId);
         TeamsHarness.Ok(await _h.SendAsync(submit));
 
-        Assert.Equal(RequestStatus.Active, _h.Workflow[request.Id]!.Status);
+        await Eventually.Until(() => _h.Workflow[request.Id]!.Status == RequestStatus.Active, "the request became active");
         Assert.Equal(TimeSpan.FromMinutes(30), _h.Workflow[request.Id]!.GrantedDuration);
         var reply = _h.Connector.MessagesIn(TeamsHarness.ApproverChannel).Select(m => m.Latest).Single(m => m["replyToId"]?.GetValue<string>() == cardId);
-        Assert.Contains("Your approval was recorded.", Texts(CardOf(reply)));
+        Assert.Contains("Your approval was accepted.", Texts(CardOf(reply)));
     }
 
     [Fact]
