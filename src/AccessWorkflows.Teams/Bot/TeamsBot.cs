@@ -298,7 +298,10 @@ internal sealed partial class TeamsBot
         {
             var result = await services.GetRequiredService<IAccessRequestCommands>().DecideAsync(requestId, approver, kind, duration, comment, Channels.Teams, decisionId, ct);
             Log.ActionHandled(_logger, verb, approver, requestId, result.Outcome);
-            if (result.Accepted != accepted)
+
+            // A second delivery of a click that already counted is refused as no longer pending: it did count.
+            var counted = result.Accepted || result.Request?.Decisions.Any(d => d.Id == decisionId) == true;
+            if (counted != accepted)
             {
                 await CorrectAsync(requestId, approver, kind, result, ct);
             }
