@@ -1,18 +1,12 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using AccessWorkflows.Benchmarks;
-using AccessWorkflows.Server.Hosting;
 using AccessWorkflows.Slack.Http;
 using AccessWorkflows.Testing;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 // Load harness: how long the real server takes to acknowledge signed Slack block_actions over loopback.
 // Usage: dotnet run -c Release --project bench/AccessWorkflows.Slack.Benchmarks -- [requests] [concurrency...] [--out file.md]
@@ -40,60 +34,19 @@ await using var slack = await LoopbackServer.StartAsync(app => app.MapPost("/api
     };
 }));
 
-var data = Path.Combine(Path.GetTempPath(), "aw-slack-bench", Guid.NewGuid().ToString("N"));
-Directory.CreateDirectory(data);
-var rules = Path.Combine(data, "rules.yaml");
-await File.WriteAllTextAsync(rules, """
-    admins: [secops@example.com]
-    approverGroups:
-      leads: [carol@example.com]
-    accounts:
-      - id: "111122223333"
-        name: sandbox
-        provider: sandbox
-    rules:
-      - name: standard
-        requesters: ["*@example.com"]
-        accounts: ["111122223333"]
-        access:
-          policies: ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
-        defaultDuration: PT1H
-        maxDuration: PT8H
-        approval:
-          levels:
-            - approvers: [group:leads]
-              notify: { slackChannel: C0APPROVE }
-          approvalWindow: P1D
-    """);
-
-var server = AccessWorkflowsServer.Build(
-[
-    "--urls", "http://127.0.0.1:0",
-    "--environment", "Development",
-    "--Logging:LogLevel:Default", "Warning",
-    "--AccessWorkflows:RulesPath", rules,
-    "--AccessWorkflows:Sqlite:Path", Path.Combine(data, "aw.db"),
-    "--AccessWorkflows:Durable:Path", Path.Combine(data, "durable.db"),
-    "--AccessWorkflows:Auth:Mode", "Development",
+await using var bench = await AckBenchmark.StartServerAsync(
+    "slack",
+    "slackChannel: C0APPROVE",
     "--AccessWorkflows:Slack:SigningSecret", Secret,
     "--AccessWorkflows:Slack:BotToken", Token,
     "--AccessWorkflows:Slack:ApiBaseUrl", new Uri(slack.BaseAddress, "api/").ToString(),
 
     // Room for every click of a run: the acknowledgement is what is measured, not the 503 of a full backlog.
-    "--AccessWorkflows:Slack:QueueCapacity", ((requests * concurrencies.Length) + 1000).ToString(CultureInfo.InvariantCulture),
-]);
-await server.StartAsync();
-var baseAddress = new Uri(server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = baseAddress };
+    "--AccessWorkflows:Slack:QueueCapacity", ((requests * concurrencies.Length) + 1000).ToString(CultureInfo.InvariantCulture));
+var http = bench.Http;
 
 // One pending request to click on.
-using var create = new HttpRequestMessage(HttpMethod.Post, "/api/requests")
-{
-    Content = JsonContent.Create(new { accountId = "111122223333", access = new { type = "policy", policyArn = "arn:aws:iam::aws:policy/ReadOnlyAccess" }, reason = "bench" }),
-};
-create.Headers.Add("X-Dev-User", "alice@example.com");
-var created = await (await http.SendAsync(create)).Content.ReadFromJsonAsync<JsonNode>();
-var requestId = created!["id"]!.GetValue<string>();
+var requestId = await AckBenchmark.CreateRequestAsync(http, "bench");
 
 var clickNumber = 0;
 async Task<(double Ms, HttpStatusCode Status)> ClickAsync()
@@ -148,8 +101,6 @@ foreach (var concurrency in concurrencies)
     Console.WriteLine(drainRow);
 }
 
-await server.StopAsync();
-await server.DisposeAsync();
 
 var report = new StringBuilder().AppendLine(AckBenchmark.Header);
 foreach (var r in rows)
@@ -165,11 +116,3 @@ foreach (var r in drainRows)
 }
 
 await AckBenchmark.WriteReportAsync(outPath, report);
-
-try
-{
-    Directory.Delete(data, recursive: true);
-}
-catch (IOException)
-{
-}

@@ -6,11 +6,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using AccessWorkflows.Benchmarks;
-using AccessWorkflows.Server.Hosting;
 using AccessWorkflows.Teams.Tests.Fakes;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 
 // Load harness: how long the real server takes to answer Teams Action.Execute invokes (the answer is the card the
 // clicker sees) over loopback, beside bench/AccessWorkflows.Slack.Benchmarks.
@@ -20,8 +16,7 @@ using Microsoft.Extensions.DependencyInjection;
 // Run 2: Approve clicks by the approver, each on its own pending request, so every one is a decision that counts
 // (durable event, then approval, provisioning and card updates behind it).
 var (clicks, concurrencies, outPath) = AckBenchmark.ParseArgs(args, [8, 32]);
-var approvalsIndex = Array.IndexOf(args, "--approvals");
-var approvalsPerRun = approvalsIndex >= 0 && approvalsIndex + 1 < args.Length ? int.Parse(args[approvalsIndex + 1], CultureInfo.InvariantCulture) : 200;
+var approvalsPerRun = int.Parse(AckBenchmark.Option(args, "--approvals") ?? "200", CultureInfo.InvariantCulture);
 const string Channel = "19:approvers@thread.tacv2";
 const string TeamId = "19:team-general@thread.tacv2";
 
@@ -32,41 +27,9 @@ connector.AddMember("29:carol", "carol@example.com", "aad-carol");
 connector.AddMember("29:mallory", "mallory@example.com", "aad-mallory");
 connector.TeamChannels[TeamId] = [TeamId, Channel];
 
-var data = Path.Combine(Path.GetTempPath(), "aw-teams-bench", Guid.NewGuid().ToString("N"));
-Directory.CreateDirectory(data);
-var rules = Path.Combine(data, "rules.yaml");
-await File.WriteAllTextAsync(rules, """
-    admins: [secops@example.com]
-    approverGroups:
-      leads: [carol@example.com]
-    accounts:
-      - id: "111122223333"
-        name: sandbox
-        provider: sandbox
-    rules:
-      - name: standard
-        requesters: ["*@example.com"]
-        accounts: ["111122223333"]
-        access:
-          policies: ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
-        defaultDuration: PT1H
-        maxDuration: PT8H
-        approval:
-          levels:
-            - approvers: [group:leads]
-              notify: { teamsChannel: "19:approvers@thread.tacv2" }
-          approvalWindow: P1D
-    """);
-
-var server = AccessWorkflowsServer.Build(
-[
-    "--urls", "http://127.0.0.1:0",
-    "--environment", "Development",
-    "--Logging:LogLevel:Default", "Warning",
-    "--AccessWorkflows:RulesPath", rules,
-    "--AccessWorkflows:Sqlite:Path", Path.Combine(data, "aw.db"),
-    "--AccessWorkflows:Durable:Path", Path.Combine(data, "durable.db"),
-    "--AccessWorkflows:Auth:Mode", "Development",
+await using var bench = await AckBenchmark.StartServerAsync(
+    "teams",
+    $"teamsChannel: \"{Channel}\"",
     "--AccessWorkflows:Teams:AppId", FakeBotConnector.AppId,
     "--AccessWorkflows:Teams:AppPassword", FakeBotConnector.AppPassword,
     "--AccessWorkflows:Teams:TenantId", FakeBotConnector.TenantId,
@@ -74,11 +37,8 @@ var server = AccessWorkflowsServer.Build(
     "--AccessWorkflows:Teams:LoginBaseUrl", connector.LoginBaseUrl,
 
     // Room for every click of a run: the answer is what is measured, not the "busy" card of a full backlog.
-    "--AccessWorkflows:Teams:QueueCapacity", ((clicks * concurrencies.Length) + 1000).ToString(CultureInfo.InvariantCulture),
-]);
-await server.StartAsync();
-var baseAddress = new Uri(server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = baseAddress };
+    "--AccessWorkflows:Teams:QueueCapacity", ((clicks * concurrencies.Length) + 1000).ToString(CultureInfo.InvariantCulture));
+var http = bench.Http;
 
 // The channel service reuses a token for its lifetime; so does this client.
 var token = auth.Token(FakeBotConnector.AppId, connector.ServiceUrl);
@@ -108,18 +68,6 @@ foreach (var user in new[] { "alice", "carol", "mallory" })
     await SendOkAsync(Activities.PersonalInstall(connector.ServiceUrl, "29:" + user, "aad-" + user));
 }
 
-async Task<string> CreateAsync(string reason)
-{
-    using var create = new HttpRequestMessage(HttpMethod.Post, "/api/requests")
-    {
-        Content = JsonContent.Create(new { accountId = "111122223333", access = new { type = "policy", policyArn = "arn:aws:iam::aws:policy/ReadOnlyAccess" }, reason }),
-    };
-    create.Headers.Add("X-Dev-User", "alice@example.com");
-    using var response = await http.SendAsync(create);
-    var created = await response.Content.ReadFromJsonAsync<JsonNode>();
-    return created!["id"]!.GetValue<string>();
-}
-
 async Task<int> AuditCountAsync(string requestId, string type)
 {
     using var get = new HttpRequestMessage(HttpMethod.Get, $"/api/requests/{requestId}/audit");
@@ -144,7 +92,7 @@ async Task<(double Ms, HttpStatusCode Status)> ClickAsync(string userId, string 
 }
 
 // One pending request for the strangers to click on.
-var pendingId = await CreateAsync("bench");
+var pendingId = await AckBenchmark.CreateRequestAsync(http, "bench");
 await AckBenchmark.WaitUntilAsync(() => Task.FromResult(CardsByRequest().ContainsKey(pendingId)), TimeSpan.FromSeconds(60));
 var pendingCard = CardsByRequest()[pendingId];
 
@@ -188,7 +136,7 @@ foreach (var concurrency in concurrencies)
     var ids = new List<string>();
     for (var i = 0; i < approvalsPerRun; i++)
     {
-        ids.Add(await CreateAsync($"bench approval {concurrency}-{i}"));
+        ids.Add(await AckBenchmark.CreateRequestAsync(http, $"bench approval {concurrency}-{i}"));
     }
 
     await AckBenchmark.WaitUntilAsync(() => Task.FromResult(ids.All(CardsByRequest().ContainsKey)), TimeSpan.FromSeconds(300));
@@ -204,14 +152,4 @@ foreach (var concurrency in concurrencies)
     Console.WriteLine(row);
 }
 
-await server.StopAsync();
-await server.DisposeAsync();
 await AckBenchmark.WriteReportAsync(outPath, report);
-
-try
-{
-    Directory.Delete(data, recursive: true);
-}
-catch (IOException)
-{
-}

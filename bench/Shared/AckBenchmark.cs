@@ -2,7 +2,14 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
+using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json.Nodes;
+using AccessWorkflows.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AccessWorkflows.Benchmarks;
 
@@ -14,20 +21,84 @@ public static class AckBenchmark
 {
     public const string Header = "| concurrency | requests | non-200 | p50 ms | p90 ms | p99 ms | max ms | req/s |\n|---|---|---|---|---|---|---|---|";
 
-    /// <summary><c>[requests] [concurrency...] [--out file.md]</c>.</summary>
+    /// <summary><c>[requests] [concurrency...] [--out file.md]</c>; every <c>--name</c> takes one value.</summary>
     public static (int Requests, int[] Concurrencies, string? OutPath) ParseArgs(string[] args, int[] defaultConcurrencies)
     {
-        var positional = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
-        var outIndex = Array.IndexOf(args, "--out");
-        var outPath = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : null;
-        if (outPath is not null)
-        {
-            positional.Remove(outPath);
-        }
+        var positional = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || !args[i - 1].StartsWith("--", StringComparison.Ordinal))).ToList();
+        var outPath = Option(args, "--out");
 
         var requests = positional.Count > 0 ? int.Parse(positional[0], CultureInfo.InvariantCulture) : 3000;
         var concurrencies = positional.Count > 1 ? [.. positional.Skip(1).Select(c => int.Parse(c, CultureInfo.InvariantCulture))] : defaultConcurrencies;
         return (requests, concurrencies, outPath);
+    }
+
+    /// <summary>
+    /// The real server (embedded engine, SQLite store, sandbox account, Development auth) on a loopback port, with one
+    /// rule whose level-1 approvers (carol) are notified as <paramref name="notify"/> says (e.g. <c>slackChannel: C0X</c>),
+    /// and the channel's own settings in <paramref name="channelArgs"/>.
+    /// </summary>
+    public static async Task<BenchServer> StartServerAsync(string name, string notify, params string[] channelArgs)
+    {
+        var data = Path.Combine(Path.GetTempPath(), $"aw-{name}-bench", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(data);
+        var rules = Path.Combine(data, "rules.yaml");
+        await File.WriteAllTextAsync(rules, $$"""
+            admins: [secops@example.com]
+            approverGroups:
+              leads: [carol@example.com]
+            accounts:
+              - id: "111122223333"
+                name: sandbox
+                provider: sandbox
+            rules:
+              - name: standard
+                requesters: ["*@example.com"]
+                accounts: ["111122223333"]
+                access:
+                  policies: ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+                defaultDuration: PT1H
+                maxDuration: PT8H
+                approval:
+                  levels:
+                    - approvers: [group:leads]
+                      notify: { {{notify}} }
+                  approvalWindow: P1D
+            """);
+        var server = AccessWorkflowsServer.Build(
+        [
+            "--urls", "http://127.0.0.1:0",
+            "--environment", "Development",
+            "--Logging:LogLevel:Default", "Warning",
+            "--AccessWorkflows:RulesPath", rules,
+            "--AccessWorkflows:Sqlite:Path", Path.Combine(data, "aw.db"),
+            "--AccessWorkflows:Durable:Path", Path.Combine(data, "durable.db"),
+            "--AccessWorkflows:Auth:Mode", "Development",
+            .. channelArgs,
+        ]);
+        await server.StartAsync();
+        var address = new Uri(server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = address };
+        return new BenchServer(server, http, data);
+    }
+
+    /// <summary>Asks for ReadOnlyAccess in the sandbox account as alice; the new request's id.</summary>
+    public static async Task<string> CreateRequestAsync(HttpClient http, string reason)
+    {
+        using var create = new HttpRequestMessage(HttpMethod.Post, "/api/requests")
+        {
+            Content = JsonContent.Create(new { accountId = "111122223333", access = new { type = "policy", policyArn = "arn:aws:iam::aws:policy/ReadOnlyAccess" }, reason }),
+        };
+        create.Headers.Add("X-Dev-User", "alice@example.com");
+        using var response = await http.SendAsync(create);
+        var created = await response.Content.ReadFromJsonAsync<JsonNode>();
+        return created!["id"]!.GetValue<string>();
+    }
+
+    /// <summary>The value after <paramref name="name"/>, or null.</summary>
+    public static string? Option(string[] args, string name)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
     }
 
     /// <summary>Times one request from send until its whole response has been read.</summary>
@@ -108,6 +179,24 @@ public static class AckBenchmark
         if (outPath is not null)
         {
             await File.WriteAllTextAsync(outPath, $"<!-- generated {DateTimeOffset.UtcNow:u} on {machine} -->\n{report}");
+        }
+    }
+}
+
+/// <summary>A started benchmark server, its client, and its data folder (removed on dispose).</summary>
+public sealed record BenchServer(WebApplication App, HttpClient Http, string DataDirectory) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
         }
     }
 }

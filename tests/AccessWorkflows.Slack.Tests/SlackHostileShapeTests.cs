@@ -46,7 +46,7 @@ public sealed class SlackHostileShapeTests : IAsyncLifetime
         var sent = 0;
         foreach (var (path, payload) in samples)
         {
-            foreach (var mutated in Mutations(payload))
+            foreach (var mutated in JsonMutations.EachMemberReplaced(payload, Replacements))
             {
                 using var response = await _host.PostPayloadAsync(path, mutated);
                 sent++;
@@ -68,62 +68,5 @@ public sealed class SlackHostileShapeTests : IAsyncLifetime
         Assert.Empty(_host.Workflow.Find(id)!.Decisions);
         Assert.Single(_host.Workflow.Requests);
         Assert.Empty(_host.Slack.CallsOf("views.open"));
-    }
-
-    /// <summary>The payload with one member (at any depth, array items included) replaced by each other JSON kind.</summary>
-    private static IEnumerable<JsonObject> Mutations(JsonObject payload)
-    {
-        var paths = new List<List<object>>();
-        Collect(payload, [], paths);
-        foreach (var path in paths)
-        {
-            foreach (var replacement in Replacements)
-            {
-                var copy = payload.DeepClone().AsObject();
-                JsonNode parent = copy;
-                foreach (var step in path.SkipLast(1))
-                {
-                    parent = step is string key ? parent[key]! : parent[(int)step]!;
-                }
-
-                var value = replacement();
-                switch (path[^1])
-                {
-                    case string key:
-                        parent[key] = value;
-                        break;
-                    case int index:
-                        parent[index] = value;
-                        break;
-                }
-
-                yield return copy;
-            }
-        }
-    }
-
-    private static void Collect(JsonNode? node, List<object> path, List<List<object>> paths)
-    {
-        switch (node)
-        {
-            case JsonObject o:
-                foreach (var (key, child) in o)
-                {
-                    var p = new List<object>(path) { key };
-                    paths.Add(p);
-                    Collect(child, p, paths);
-                }
-
-                break;
-            case JsonArray a:
-                for (var i = 0; i < a.Count; i++)
-                {
-                    var p = new List<object>(path) { i };
-                    paths.Add(p);
-                    Collect(a[i], p, paths);
-                }
-
-                break;
-        }
     }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Teams.Tests.Fakes;
+using AccessWorkflows.Testing;
 
 namespace AccessWorkflows.Teams.Tests;
 
@@ -51,7 +52,7 @@ public sealed class TeamsHostileShapeTests : IAsyncLifetime
         var sent = 0;
         foreach (var sample in samples)
         {
-            foreach (var mutated in Mutations(sample))
+            foreach (var mutated in JsonMutations.EachMemberReplaced(sample, Replacements))
             {
                 using var response = await _h.SendAsync(mutated);
                 sent++;
@@ -72,60 +73,5 @@ public sealed class TeamsHostileShapeTests : IAsyncLifetime
         Assert.True(sent > 500, $"only {sent} mutations were sent");
         Assert.Equal(RequestStatus.Pending, _h.Workflow[request.Id]!.Status);
         Assert.Empty(_h.Workflow[request.Id]!.Decisions);
-    }
-
-    private static IEnumerable<JsonObject> Mutations(JsonObject activity)
-    {
-        var paths = new List<List<object>>();
-        Collect(activity, [], paths);
-        foreach (var path in paths)
-        {
-            foreach (var replacement in Replacements)
-            {
-                var copy = activity.DeepClone().AsObject();
-                JsonNode parent = copy;
-                foreach (var step in path.SkipLast(1))
-                {
-                    parent = step is string key ? parent[key]! : parent[(int)step]!;
-                }
-
-                switch (path[^1])
-                {
-                    case string key:
-                        parent[key] = replacement();
-                        break;
-                    case int index:
-                        parent[index] = replacement();
-                        break;
-                }
-
-                yield return copy;
-            }
-        }
-    }
-
-    private static void Collect(JsonNode? node, List<object> path, List<List<object>> paths)
-    {
-        switch (node)
-        {
-            case JsonObject o:
-                foreach (var (key, child) in o)
-                {
-                    var p = new List<object>(path) { key };
-                    paths.Add(p);
-                    Collect(child, p, paths);
-                }
-
-                break;
-            case JsonArray a:
-                for (var i = 0; i < a.Count; i++)
-                {
-                    var p = new List<object>(path) { i };
-                    paths.Add(p);
-                    Collect(a[i], p, paths);
-                }
-
-                break;
-        }
     }
 }
