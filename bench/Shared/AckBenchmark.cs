@@ -90,6 +90,11 @@ public static class AckBenchmark
         };
         create.Headers.Add("X-Dev-User", "alice@example.com");
         using var response = await http.SendAsync(create);
+        if (response.StatusCode != HttpStatusCode.Accepted)
+        {
+            throw new InvalidOperationException($"POST /api/requests answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+
         var created = await response.Content.ReadFromJsonAsync<JsonNode>();
         return created!["id"]!.GetValue<string>();
     }
