@@ -86,6 +86,30 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_click_answered_as_accepted_that_the_command_then_refuses_refreshes_the_cards_and_tells_the_clicker()
+    {
+        var request = await _h.Workflow.CreateAsync("alice@example.com");
+        var (cardId, _) = ChannelCard();
+        var versions = _h.Connector.Versions(cardId).Count;
+
+        // The request service sees no notified level yet (its workflow has not recorded level 1), so it will refuse
+        // what the card's check, which treats level 1 as notified from the start (SPEC 6.5), accepts.
+        _h.Workflow[request.Id]!.ApprovalLevel = 0;
+        var answer = InvokeCard(await _h.InvokeAsync(Click("29:carol", "approve", request.Id, cardId)));
+        Assert.Contains("Your approval was accepted.", Texts(answer));
+
+        var told = await Eventually.Until(
+            () => Task.FromResult(_h.Connector.MessagesIn("a:personal-29:carol")),
+            m => m.Count == 1,
+            "carol was told in her chat");
+        Assert.Contains(Texts(CardOf(told[0].Latest)), t => t.Contains($"Your approval of request {request.Id} was not counted: You are not an approver of this request.", StringComparison.Ordinal));
+        var refreshed = await Eventually.Until(() => Task.FromResult(_h.Connector.Versions(cardId)), v => v.Count > versions, "the channel card was refreshed");
+        Assert.Contains(Texts(CardOf(refreshed[^1])), t => t.StartsWith("Waiting for approval", StringComparison.Ordinal));
+        Assert.Equal(["approve", "deny"], Verbs(CardOf(refreshed[^1])));
+        Assert.Empty(_h.Workflow[request.Id]!.Decisions);
+    }
+
+    [Fact]
     public async Task Self_approval_is_refused_to_the_clicker_with_the_reason_and_changes_nothing()
     {
         var request = await _h.Workflow.CreateAsync("alice@example.com");
