@@ -1,3 +1,4 @@
+using AccessWorkflows.Hosting;
 using AccessWorkflows.Notifications;
 using AccessWorkflows.Slack.Api;
 using AccessWorkflows.Slack.Http;
@@ -46,7 +47,7 @@ public static class SlackServiceCollectionExtensions
         services.TryAddSingleton(sp => new SlackRequestVerifier(options.SigningSecret!, sp.GetRequiredService<TimeProvider>(), options.TimestampTolerance, options.MaxBodyBytes));
         services.TryAddSingleton<SlackWorkQueue>();
         services.TryAddSingleton<SlackHandlers>();
-        services.AddHostedService<SlackWorkProcessor>();
+        services.AddHostedService<WorkQueueProcessor<SlackWorkQueue>>();
         services.TryAddSingleton<SlackNotificationChannel>();
         services.AddSingleton<INotificationChannel>(sp => sp.GetRequiredService<SlackNotificationChannel>());
         return services;

@@ -34,4 +34,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6031, Level = LogLevel.Information, Message = "Teams {Verb} by {Email} on request {RequestId}: {Outcome}")]
     public static partial void ActionHandled(ILogger logger, string verb, string email, string requestId, AccessWorkflows.Requests.CommandOutcome outcome);
+
+    [LoggerMessage(EventId = 6032, Level = LogLevel.Warning, Message = "Teams work queue is full; a click was refused")]
+    public static partial void QueueFull(ILogger logger);
+
+    [LoggerMessage(EventId = 6033, Level = LogLevel.Warning, Message = "Teams click on request {RequestId} was answered with an outcome the command did not confirm ({Outcome}); cards refreshed")]
+    public static partial void ClickAnswerCorrected(ILogger logger, string requestId, AccessWorkflows.Requests.CommandOutcome outcome);
 }

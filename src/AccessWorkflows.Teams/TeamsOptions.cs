@@ -34,5 +34,11 @@ public sealed class TeamsOptions
     /// <summary>How often the connector retries a throttled or failed call (429, 412, 502, 504) before giving up.</summary>
     public int MaxRetries { get; set; } = 5;
 
+    /// <summary>How many accepted clicks may wait for their command at once; beyond it a click is answered "busy".</summary>
+    public int QueueCapacity { get; set; } = 1000;
+
+    /// <summary>How long a clicker's email from the member lookup is reused, so a click does not wait for the Bot Connector.</summary>
+    public TimeSpan MemberCacheDuration { get; set; } = TimeSpan.FromMinutes(10);
+
     public bool Enabled => !string.IsNullOrWhiteSpace(AppId);
 }

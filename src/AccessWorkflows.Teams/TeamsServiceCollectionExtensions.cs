@@ -1,3 +1,4 @@
+using AccessWorkflows.Hosting;
 using AccessWorkflows.Notifications;
 using AccessWorkflows.Teams.Auth;
 using AccessWorkflows.Teams.Bot;
@@ -60,6 +61,8 @@ public static class TeamsServiceCollectionExtensions
         services.AddSingleton<IBotConnector, BotConnectorClient>();
         services.AddSingleton<ConversationDirectory>();
         services.TryAddSingleton<ITeamsRequestOptions, CoreRequestOptions>();
+        services.AddSingleton<TeamsWorkQueue>();
+        services.AddHostedService<WorkQueueProcessor<TeamsWorkQueue>>();
         services.AddSingleton<TeamsBot>();
         services.AddSingleton<TeamsNotificationChannel>();
         services.AddSingleton<INotificationChannel>(sp => sp.GetRequiredService<TeamsNotificationChannel>());

@@ -174,7 +174,7 @@ public sealed partial class DeploymentConfigurationTests
             "AccessWorkflows:Durable:Path",
             "AccessWorkflows:Tables:TablePrefix",
         };
-        foreach (var (section, type) in new[] { (AwsOptions.Section, typeof(AwsOptions)), ("AccessWorkflows:Auth", typeof(AuthOptions)), ("AccessWorkflows:Workflow", typeof(WorkflowOptions)) })
+        foreach (var (section, type) in new[] { (AwsOptions.Section, typeof(AwsOptions)), ("AccessWorkflows:Auth", typeof(AuthOptions)), ("AccessWorkflows:Workflow", typeof(WorkflowOptions)), (AccessWorkflows.Teams.TeamsOptions.SectionName, typeof(AccessWorkflows.Teams.TeamsOptions)) })
         {
             foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
             {

@@ -20,8 +20,14 @@ public static class SlackPayloads
         ("response_url", "https://hooks.slack.com/commands/T0TEAM/1/abc"),
         ("trigger_id", triggerId));
 
-    public static JsonObject BlockActions(string userId, string channelId, string messageTs, string actionId, string value, string actionTs, string? selectedDuration = null)
+    public static JsonObject BlockActions(string userId, string channelId, string messageTs, string actionId, string value, string actionTs, string? selectedDuration = null, string? comment = null)
     {
+        var values = new JsonObject();
+        if (comment is not null)
+        {
+            values["decision_comment"] = Text("comment", comment);
+        }
+
         var decide = new JsonObject();
         if (selectedDuration is not null)
         {
@@ -31,6 +37,8 @@ public static class SlackPayloads
                 ["selected_option"] = new JsonObject { ["text"] = new JsonObject { ["type"] = "plain_text", ["text"] = selectedDuration }, ["value"] = selectedDuration },
             };
         }
+
+        values["decide"] = decide;
 
         return new JsonObject
         {
@@ -43,7 +51,7 @@ public static class SlackPayloads
             ["team"] = new JsonObject { ["id"] = "T0TEAM", ["domain"] = "example" },
             ["channel"] = new JsonObject { ["id"] = channelId, ["name"] = "approvals" },
             ["message"] = new JsonObject { ["type"] = "message", ["ts"] = messageTs, ["text"] = "..." },
-            ["state"] = new JsonObject { ["values"] = new JsonObject { ["decide"] = decide } },
+            ["state"] = new JsonObject { ["values"] = values },
             ["response_url"] = "https://hooks.slack.com/actions/T0TEAM/1/xyz",
             ["actions"] = new JsonArray
             {

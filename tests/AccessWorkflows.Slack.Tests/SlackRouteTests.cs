@@ -175,6 +175,54 @@ public sealed class SlackRouteTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Deny_by_someone_who_may_not_decide_opens_no_modal_and_is_answered_ephemerally_with_the_reason()
+    {
+        var request = await SubmitFromSlackAsync("stranger");
+        var (channel, ts) = await ApprovalMessageAsync();
+        var modalsBefore = _host.Slack.CallsOf("views.open").Count;
+
+        // Mallory is nobody's approver; alice may not decide on her own request.
+        await _host.PostPayloadAsync("api/slack/interactions", SlackPayloads.BlockActions(SlackTestHost.OutsiderId, channel, ts, "deny", request.Id, "1700000600.000600"));
+        await _host.PostPayloadAsync("api/slack/interactions", SlackPayloads.BlockActions(SlackTestHost.RequesterId, channel, ts, "deny", request.Id, "1700000601.000601"));
+
+        var told = await Eventually.Until(() => Task.FromResult(_host.Slack.CallsOf("chat.postEphemeral")), c => c.Count == 2, "both clickers were told");
+        var toMallory = told.Single(c => c.Args["user"]!.GetValue<string>() == SlackTestHost.OutsiderId);
+        Assert.Equal(channel, toMallory.Args["channel"]!.GetValue<string>());
+        Assert.Contains("is not an approver of a level this request has been sent to", toMallory.Args["text"]!.GetValue<string>());
+        Assert.Contains(told, c => c.Args["user"]!.GetValue<string>() == SlackTestHost.RequesterId && c.Args["text"]!.GetValue<string>().Contains("not an approver", StringComparison.Ordinal));
+        Assert.Equal(modalsBefore, _host.Slack.CallsOf("views.open").Count);
+        Assert.Equal(RequestStatus.Pending, _host.Workflow.Find(request.Id)!.Status);
+
+        // The approver still gets the modal.
+        await _host.PostPayloadAsync("api/slack/interactions", SlackPayloads.BlockActions(SlackTestHost.ApproverId, channel, ts, "deny", request.Id, "1700000602.000602"));
+        await Eventually.Until(() => _host.Slack.CallsOf("views.open").Count == modalsBefore + 1, "the approver's deny modal was opened");
+    }
+
+    [Fact]
+    public async Task Approve_carries_the_comment_typed_in_the_message_and_deny_starts_its_modal_from_it()
+    {
+        var request = await SubmitFromSlackAsync("with a comment");
+        var (channel, ts) = await ApprovalMessageAsync();
+        var input = _host.Slack.Message(channel, ts)!["blocks"]!.AsArray().Single(b => b!["block_id"]?.GetValue<string>() == "decision_comment")!;
+        Assert.Equal("input", input["type"]!.GetValue<string>());
+        Assert.True(input["optional"]!.GetValue<bool>());
+        Assert.Equal("comment", input["element"]!["action_id"]!.GetValue<string>());
+
+        await _host.PostPayloadAsync("api/slack/interactions", SlackPayloads.BlockActions(SlackTestHost.ApproverId, channel, ts, "deny", request.Id, "1700000700.000700", comment: "needs a ticket"));
+        var denyView = await Eventually.Until(() => Task.FromResult(_host.Slack.CallsOf("views.open")), c => c.Count == 2, "the deny modal was opened");
+        var commentInput = denyView[1].Args["view"]!["blocks"]!.AsArray().Single(b => b!["block_id"]?.GetValue<string>() == "comment")!;
+        Assert.Equal("needs a ticket", commentInput["element"]!["initial_value"]!.GetValue<string>());
+
+        await _host.PostPayloadAsync("api/slack/interactions", SlackPayloads.BlockActions(SlackTestHost.ApproverId, channel, ts, "approve", request.Id, "1700000701.000701", "PT2H", comment: "  ok, INC-42  "));
+
+        await Eventually.Until(() => _host.Workflow.Find(request.Id)!.Status == RequestStatus.Active, "the request became active");
+        var decision = Assert.Single(_host.Workflow.Find(request.Id)!.Decisions);
+        Assert.Equal(DecisionKind.Approve, decision.Decision);
+        Assert.Equal("ok, INC-42", decision.Comment);
+        Assert.Equal(TimeSpan.FromHours(2), decision.Duration);
+    }
+
+    [Fact]
     public async Task Self_approval_is_refused_to_the_clicker_in_an_ephemeral_message_and_the_request_stays_pending()
     {
         var workflow = new FakeAccessWorkflow { Approvers = [SlackTestHost.ApproverEmail, SlackTestHost.RequesterEmail] };

@@ -81,6 +81,7 @@ public sealed class SlackTestHost : IAsyncDisposable
             {
                 services.AddSingleton<TimeProvider>(host.Time);
                 services.AddSingleton<IAccessRequestCommands>(host.Workflow);
+                services.AddSingleton<IRequestStore>(host.Workflow);
                 services.AddSingleton<IMessageRefStore>(host.Refs);
                 services.AddSingleton(Rules);
                 services.AddSlack(config);

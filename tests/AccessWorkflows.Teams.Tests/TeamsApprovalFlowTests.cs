@@ -66,19 +66,47 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
 
         var response = await _h.InvokeAsync(Click("29:carol", "approve", request.Id, cardId, duration: "PT1H", comment: "ok for the incident"));
 
+        // The clicker's card is the request as their approval leaves it, not as it was read before.
         var clickerCard = InvokeCard(response);
-        Assert.Contains("Your approval was recorded.", Texts(clickerCard));
+        Assert.Contains("Your approval was accepted.", Texts(clickerCard));
+        Assert.Contains("Approved by carol@example.com: being provisioned", Texts(clickerCard));
+        Assert.Contains(Texts(clickerCard), t => t.StartsWith("carol@example.com approved for ", StringComparison.Ordinal) && t.EndsWith(": ok for the incident", StringComparison.Ordinal));
+        Assert.Empty(Verbs(clickerCard));
+        await Eventually.Until(() => _h.Workflow[request.Id]!.Status == RequestStatus.Active, "the request became active");
         var stored = _h.Workflow[request.Id]!;
-        Assert.Equal(RequestStatus.Active, stored.Status);
         var decision = Assert.Single(stored.Decisions);
         Assert.Equal("carol@example.com", decision.Approver);
         Assert.Equal(Channels.Teams, decision.Channel);
         Assert.Equal(TimeSpan.FromHours(1), decision.Duration);
 
-        var final = CardOf(_h.Connector.Versions(cardId)[^1]);
+        var final = await Eventually.Until(() => Task.FromResult(CardOf(_h.Connector.Versions(cardId)[^1])), c => Verbs(c).Count == 0, "the channel card was updated");
         var until = stored.ExpiresAt!.Value.UtcDateTime.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
         Assert.Contains(Texts(final), t => t.Contains("Approved by carol@example.com, active until " + until, StringComparison.Ordinal));
         Assert.Empty(Verbs(final));
+    }
+
+    [Fact]
+    public async Task A_click_answered_as_accepted_that_the_command_then_refuses_refreshes_the_cards_and_tells_the_clicker()
+    {
+        var request = await _h.Workflow.CreateAsync("alice@example.com");
+        var (cardId, _) = ChannelCard();
+        var versions = _h.Connector.Versions(cardId).Count;
+
+        // The request service sees no notified level yet (its workflow has not recorded level 1), so it will refuse
+        // what the card's check, which treats level 1 as notified from the start (SPEC 6.5), accepts.
+        _h.Workflow[request.Id]!.ApprovalLevel = 0;
+        var answer = InvokeCard(await _h.InvokeAsync(Click("29:carol", "approve", request.Id, cardId)));
+        Assert.Contains("Your approval was accepted.", Texts(answer));
+
+        var told = await Eventually.Until(
+            () => Task.FromResult(_h.Connector.MessagesIn("a:personal-29:carol")),
+            m => m.Count == 1,
+            "carol was told in her chat");
+        Assert.Contains(Texts(CardOf(told[0].Latest)), t => t.Contains($"Your approval of request {request.Id} was not counted: You are not an approver of this request.", StringComparison.Ordinal));
+        var refreshed = await Eventually.Until(() => Task.FromResult(_h.Connector.Versions(cardId)), v => v.Count > versions, "the channel card was refreshed");
+        Assert.Contains(Texts(CardOf(refreshed[^1])), t => t.StartsWith("Waiting for approval", StringComparison.Ordinal));
+        Assert.Equal(["approve", "deny"], Verbs(CardOf(refreshed[^1])));
+        Assert.Empty(_h.Workflow[request.Id]!.Decisions);
     }
 
     [Fact]
@@ -90,7 +118,7 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
 
         var card = InvokeCard(await _h.InvokeAsync(Click("29:alice", "approve", request.Id, cardId)));
 
-        Assert.Contains("You cannot approve your own request.", Texts(card));
+        Assert.Contains("You cannot decide on your own request.", Texts(card));
         Assert.Empty(Verbs(card));
         Assert.Equal(RequestStatus.Pending, _h.Workflow[request.Id]!.Status);
         Assert.Empty(_h.Workflow[request.Id]!.Decisions);
@@ -108,7 +136,7 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
         click["from"]!["name"] = "carol@example.com";
         var card = InvokeCard(await _h.InvokeAsync(click));
 
-        Assert.Contains("You are not an approver of this request.", Texts(card));
+        Assert.Contains("mallory@example.com is not an approver of a level this request has been sent to.", Texts(card));
         Assert.Equal(RequestStatus.Pending, _h.Workflow[request.Id]!.Status);
         // A non-participant is shown no details of the request.
         Assert.DoesNotContain(Texts(card), t => t.Contains("debugging", StringComparison.Ordinal));
@@ -134,7 +162,7 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
         Assert.All(choices, d => Assert.True(d <= TimeSpan.FromHours(8)));
 
         var card = InvokeCard(await _h.InvokeAsync(Click("29:carol", "approve", request.Id, cardId, duration: "P2D")));
-        Assert.Contains("The duration exceeds the rule's maximum.", Texts(card));
+        Assert.Contains("The duration P2D exceeds the rule's maximum of PT8H.", Texts(card));
         Assert.Equal(RequestStatus.Pending, _h.Workflow[request.Id]!.Status);
     }
 
@@ -144,9 +172,11 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
         var request = await _h.Workflow.CreateAsync("alice@example.com");
         var (cardId, _) = ChannelCard();
 
-        await _h.InvokeAsync(Click("29:carol", "deny", request.Id, cardId, comment: "use the read-only role"));
+        var clicker = InvokeCard(await _h.InvokeAsync(Click("29:carol", "deny", request.Id, cardId, comment: "use the read-only role")));
+        Assert.Contains("Denied by carol@example.com", Texts(clicker));
+        Assert.Contains("Your denial was accepted.", Texts(clicker));
 
-        var final = CardOf(_h.Connector.Versions(cardId)[^1]);
+        var final = await Eventually.Until(() => Task.FromResult(CardOf(_h.Connector.Versions(cardId)[^1])), c => Texts(c).Contains("Denied by carol@example.com"), "the channel card shows the denial");
         Assert.Contains("Denied by carol@example.com", Texts(final));
         Assert.Contains(Texts(final), t => t.Contains("use the read-only role", StringComparison.Ordinal));
         var requesterCards = _h.Connector.MessagesIn("a:personal-29:alice").Select(m => CardOf(m.Latest)).ToList();
@@ -160,6 +190,7 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
         var (cardId, _) = ChannelCard();
         await _h.InvokeAsync(Click("29:carol", "approve", request.Id, cardId));
         // The requester relinquishes from the card in their chat.
+        await Eventually.Until(() => _h.Refs.All.Any(r => r.Kind == "requester-active"), "the requester got the active card");
         var activeCardId = _h.Refs.All.Single(r => r.Kind == "requester-active").MessageId;
         var relinquish = Activities.Execute(Url, "29:alice", "relinquish", new JsonObject { ["requestId"] = request.Id }, "a:personal-29:alice", activeCardId, conversationType: "personal");
         var relinquished = InvokeCard(await _h.InvokeAsync(relinquish));
@@ -186,6 +217,7 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
         var request = await _h.Workflow.CreateAsync("alice@example.com");
         var (cardId, _) = ChannelCard();
         await _h.InvokeAsync(Click("29:carol", "approve", request.Id, cardId));
+        await Eventually.Until(() => _h.Connector.MessagesIn("a:personal-29:alice").Count == 2, "the requester got the active card");
         await _h.Workflow.NotifyAsync(Notifications.NotificationKind.ExpiryReminder, _h.Workflow[request.Id]!);
 
         var dms = _h.Connector.MessagesIn("a:personal-29:alice").Select(m => CardOf(m.Latest)).ToList();
@@ -232,10 +264,10 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
             value: new JsonObject { ["requestId"] = request.Id, ["verb"] = "approve", ["duration"] = "PT30M" }, replyToId: cardId);
         TeamsHarness.Ok(await _h.SendAsync(submit));
 
-        Assert.Equal(RequestStatus.Active, _h.Workflow[request.Id]!.Status);
+        await Eventually.Until(() => _h.Workflow[request.Id]!.Status == RequestStatus.Active, "the request became active");
         Assert.Equal(TimeSpan.FromMinutes(30), _h.Workflow[request.Id]!.GrantedDuration);
         var reply = _h.Connector.MessagesIn(TeamsHarness.ApproverChannel).Select(m => m.Latest).Single(m => m["replyToId"]?.GetValue<string>() == cardId);
-        Assert.Contains("Your approval was recorded.", Texts(CardOf(reply)));
+        Assert.Contains("Your approval was accepted.", Texts(CardOf(reply)));
     }
 
     [Fact]
@@ -385,4 +417,39 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
 
     internal static List<string> Verbs(JsonObject card) =>
         [.. (card["actions"]?.AsArray() ?? []).Select(a => a!["verb"]!.GetValue<string>())];
+
+    // SPEC 10: the request card keeps Teams' Data.Query typeahead and validates against the Adaptive Cards 1.5 schema
+    // plus exactly that addition: a well-formed choices.data on Input.ChoiceSet, and nothing else.
+    [Fact]
+    public async Task The_request_card_keeps_its_typeahead_and_validates_against_1_5_plus_exactly_Data_Query_on_ChoiceSet()
+    {
+        TeamsHarness.Ok(await _h.SendAsync(Activities.Message(Url, "29:alice", "request", "a:personal-29:alice")));
+        var form = FakeBotConnector.Card(Assert.Single(_h.Connector.MessagesIn("a:personal-29:alice")).Latest)!;
+
+        CardSchema.AssertValid(form);
+        var typeaheads = form["body"]!.AsArray().Where(e => e!["choices.data"] is not null).ToList();
+        Assert.Equal(["policyArn", "groupName"], typeaheads.Select(e => e!["id"]!.GetValue<string>()));
+        Assert.All(typeaheads, e =>
+        {
+            Assert.Equal("Input.ChoiceSet", e!["type"]!.GetValue<string>());
+            Assert.Equal("Data.Query", e["choices.data"]!["type"]!.GetValue<string>());
+        });
+
+        // Anything beyond the documented addition is refused, as any other member outside the 1.5 schema is.
+        Assert.NotEmpty(CardSchema.Errors(Changed(form, "policyArn", d => d.Remove("dataset"))));
+        Assert.NotEmpty(CardSchema.Errors(Changed(form, "policyArn", d => d["type"] = "Data.Other")));
+        Assert.NotEmpty(CardSchema.Errors(Changed(form, "policyArn", d => d["url"] = "https://evil.example")));
+        Assert.NotEmpty(CardSchema.Errors(Changed(form, "policyArn", d => d["associatedInputs"] = "sometimes")));
+        var onText = form.DeepClone().AsObject();
+        onText["body"]!.AsArray().Single(e => e!["id"]?.GetValue<string>() == "resourceArn")!["choices.data"] = new JsonObject { ["type"] = "Data.Query", ["dataset"] = "resources" };
+        Assert.NotEmpty(CardSchema.Errors(onText));
+    }
+
+    /// <summary>The card with the <c>choices.data</c> of input <paramref name="id"/> changed.</summary>
+    private static JsonObject Changed(JsonObject card, string id, Action<JsonObject> change)
+    {
+        var copy = card.DeepClone().AsObject();
+        change(copy["body"]!.AsArray().Single(e => e!["id"]?.GetValue<string>() == id)!["choices.data"]!.AsObject());
+        return copy;
+    }
 }

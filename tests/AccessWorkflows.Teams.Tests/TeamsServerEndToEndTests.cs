@@ -95,7 +95,7 @@ public sealed class TeamsServerEndToEndTests : IAsyncLifetime
 
         // Carol approves for 15 minutes.
         var carol = await InvokeAsync(Activities.Execute(_connector.ServiceUrl, "29:carol", "approve", new JsonObject { ["requestId"] = requestId, ["duration"] = "PT15M", ["comment"] = "ok" }, Channel, cardId));
-        Assert.Contains("Your approval was recorded.", TeamsApprovalFlowTests.Texts(carol));
+        Assert.Contains("Your approval was accepted.", TeamsApprovalFlowTests.Texts(carol));
 
         var active = await Eventually.Until(() => GetAsync(requestId), r => r["status"]!.GetValue<string>() == "active", "the request becomes active");
         var decision = active["decisions"]!.AsArray().Single()!;
@@ -122,6 +122,55 @@ public sealed class TeamsServerEndToEndTests : IAsyncLifetime
             () => Task.FromResult(FakeBotConnector.Card(_connector.Versions(cardId)[^1])!),
             c => TeamsApprovalFlowTests.Texts(c).Any(t => t.StartsWith("Relinquished by alice@example.com", StringComparison.Ordinal)),
             "the channel card shows the relinquish");
+    }
+
+    [Fact]
+    public async Task The_invoke_answer_to_an_approval_is_the_request_after_the_decision_and_a_strangers_click_is_audited()
+    {
+        _connector.AddMember("29:mallory", "mallory@example.com", "aad-mallory");
+        using var create = new HttpRequestMessage(HttpMethod.Post, "/api/requests")
+        {
+            Content = JsonContent.Create(new { accountId = "111122223333", access = new { type = "policy", policyArn = "arn:aws:iam::aws:policy/ReadOnlyAccess" }, reason = "INC-78" }),
+        };
+        create.Headers.Add("X-Dev-User", "alice@example.com");
+        using var created = await _http.SendAsync(create);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, created.StatusCode);
+        var requestId = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        var (cardId, _) = await Eventually.Until(() => Task.FromResult(_connector.MessagesIn(Channel)), m => m.Count == 1, "the approval card is posted to the channel")
+            .ContinueWith(t => t.Result[0]);
+
+        // Mallory is no approver: told so at once; the refusal still reaches the audit log, written after the answer.
+        var mallory = await InvokeAsync(Activities.Execute(_connector.ServiceUrl, "29:mallory", "approve", new JsonObject { ["requestId"] = requestId }, Channel, cardId));
+        Assert.Contains(TeamsApprovalFlowTests.Texts(mallory), t => t.Contains("is not an approver", StringComparison.Ordinal));
+        await Eventually.Until(
+            () => GetAuditAsync(requestId),
+            a => a.Any(e => e?["type"]?.GetValue<string>() == "decision.refused" && e["actor"]?.GetValue<string>() == "mallory@example.com"),
+            "the stranger's click is in the audit log");
+
+        // Carol's card shows her approval taken: approved, her decision listed, no buttons, not "waiting, 0 of 1".
+        var carol = await InvokeAsync(Activities.Execute(_connector.ServiceUrl, "29:carol", "approve", new JsonObject { ["requestId"] = requestId, ["comment"] = "go ahead" }, Channel, cardId));
+        var texts = TeamsApprovalFlowTests.Texts(carol);
+        Assert.Contains("Your approval was accepted.", texts);
+        Assert.Contains("Approved by carol@example.com: being provisioned", texts);
+        Assert.Contains(texts, t => t.StartsWith("carol@example.com approved", StringComparison.Ordinal) && t.EndsWith(": go ahead", StringComparison.Ordinal));
+        Assert.DoesNotContain(texts, t => t.StartsWith("Waiting for approval", StringComparison.Ordinal));
+        Assert.DoesNotContain("0 of 1", carol.ToJsonString());
+        Assert.Empty(TeamsApprovalFlowTests.Verbs(carol));
+        CardSchema.AssertValid(carol);
+
+        // And that is what the workflow then records.
+        var active = await Eventually.Until(() => GetAsync(requestId), r => r["status"]!.GetValue<string>() == "active", "the request becomes active");
+        Assert.Equal("carol@example.com", active["decisions"]!.AsArray().Single()!["approver"]!.GetValue<string>());
+    }
+
+    private async Task<JsonArray> GetAuditAsync(string id)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/requests/{id}/audit");
+        request.Headers.Add("X-Dev-User", "secops@example.com");
+        using var response = await _http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync());
+        return body as JsonArray ?? body?["items"] as JsonArray ?? [];
     }
 
     private async Task<JsonObject> GetAsync(string id)

@@ -18,6 +18,11 @@ public static class SlackMessages
     public const string RelinquishAction = "relinquish";
     public const string DecideBlock = "decide";
 
+    /// <summary>The approver message's optional comment input: Approve sends it with the decision, Deny starts its
+    /// modal from it.</summary>
+    public const string CommentBlock = "decision_comment";
+    public const string CommentAction = "comment";
+
     /// <summary>Durations offered to approvers, filtered to the plan's maximum.</summary>
     private static readonly TimeSpan[] StandardDurations =
     [
@@ -61,6 +66,13 @@ public static class SlackMessages
         blocks.Add(Section(status));
         if (request.Status == RequestStatus.Pending)
         {
+            blocks.Add(SlackModals.Input(CommentBlock, "Comment (optional, sent with Approve or Deny)", new JsonObject
+            {
+                ["type"] = "plain_text_input",
+                ["action_id"] = CommentAction,
+                ["multiline"] = true,
+                ["max_length"] = Grammar.MaxReasonLength,
+            }, optional: true));
             blocks.Add(DecideActions(request));
         }
 

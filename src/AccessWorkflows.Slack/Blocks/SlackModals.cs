@@ -91,7 +91,25 @@ public static class SlackModals
     }
 
     /// <param name="privateMetadata">Which request and message the denial is for (opaque to the person).</param>
-    public static JsonObject Deny(AccessRequestSummary summary, string privateMetadata) => new()
+    /// <param name="comment">What the approver already typed in the message's comment input, to start from.</param>
+    public static JsonObject Deny(AccessRequestSummary summary, string privateMetadata, string? comment = null)
+    {
+        var input = new JsonObject
+        {
+            ["type"] = "plain_text_input",
+            ["action_id"] = CommentBlock,
+            ["multiline"] = true,
+            ["max_length"] = Grammar.MaxReasonLength,
+        };
+        if (!string.IsNullOrEmpty(comment) && comment.Length <= Grammar.MaxReasonLength)
+        {
+            input["initial_value"] = comment;
+        }
+
+        return DenyModal(summary, privateMetadata, input);
+    }
+
+    private static JsonObject DenyModal(AccessRequestSummary summary, string privateMetadata, JsonObject input) => new()
     {
         ["type"] = "modal",
         ["callback_id"] = DenyCallback,
@@ -102,13 +120,7 @@ public static class SlackModals
         ["blocks"] = new JsonArray
         {
             SlackMessages.Section($"Deny request `{Mrkdwn.Escape(summary.RequestId)}`?"),
-            Input(CommentBlock, "Comment for the requester", new JsonObject
-            {
-                ["type"] = "plain_text_input",
-                ["action_id"] = CommentBlock,
-                ["multiline"] = true,
-                ["max_length"] = Grammar.MaxReasonLength,
-            }),
+            Input(CommentBlock, "Comment for the requester", input),
         },
     };
 
@@ -126,7 +138,7 @@ public static class SlackModals
         ["min_query_length"] = minQueryLength,
     };
 
-    private static JsonObject Input(string blockId, string label, JsonObject element, bool optional = false) => new()
+    internal static JsonObject Input(string blockId, string label, JsonObject element, bool optional = false) => new()
     {
         ["type"] = "input",
         ["block_id"] = blockId,

@@ -1,10 +1,12 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AccessWorkflows.Hosting;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Slack.Api;
 using AccessWorkflows.Slack.Blocks;
 using AccessWorkflows.Slack.Options;
+using AccessWorkflows.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +26,7 @@ public sealed partial class SlackHandlers
     private static readonly TimeSpan SubmissionBudget = TimeSpan.FromMilliseconds(2500);
     private static readonly TimeSpan OptionsBudget = TimeSpan.FromMilliseconds(2000);
     private const int MaxRequestIdLength = 128;
+    private const string NoEmail = "Your Slack profile has no email address, so AccessWorkflows cannot tell who you are.";
 
     private readonly SlackRequestVerifier _verifier;
     private readonly SlackWorkQueue _queue;
@@ -57,7 +60,7 @@ public sealed partial class SlackHandlers
             return Results.Json(new { response_type = "ephemeral", text = "Use /access to request AWS access." });
         }
 
-        if (!_queue.TryEnqueue(new SlackWorkItem("open-request-modal", (sp, ct) => OpenRequestModalAsync(sp, userId, triggerId, ct))))
+        if (!_queue.TryEnqueue(new WorkItem("open-request-modal", (sp, ct) => OpenRequestModalAsync(sp, userId, triggerId, ct))))
         {
             return Busy();
         }
@@ -97,7 +100,7 @@ public sealed partial class SlackHandlers
         var userId = SlackPayload.Str(payload, "user", "id");
         var actionId = SlackPayload.Str(payload, "action_id");
         var query = SlackPayload.Str(payload, "value") ?? string.Empty;
-        var state = payload["view"]?["state"];
+        var state = SlackPayload.Obj(payload, "view", "state");
         var accountId = SlackPayload.StateValue(state, SlackModals.AccountBlock, SlackModals.AccountBlock);
         AccessKind? kind = actionId switch
         {
@@ -146,20 +149,21 @@ public sealed partial class SlackHandlers
         var channelId = SlackPayload.Str(payload, "channel", "id") ?? SlackPayload.Str(payload, "container", "channel_id");
         var triggerId = SlackPayload.Str(payload, "trigger_id");
         var actionTs = SlackPayload.Str(action, "action_ts") ?? SlackPayload.Str(payload, "container", "message_ts") ?? string.Empty;
-        SlackWorkItem? item = actionId switch
+        var state = SlackPayload.Obj(payload, "state");
+
+        // What the approver typed in the message's optional comment input travels with Approve, and pre-fills Deny's.
+        var comment = SlackPayload.StateValue(state, SlackMessages.CommentBlock, SlackMessages.CommentAction)?.Trim();
+        comment = string.IsNullOrEmpty(comment) ? null : comment;
+        WorkItem? item = actionId switch
         {
             SlackMessages.ApproveAction => new("approve", (sp, ct) =>
             {
-                var selected = SlackPayload.StateValue(payload["state"], SlackMessages.DecideBlock, SlackMessages.DurationAction);
+                var selected = SlackPayload.StateValue(state, SlackMessages.DecideBlock, SlackMessages.DurationAction);
                 TimeSpan? duration = AccessDuration.TryParse(selected, out var d) ? d : null;
                 var decisionId = $"slack:{requestId}:{userId}:approve:{actionTs}";
-                return DecideAsync(sp, requestId, userId, channelId, DecisionKind.Approve, duration, null, decisionId, ct);
+                return DecideAsync(sp, requestId, userId, channelId, DecisionKind.Approve, duration, comment, decisionId, ct);
             }),
-            SlackMessages.DenyAction when triggerId is not null => new("open-deny-modal", (sp, ct) =>
-                sp.GetRequiredService<ISlackApi>().OpenViewAsync(
-                    triggerId,
-                    SlackModals.Deny(new AccessRequestSummary(requestId), new JsonObject { ["requestId"] = requestId, ["channel"] = channelId }.ToJsonString()),
-                    ct)),
+            SlackMessages.DenyAction when triggerId is not null => new("open-deny-modal", (sp, ct) => OpenDenyModalAsync(sp, requestId, userId, channelId, triggerId, comment, ct)),
             SlackMessages.RelinquishAction => new("relinquish", (sp, ct) => RelinquishAsync(sp, requestId, userId, channelId, ct)),
             _ => null,
         };
@@ -173,7 +177,7 @@ public sealed partial class SlackHandlers
 
     private async Task<IResult> ViewSubmissionAsync(HttpContext context, JsonNode payload)
     {
-        var view = payload["view"];
+        var view = SlackPayload.Obj(payload, "view");
         var userId = SlackPayload.Str(payload, "user", "id");
         var viewId = SlackPayload.Str(view, "id");
         if (userId is null || viewId is null)
@@ -187,7 +191,7 @@ public sealed partial class SlackHandlers
         {
             return SlackPayload.Str(view, "callback_id") switch
             {
-                SlackModals.RequestCallback => await SubmitRequestAsync(context.RequestServices, userId, viewId, view!["state"], budget.Token),
+                SlackModals.RequestCallback => await SubmitRequestAsync(context.RequestServices, userId, viewId, SlackPayload.Obj(view, "state"), budget.Token),
                 SlackModals.DenyCallback => await SubmitDenyAsync(context.RequestServices, userId, viewId, view!, budget.Token),
                 _ => Results.Ok(),
             };
@@ -290,7 +294,7 @@ public sealed partial class SlackHandlers
         var email = await _users.EmailOfAsync(userId, ct);
         if (email is null)
         {
-            return Errors(new Dictionary<string, string> { [SlackModals.AccountBlock] = "Your Slack profile has no email address, so AccessWorkflows cannot tell who you are." });
+            return Errors(new Dictionary<string, string> { [SlackModals.AccountBlock] = NoEmail });
         }
 
         var commands = services.GetRequiredService<IAccessRequestCommands>();
@@ -317,23 +321,15 @@ public sealed partial class SlackHandlers
         }
     }
 
-    private async Task<IResult> SubmitDenyAsync(IServiceProvider services, string userId, string viewId, JsonNode view, CancellationToken ct)
+    private async Task<IResult> SubmitDenyAsync(IServiceProvider services, string userId, string viewId, JsonObject view, CancellationToken ct)
     {
-        string? requestId = null;
-        try
-        {
-            requestId = SlackPayload.Str(JsonNode.Parse(SlackPayload.Str(view, "private_metadata") ?? "{}"), "requestId");
-        }
-        catch (JsonException)
-        {
-        }
-
+        var requestId = SlackPayload.Str(SlackPayload.ParseObject(SlackPayload.Str(view, "private_metadata")), "requestId");
         if (requestId is null || requestId.Length > MaxRequestIdLength)
         {
             return Results.Ok();
         }
 
-        var comment = SlackPayload.StateValue(view["state"], SlackModals.CommentBlock, SlackModals.CommentBlock)?.Trim();
+        var comment = SlackPayload.StateValue(SlackPayload.Obj(view, "state"), SlackModals.CommentBlock, SlackModals.CommentBlock)?.Trim();
         if (string.IsNullOrEmpty(comment))
         {
             return Errors(new Dictionary<string, string> { [SlackModals.CommentBlock] = "Say why, for the requester." });
@@ -347,7 +343,7 @@ public sealed partial class SlackHandlers
         var email = await _users.EmailOfAsync(userId, ct);
         if (email is null)
         {
-            return Errors(new Dictionary<string, string> { [SlackModals.CommentBlock] = "Your Slack profile has no email address, so AccessWorkflows cannot tell who you are." });
+            return Errors(new Dictionary<string, string> { [SlackModals.CommentBlock] = NoEmail });
         }
 
         var commands = services.GetRequiredService<IAccessRequestCommands>();
@@ -368,12 +364,40 @@ public sealed partial class SlackHandlers
         await services.GetRequiredService<ISlackApi>().OpenViewAsync(triggerId, SlackModals.Request(accounts), ct);
     }
 
+    /// <summary>Deny asks for a comment in a modal, but only of someone whose denial would count: anyone else is told
+    /// why, ephemerally, and sees no modal (and so no request details).</summary>
+    private async Task OpenDenyModalAsync(IServiceProvider services, string requestId, string userId, string? channelId, string triggerId, string? comment, CancellationToken ct)
+    {
+        var email = await _users.EmailOfAsync(userId, ct);
+        if (email is null)
+        {
+            await TellAsync(services, channelId, userId, NoEmail, ct);
+            return;
+        }
+
+        var request = await services.GetRequiredService<IRequestStore>().GetAsync(requestId, ct);
+        var refusal = request is null
+            ? $"There is no request {requestId}."
+            : DecisionRules.Check(request, Math.Max(1, request.ApprovalLevel), Grammar.NormalizeEmail(email), DecisionKind.Deny, null) is { Accepted: false } check ? check.Problem : null;
+        if (refusal is not null)
+        {
+            LogDenyModalRefused(_logger, requestId);
+            await TellAsync(services, channelId, userId, $"You cannot deny this request: {Mrkdwn.Escape(refusal)}", ct);
+            return;
+        }
+
+        await services.GetRequiredService<ISlackApi>().OpenViewAsync(
+            triggerId,
+            SlackModals.Deny(new AccessRequestSummary(requestId), new JsonObject { ["requestId"] = requestId, ["channel"] = channelId }.ToJsonString(), comment),
+            ct);
+    }
+
     private async Task DecideAsync(IServiceProvider services, string requestId, string userId, string? channelId, DecisionKind decision, TimeSpan? duration, string? comment, string decisionId, CancellationToken ct)
     {
         var email = await _users.EmailOfAsync(userId, ct);
         if (email is null)
         {
-            await TellAsync(services, channelId, userId, "Your Slack profile has no email address, so AccessWorkflows cannot tell who you are.", ct);
+            await TellAsync(services, channelId, userId, NoEmail, ct);
             return;
         }
 
@@ -396,7 +420,7 @@ public sealed partial class SlackHandlers
         var email = await _users.EmailOfAsync(userId, ct);
         if (email is null)
         {
-            await TellAsync(services, channelId, userId, "Your Slack profile has no email address, so AccessWorkflows cannot tell who you are.", ct);
+            await TellAsync(services, channelId, userId, NoEmail, ct);
             return;
         }
 
@@ -470,7 +494,7 @@ public sealed partial class SlackHandlers
 
         try
         {
-            var payload = JsonNode.Parse(Field(form, "payload") ?? string.Empty, documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+            var payload = JsonNode.Parse(Field(form, "payload") ?? string.Empty, documentOptions: SlackPayload.ParseOptions);
             return payload is JsonObject ? (payload, null) : (null, Results.BadRequest());
         }
         catch (JsonException)
@@ -499,6 +523,9 @@ public sealed partial class SlackHandlers
 
     [LoggerMessage(EventId = 5005, Level = LogLevel.Warning, Message = "Slack modal submission could not be completed")]
     private static partial void LogSubmissionFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 5008, Level = LogLevel.Information, Message = "Slack deny modal for request {RequestId} not opened: the clicker may not decide it")]
+    private static partial void LogDenyModalRefused(ILogger logger, string requestId);
 
     [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "Slack options could not be computed")]
     private static partial void LogOptionsFailed(ILogger logger, Exception exception);

@@ -39,21 +39,37 @@ internal sealed class Activity
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         MaxDepth = 32,
+
+        // A member given twice would mean whichever copy a reader picks: refused (400) instead.
+        AllowDuplicateProperties = false,
     };
 
     /// <summary>The conversation id without Teams' <c>;messageid=</c> suffix of a channel thread.</summary>
     public string? BaseConversationId => Conversation?.Id?.Split(';')[0];
 
-    public string? TenantId => Conversation?.TenantId ?? JsonText.String(ChannelData?["tenant"]?["id"]);
+    public string? TenantId => Conversation?.TenantId ?? JsonText.String(JsonText.Node(ChannelData, "tenant", "id"));
 
-    public string? TeamsChannelId => JsonText.String(ChannelData?["channel"]?["id"]);
+    public string? TeamsChannelId => JsonText.String(JsonText.Node(ChannelData, "channel", "id"));
 
-    public string? TeamId => JsonText.String(ChannelData?["team"]?["id"]);
+    public string? TeamId => JsonText.String(JsonText.Node(ChannelData, "team", "id"));
 }
 
 /// <summary>Reads untrusted JSON without throwing on a value of the wrong kind.</summary>
 internal static class JsonText
 {
+    /// <summary>The node at <paramref name="path"/>, walking objects only: null when a step is missing or not an object,
+    /// where the <c>JsonNode</c> indexer would throw on an array or a value.</summary>
+    public static JsonNode? Node(JsonNode? node, params string[] path)
+    {
+        var current = node;
+        foreach (var p in path)
+        {
+            current = current is JsonObject o && o.TryGetPropertyValue(p, out var next) ? next : null;
+        }
+
+        return current;
+    }
+
     public static string? String(JsonNode? node, int maxLength = 4096) =>
         node is JsonValue v && v.TryGetValue<string>(out var s) && s.Length <= maxLength ? s : null;
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AccessWorkflows.Requests;
@@ -16,16 +17,23 @@ namespace AccessWorkflows.Teams.Bot;
 internal sealed class ConversationDirectory
 {
     private const int MaxMembersPerActivity = 50;
+    private const int MaxCachedIdentities = 10_000;
     private readonly IConversationStore _store;
     private readonly IBotConnector _connector;
     private readonly TeamsOptions _options;
+    private readonly TimeProvider _time;
     private readonly ILogger<ConversationDirectory> _logger;
 
-    public ConversationDirectory(IConversationStore store, IBotConnector connector, IOptions<TeamsOptions> options, ILogger<ConversationDirectory> logger)
+    // Who a Teams user id is in a conversation, as the member lookup last said: a click is answered without waiting
+    // for the Bot Connector again. Bounded, and only successful look-ups are kept.
+    private readonly ConcurrentDictionary<string, (string Email, DateTimeOffset Until)> _identities = new(StringComparer.Ordinal);
+
+    public ConversationDirectory(IConversationStore store, IBotConnector connector, IOptions<TeamsOptions> options, TimeProvider time, ILogger<ConversationDirectory> logger)
     {
         _store = store;
         _connector = connector;
         _options = options.Value;
+        _time = time;
         _logger = logger;
     }
 
@@ -65,7 +73,7 @@ internal sealed class ConversationDirectory
             await LearnUserAsync(a, userId, a.From.AadObjectId, personalConversationId: a.BaseConversationId, cancellationToken);
         }
 
-        foreach (var member in (a.MembersAdded ?? []).Where(m => m.Id is not null && m.Id != a.Recipient?.Id).Take(MaxMembersPerActivity))
+        foreach (var member in (a.MembersAdded ?? []).OfType<ChannelAccount>().Where(m => m.Id is not null && m.Id != a.Recipient?.Id).Take(MaxMembersPerActivity))
         {
             await LearnUserAsync(a, member.Id!, member.AadObjectId, conversationType == "personal" ? a.BaseConversationId : null, cancellationToken);
         }
@@ -77,13 +85,32 @@ internal sealed class ConversationDirectory
     /// </summary>
     public async Task<string?> IdentifyAsync(Activity a, CancellationToken cancellationToken)
     {
-        if (a.From?.Id is not { } userId)
+        // The member lookup needs the conversation: an activity without one names nobody.
+        if (a.From?.Id is not { } userId || a.ServiceUrl is null || a.BaseConversationId is null)
         {
             return null;
         }
 
+        var key = $"{a.ServiceUrl}|{a.BaseConversationId}|{userId}";
+        var now = _time.GetUtcNow();
+        if (_identities.TryGetValue(key, out var known) && known.Until > now)
+        {
+            return known.Email;
+        }
+
         var personal = a.Conversation?.ConversationType == "personal" ? a.BaseConversationId : null;
-        return await LearnUserAsync(a, userId, a.From.AadObjectId, personal, cancellationToken);
+        var email = await LearnUserAsync(a, userId, a.From.AadObjectId, personal, cancellationToken);
+        if (email is not null && _options.MemberCacheDuration > TimeSpan.Zero)
+        {
+            if (_identities.Count >= MaxCachedIdentities)
+            {
+                _identities.Clear();
+            }
+
+            _identities[key] = (email, now + _options.MemberCacheDuration);
+        }
+
+        return email;
     }
 
     /// <summary>A 1:1 chat with the user of this email: the stored one, or one created now (POST /v3/conversations).</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using AccessWorkflows.Hosting;
 using AccessWorkflows.Http;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Storage;
@@ -8,6 +9,7 @@ using AccessWorkflows.Teams.Auth;
 using AccessWorkflows.Teams.Cards;
 using AccessWorkflows.Teams.Connector;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -27,6 +29,9 @@ internal sealed partial class TeamsBot
     private readonly IRequestStore _requests;
     private readonly IMessageRefStore _messageRefs;
     private readonly ITeamsRequestOptions _requestOptions;
+    private readonly TeamsWorkQueue _queue;
+    private readonly TeamsNotificationChannel _cards;
+    private readonly TimeProvider _time;
     private readonly TeamsOptions _options;
     private readonly ILogger<TeamsBot> _logger;
 
@@ -38,6 +43,9 @@ internal sealed partial class TeamsBot
         IRequestStore requests,
         IMessageRefStore messageRefs,
         ITeamsRequestOptions requestOptions,
+        TeamsWorkQueue queue,
+        TeamsNotificationChannel cards,
+        TimeProvider time,
         IOptions<TeamsOptions> options,
         ILogger<TeamsBot> logger)
     {
@@ -48,6 +56,9 @@ internal sealed partial class TeamsBot
         _requests = requests;
         _messageRefs = messageRefs;
         _requestOptions = requestOptions;
+        _queue = queue;
+        _cards = cards;
+        _time = time;
         _options = options.Value;
         _logger = logger;
     }
@@ -125,9 +136,9 @@ internal sealed partial class TeamsBot
         switch (a.Name)
         {
             case "adaptiveCard/action":
-                var action = a.Value?["action"];
-                var verb = JsonText.String(action?["verb"], 64);
-                var data = action?["data"] as JsonObject ?? [];
+                var action = JsonText.Node(a.Value, "action");
+                var verb = JsonText.String(JsonText.Node(action, "verb"), 64);
+                var data = JsonText.Node(action, "data") as JsonObject ?? [];
                 var card = await ActAsync(a, verb, data, cancellationToken);
                 await Json(http, TeamsCards.InvokeResponse(card));
                 return;
@@ -225,12 +236,7 @@ internal sealed partial class TeamsBot
 
                     var comment = JsonText.String(data["comment"], 2000);
                     comment = string.IsNullOrWhiteSpace(comment) ? null : CardText.Plain(comment, 1000, keepLineBreaks: true);
-                    var result = await _commands.DecideAsync(requestId, email, kind, kind == DecisionKind.Approve ? duration : null, comment, Channels.Teams, decisionId, cancellationToken);
-                    Log.ActionHandled(_logger, verb, email, requestId, result.Outcome);
-                    var banner = result.Accepted
-                        ? new CardBanner(kind == DecisionKind.Approve ? "Your approval was recorded." : "Your denial was recorded.", false)
-                        : new CardBanner(result.Problem ?? "Your decision was not accepted.", true);
-                    return await ViewAsync(requestId, email, banner, cancellationToken, result.Request, allowActions: !result.Accepted);
+                    return await DecideAsync(requestId, email, kind, kind == DecisionKind.Approve ? duration : null, comment, decisionId, cancellationToken);
                 }
 
             case CardVerbs.Relinquish:
@@ -250,6 +256,86 @@ internal sealed partial class TeamsBot
                 return await ViewAsync(requestId, email, null, cancellationToken);
             default:
                 return TeamsCards.Notice("Unknown action", "This card action is not supported.", isError: true);
+        }
+    }
+
+    /// <summary>
+    /// An approver's Approve or Deny, answered at once (SPEC 10: the invoke is answered with the refreshed card): the
+    /// decision rules are checked on the request as stored, the clicker sees the card as the decision leaves it (or the
+    /// reason it does not count), and the command itself (its durable event, or the audit entry of a refusal) runs on
+    /// <see cref="TeamsWorkQueue"/>, so no click waits for a durable write.
+    /// </summary>
+    private async Task<JsonObject> DecideAsync(string requestId, string email, DecisionKind kind, TimeSpan? duration, string? comment, string decisionId, CancellationToken cancellationToken)
+    {
+        var request = await _requests.GetAsync(requestId, cancellationToken);
+        if (request is null)
+        {
+            return TeamsCards.Notice("Unknown request", $"There is no request {requestId}.", isError: true);
+        }
+
+        if (request.Decisions.Any(d => d.Id == decisionId))
+        {
+            // The same click delivered again: it counted the first time.
+            return await ViewAsync(requestId, email, null, cancellationToken, request);
+        }
+
+        var approver = Grammar.NormalizeEmail(email);
+        var check = DecisionRules.Check(request, Math.Max(1, request.ApprovalLevel), approver, kind, duration);
+        if (comment is { Length: > Grammar.MaxReasonLength })
+        {
+            check = CommandResult.Refused(CommandOutcome.Invalid, $"The comment is longer than {Grammar.MaxReasonLength} characters.", request);
+        }
+
+        // Projected before the command is queued, from the request as read: the answer never depends on how far the
+        // queued command has got.
+        var approverLevel = DecisionRules.LevelOf(request, approver, Math.Max(1, request.ApprovalLevel));
+        var projected = check.Accepted
+            ? DecisionProjection.Apply(request, new DecisionRecord(decisionId, approver, kind, duration, comment, Channels.Teams, approverLevel, _time.GetUtcNow()))
+            : request;
+        var verb = kind == DecisionKind.Approve ? CardVerbs.Approve : CardVerbs.Deny;
+        var accepted = check.Accepted;
+        var queued = _queue.TryEnqueue(new WorkItem("teams-" + verb, async (services, ct) =>
+        {
+            var result = await services.GetRequiredService<IAccessRequestCommands>().DecideAsync(requestId, approver, kind, duration, comment, Channels.Teams, decisionId, ct);
+            Log.ActionHandled(_logger, verb, approver, requestId, result.Outcome);
+
+            // A second delivery of a click that already counted is refused as no longer pending: it did count.
+            var counted = result.Accepted || result.Request?.Decisions.Any(d => d.Id == decisionId) == true;
+            if (counted != accepted)
+            {
+                await CorrectAsync(requestId, approver, kind, result, ct);
+            }
+        }));
+        if (!queued)
+        {
+            Log.QueueFull(_logger);
+            return TeamsCards.Notice("Busy", "AccessWorkflows is busy and did not take your decision; please try again in a minute.", isError: true);
+        }
+
+        if (!accepted)
+        {
+            return await ViewAsync(requestId, email, new CardBanner(check.Problem ?? "Your decision was not accepted.", true), cancellationToken, projected, allowActions: false);
+        }
+
+        var banner = new CardBanner(kind == DecisionKind.Approve ? "Your approval was accepted." : "Your denial was accepted.", false);
+        return await ViewAsync(requestId, email, banner, cancellationToken, projected);
+    }
+
+    /// <summary>The command did not confirm what the clicker was shown (the request changed in between): every card of
+    /// the request is replaced with it as it now stands, and a refused clicker is told why in their personal chat.</summary>
+    private async Task CorrectAsync(string requestId, string approver, DecisionKind kind, CommandResult result, CancellationToken cancellationToken)
+    {
+        Log.ClickAnswerCorrected(_logger, requestId, result.Outcome);
+        if (await _requests.GetAsync(requestId, cancellationToken) is { } current)
+        {
+            await _cards.RefreshAsync(current, cancellationToken);
+        }
+
+        if (!result.Accepted && await _directory.PersonalChatAsync(approver, cancellationToken) is { } chat)
+        {
+            var what = kind == DecisionKind.Approve ? "approval" : "denial";
+            var notice = TeamsCards.Notice("Not counted", $"Your {what} of request {requestId} was not counted: {result.Problem}", isError: true);
+            await _connector.SendAsync(chat.ServiceUrl, chat.ConversationId, TeamsCards.Message(notice), cancellationToken);
         }
     }
 
@@ -316,10 +402,10 @@ internal sealed partial class TeamsBot
     private async Task<JsonObject> SearchAsync(Activity a, CancellationToken cancellationToken)
     {
         var email = await _directory.IdentifyAsync(a, cancellationToken);
-        var dataset = JsonText.String(a.Value?["dataset"], 64) ?? string.Empty;
-        var query = JsonText.String(a.Value?["queryText"], 256) ?? string.Empty;
-        var top = a.Value?["queryOptions"]?["top"] is JsonValue t && t.TryGetValue<int>(out var n) ? n : 15;
-        var accountId = JsonText.String(a.Value?["data"]?["accountId"], 32);
+        var dataset = JsonText.String(JsonText.Node(a.Value, "dataset"), 64) ?? string.Empty;
+        var query = JsonText.String(JsonText.Node(a.Value, "queryText"), 256) ?? string.Empty;
+        var top = JsonText.Node(a.Value, "queryOptions", "top") is JsonValue t && t.TryGetValue<int>(out var n) ? n : 15;
+        var accountId = JsonText.String(JsonText.Node(a.Value, "data", "accountId"), 32);
         IReadOnlyList<(string Title, string Value)> results = email is null
             ? []
             : await _requestOptions.SearchAsync(email, dataset, accountId, query, top, cancellationToken);

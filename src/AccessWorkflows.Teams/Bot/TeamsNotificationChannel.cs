@@ -157,6 +157,11 @@ internal sealed class TeamsNotificationChannel : INotificationChannel
         posted.Add(activityId);
     }
 
+    /// <summary>Replaces every card of <paramref name="request"/> with it as it stands, outside any notification: when a
+    /// click was answered with an outcome the command then did not confirm.</summary>
+    public Task RefreshAsync(AccessRequest request, CancellationToken cancellationToken) =>
+        UpdateAllAsync(request, [], cancellationToken);
+
     /// <summary>Replaces every card of the request with its current state. All are attempted; the first failure is
     /// rethrown afterwards so the activity is retried (updates are idempotent).</summary>
     private async Task UpdateAllAsync(AccessRequest request, HashSet<string> skip, CancellationToken cancellationToken)
@@ -205,8 +210,8 @@ internal sealed class TeamsNotificationChannel : INotificationChannel
         try
         {
             var node = JsonNode.Parse(address);
-            serviceUrl = JsonText.String(node?["serviceUrl"]) ?? string.Empty;
-            conversationId = JsonText.String(node?["conversationId"]) ?? string.Empty;
+            serviceUrl = JsonText.String(JsonText.Node(node, "serviceUrl")) ?? string.Empty;
+            conversationId = JsonText.String(JsonText.Node(node, "conversationId")) ?? string.Empty;
             return serviceUrl.Length > 0 && conversationId.Length > 0;
         }
         catch (JsonException)

@@ -50,7 +50,7 @@ internal sealed class BotConnectorClient : IBotConnector
     public async Task<string> SendAsync(string serviceUrl, string conversationId, JsonObject activity, CancellationToken cancellationToken)
     {
         var body = await SendJsonAsync(HttpMethod.Post, serviceUrl, $"v3/conversations/{Uri.EscapeDataString(conversationId)}/activities", activity, cancellationToken);
-        return JsonText.String(body?["id"]) ?? throw new HttpRequestException("The Bot Connector answered no activity id.");
+        return JsonText.String(JsonText.Node(body, "id")) ?? throw new HttpRequestException("The Bot Connector answered no activity id.");
     }
 
     public async Task UpdateAsync(string serviceUrl, string conversationId, string activityId, JsonObject activity, CancellationToken cancellationToken)
@@ -59,7 +59,7 @@ internal sealed class BotConnectorClient : IBotConnector
     public async Task<string> CreateConversationAsync(string serviceUrl, JsonObject parameters, CancellationToken cancellationToken)
     {
         var body = await SendJsonAsync(HttpMethod.Post, serviceUrl, "v3/conversations", parameters, cancellationToken);
-        return JsonText.String(body?["id"]) ?? throw new HttpRequestException("The Bot Connector answered no conversation id.");
+        return JsonText.String(JsonText.Node(body, "id")) ?? throw new HttpRequestException("The Bot Connector answered no conversation id.");
     }
 
     public async Task<TeamsMember?> GetMemberAsync(string serviceUrl, string conversationId, string userId, CancellationToken cancellationToken)
@@ -79,8 +79,8 @@ internal sealed class BotConnectorClient : IBotConnector
     public async Task<IReadOnlyList<string>> GetTeamChannelsAsync(string serviceUrl, string teamId, CancellationToken cancellationToken)
     {
         var body = await SendJsonAsync(HttpMethod.Get, serviceUrl, $"v3/teams/{Uri.EscapeDataString(teamId)}/conversations", null, cancellationToken);
-        return body?["conversations"] is JsonArray conversations
-            ? [.. conversations.Select(c => JsonText.String(c?["id"])).OfType<string>()]
+        return JsonText.Node(body, "conversations") is JsonArray conversations
+            ? [.. conversations.Select(c => JsonText.String(JsonText.Node(c, "id"))).OfType<string>()]
             : [];
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using AccessWorkflows.Notifications;
 using AccessWorkflows.Requests;
+using AccessWorkflows.Storage;
 
 namespace AccessWorkflows.Slack.Tests.Fakes;
 
@@ -10,7 +11,7 @@ namespace AccessWorkflows.Slack.Tests.Fakes;
 /// (approver of a notified level, no self-approval, duration not past the maximum, the same decision once) and
 /// notifications to the channel in order, from one background loop as an orchestrator would send them.
 /// </summary>
-public sealed class FakeAccessWorkflow : IAccessRequestCommands
+public sealed class FakeAccessWorkflow : IAccessRequestCommands, IRequestStore
 {
     public const string ApproverChannel = "C0APPROVE";
     private readonly ConcurrentDictionary<string, AccessRequest> _requests = new();
@@ -186,10 +187,44 @@ public sealed class FakeAccessWorkflow : IAccessRequestCommands
     public Task<CommandResult> RevokeAsync(string requestId, string adminEmail, string channel, string? comment, CancellationToken cancellationToken = default)
         => Task.FromResult(CommandResult.Refused(CommandOutcome.Forbidden, "Not in this fake."));
 
+    // The read side the Slack handlers use to check a clicker before opening a modal. Reads return a snapshot,
+    // as the real stores do, so a caller never sees later changes through its copy.
+    Task<AccessRequest?> IRequestStore.GetAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!_requests.TryGetValue(id, out var request))
+        {
+            return Task.FromResult<AccessRequest?>(null);
+        }
+
+        lock (request)
+        {
+            return Task.FromResult<AccessRequest?>(Snapshot(request));
+        }
+    }
+
+    Task<bool> IRequestStore.TryCreateAsync(AccessRequest request, CancellationToken cancellationToken) =>
+        Task.FromResult(_requests.TryAdd(request.Id, request));
+
+    Task<AccessRequest> IRequestStore.UpdateAsync(string id, Func<AccessRequest, bool> mutate, CancellationToken cancellationToken)
+    {
+        var request = _requests.TryGetValue(id, out var r) ? r : throw new KeyNotFoundException(id);
+        lock (request)
+        {
+            mutate(request);
+            return Task.FromResult(Snapshot(request));
+        }
+    }
+
+    Task<RequestPage> IRequestStore.QueryAsync(RequestQuery query, CancellationToken cancellationToken) =>
+        Task.FromResult(new RequestPage([.. _requests.Values.Where(r => query.Status is null || r.Status == query.Status).Select(Snapshot)], null));
+
+    private static AccessRequest Snapshot(AccessRequest request) =>
+        System.Text.Json.JsonSerializer.Deserialize<AccessRequest>(System.Text.Json.JsonSerializer.Serialize(request))!;
+
     /// <summary>Notifications carry a snapshot, as the workflow's do.</summary>
     private void Notify(NotificationKind kind, AccessRequest request, string? actor = null, string? comment = null, int? level = null)
     {
-        var snapshot = System.Text.Json.JsonSerializer.Deserialize<AccessRequest>(System.Text.Json.JsonSerializer.Serialize(request))!;
+        var snapshot = Snapshot(request);
         _outbox.Writer.TryWrite(new Notification
         {
             Id = $"{request.Id}:{Interlocked.Increment(ref _notifications)}:{kind}",
