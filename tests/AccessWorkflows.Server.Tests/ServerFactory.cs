@@ -3,6 +3,9 @@ using System.Text.Json;
 using AccessWorkflows.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace AccessWorkflows.Server.Tests;
 
@@ -37,6 +40,12 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
     /// <summary>The host environment the server starts in.</summary>
     public string EnvironmentName { get; init; } = "Development";
 
+    /// <summary>Services replaced in the server after its own registrations (fakes, gates, failing stores).</summary>
+    public Action<IServiceCollection>? TestServices { get; init; }
+
+    /// <summary>Extra logging, such as a provider that records what the server logs.</summary>
+    public Action<ILoggingBuilder>? Logging { get; init; }
+
     /// <summary>A client that calls as <paramref name="email"/> (Development authentication).</summary>
     public HttpClient As(string email)
     {
@@ -51,6 +60,16 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
+        }
+
+        if (TestServices is { } services)
+        {
+            builder.ConfigureTestServices(services);
+        }
+
+        if (Logging is { } logging)
+        {
+            builder.ConfigureLogging(logging);
         }
     }
 }

@@ -66,6 +66,9 @@ public static class AccessWorkflowsServer
             app.Logger.LogWarning("Authentication is in Development mode: the X-Dev-User header is trusted. Never use this outside a developer machine.");
         }
 
+        // First in the pipeline: an unexpected exception or an empty refusal (404, 405) anywhere below is answered
+        // as problem+json without a stack trace, even in Development.
+        app.UseProblemResponses();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapAccessRequestApi();

@@ -42,7 +42,9 @@ public sealed record AccessWorkflowInput(
     int Version = 1)
 {
     /// <summary>The version new requests start with. Raise it with every change of the orchestrator's sequence.</summary>
-    public const int CurrentVersion = 1;
+    /// <remarks>Version 2: decisions that arrive after the outcome are recorded as too late (audit
+    /// <c>decision.late</c>) right after the request leaves pending, instead of being left unread.</remarks>
+    public const int CurrentVersion = 2;
 }
 
 /// <summary>What the orchestration returns: how the request ended.</summary>
@@ -54,6 +56,9 @@ public enum RequestChangeKind
     Pending,
     Decision,
     DecisionRefused,
+
+    /// <summary>A decision that arrived after the outcome: audited, not counted (workflow version 2).</summary>
+    DecisionLate,
     Approved,
     Active,
     Ended,
