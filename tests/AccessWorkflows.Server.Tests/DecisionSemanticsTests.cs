@@ -102,7 +102,7 @@ public sealed class DecisionSemanticsTests : IClassFixture<DecisionSemanticsTest
         Assert.Equal(HttpStatusCode.Conflict, deny.StatusCode);
         Assert.Equal("application/problem+json", deny.Content.Headers.ContentType?.MediaType);
         var problem = await deny.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("approved", problem.GetProperty("status").GetString());
+        Assert.Equal("approved", problem.GetProperty("requestStatus").GetString());
         Assert.Contains("approved by carol@example.com", problem.GetProperty("detail").GetString());
         var late = Assert.Single(await AuditAsync(created.Id), e => e.Type == "decision.late");
         Assert.Equal("dave@example.com", late.Actor);

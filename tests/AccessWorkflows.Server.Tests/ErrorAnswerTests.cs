@@ -110,10 +110,12 @@ public sealed class ErrorAnswerTests : IClassFixture<ErrorAnswerTests.Fixture>
         private readonly byte[] _bytes;
 
         public ChunkedContent(string body)
+            : this(Encoding.UTF8.GetBytes(body))
         {
-            _bytes = Encoding.UTF8.GetBytes(body);
             Headers.ContentType = new("application/json");
         }
+
+        public ChunkedContent(byte[] bytes) => _bytes = bytes;
 
         protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => stream.WriteAsync(_bytes).AsTask();
 

@@ -87,10 +87,10 @@ public static class Problems
 
     public static IResult Conflict(string detail) => Results.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Not in a state that allows this.");
 
-    /// <summary>409 naming the state the request is in (<c>status</c>, its wire name), e.g. the outcome a late
+    /// <summary>409 naming the state the request is in (<c>requestStatus</c>, its wire name; <c>status</c> is the HTTP status, as RFC 7807 has it), e.g. the outcome a late
     /// decision arrived after.</summary>
     public static IResult Conflict(string detail, RequestStatus status) =>
-        Results.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Not in a state that allows this.", extensions: new Dictionary<string, object?> { ["status"] = status.WireName() });
+        Results.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Not in a state that allows this.", extensions: new Dictionary<string, object?> { ["requestStatus"] = status.WireName() });
 
     public static IResult TooLarge(int maxBytes) => Results.Problem($"The body is larger than {maxBytes} bytes.", statusCode: StatusCodes.Status413PayloadTooLarge, title: "Body too large.");
 }
