@@ -2,7 +2,8 @@
 # Runs every test of the repository on a fresh machine: installs what the tests need (Azurite from npm, when a
 # test project needs it), builds each test project, runs them one after another (2 cores: parallel runs only
 # fight), and ends with one line "N passed, N failed[, N skipped]" summed over all test projects. Exits non-zero
-# when anything failed to build or any test failed. The Functions project is never built here (SPEC 3).
+# when anything failed to build or any test failed. The Functions project and its fidelity tests are never built
+# here (SPEC 3).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +14,9 @@ if [ -f package.json ] && [ ! -x node_modules/.bin/azurite ]; then
   npm ci --no-audit --no-fund --loglevel=error || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
-mapfile -t projects < <(find tests -mindepth 2 -maxdepth 2 -name '*.Tests.csproj' | sort)
+# tests/AccessWorkflows.Functions.Tests is left out: its packages (the Functions worker, Microsoft.DurableTask.*) are not on
+# this registry, so it cannot restore here. ../shared/tools/functions-check/run builds and runs it (README, Azure Functions).
+mapfile -t projects < <(find tests -mindepth 2 -maxdepth 2 -name '*.Tests.csproj' ! -name 'AccessWorkflows.Functions.Tests.csproj' | sort)
 passed=0; failed=0; skipped=0; broken=0
 results=$(mktemp -d)
 

@@ -37,6 +37,14 @@ public interface IOrchestrationContext
 
     void SetCustomStatus(object? customStatus);
 
+    /// <summary>Restarts the instance with <paramref name="newInput"/> and an empty history once the orchestrator
+    /// returns (return right after calling this; its output and any task it did not await are dropped). This is how
+    /// an orchestration that loops for long bounds its history. The instance id and custom status stay; the old
+    /// execution's pending timers and activity results never reach the new one. With
+    /// <paramref name="preserveUnprocessedEvents"/>, events received but not yet awaited are delivered to the new
+    /// execution, in arrival order; without it they are dropped.</summary>
+    void ContinueAsNew(object? newInput = null, bool preserveUnprocessedEvents = true);
+
     /// <summary>A deterministic GUID: the same on every replay of this step.</summary>
     Guid NewGuid();
 

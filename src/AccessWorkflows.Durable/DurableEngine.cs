@@ -271,6 +271,8 @@ public sealed class DurableEngine : IAsyncDisposable
         }
 
         OrchestrationStepResult result;
+        var restarted = false;
+        string? newInput = null;
         var started = new HistoryEvent(HistoryEventType.OrchestratorStarted, now);
         if (messages.Find(m => m.Event.Type == HistoryEventType.ExecutionTerminated) is { } terminate)
         {
@@ -289,21 +291,21 @@ public sealed class DurableEngine : IAsyncDisposable
         {
             var newEvents = new List<HistoryEvent>(messages.Count + 1) { started };
             newEvents.AddRange(messages.Select(m => m.Event));
-            var runner = new OrchestrationRunner(
+            (result, restarted, newInput) = OrchestrationRunner.RunStep(
                 instance.Name,
                 instanceId,
                 _registry.FindOrchestrator(instance.Name),
                 history,
                 newEvents,
                 instance.CustomStatus,
+                now,
                 _loggerFactory);
-            result = runner.Run();
         }
 
         var committed = _store.CommitStep(new StepCommit(
             instanceId,
             instance.Generation,
-            history.Count,
+            restarted ? 0 : history.Count,
             result.NewHistory,
             result.NewActivities,
             result.NewTimers,
@@ -312,7 +314,10 @@ public sealed class DurableEngine : IAsyncDisposable
             result.Output,
             result.Failure is null ? null : OrchestrationRunner.Json(result.Failure),
             result.CustomStatus,
-            now));
+            now)
+        {
+            Restart = restarted ? new ExecutionRestart(newInput) : null,
+        });
         if (!committed)
         {
             Log.StepConflict(_logger, instanceId);

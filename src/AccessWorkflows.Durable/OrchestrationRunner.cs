@@ -14,7 +14,14 @@ internal sealed record OrchestrationStepResult(
     string? Output,
     TaskFailureDetails? Failure,
     string? CustomStatus,
-    NonDeterministicOrchestrationException? NonDeterminism);
+    NonDeterministicOrchestrationException? NonDeterminism)
+{
+    /// <summary>Set when the orchestrator called ContinueAsNew and returned: the engine starts the new execution.</summary>
+    public ContinuedAsNew? ContinuedAsNew { get; init; }
+}
+
+/// <summary>The new execution's input, and the events the old one received but never awaited (oldest first).</summary>
+internal sealed record ContinuedAsNew(string? Input, List<HistoryEvent> CarriedEvents);
 
 /// <summary>
 /// Runs one step of one instance: re-runs the orchestrator over its past history (replay), then applies the new
@@ -37,7 +44,7 @@ internal sealed class OrchestrationRunner : IOrchestrationContext
     private readonly List<ActivityWorkItem> _newActivities = [];
     private readonly List<(int, DateTime)> _newTimers = [];
     private readonly Dictionary<string, LinkedList<Action<string?>>> _waiters = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, Queue<string?>> _buffered = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, Queue<BufferedEvent>> _buffered = new(StringComparer.OrdinalIgnoreCase);
 
     private int _sequence;
     private int _guidCounter;
@@ -47,6 +54,8 @@ internal sealed class OrchestrationRunner : IOrchestrationContext
     private string? _customStatus;
     private Task<string?>? _orchestration;
     private NonDeterministicOrchestrationException? _nonDeterminism;
+    private int _arrivals;
+    private (string? Input, bool PreserveUnprocessedEvents)? _continueAsNew;
 
     public OrchestrationRunner(
         TaskName name,
@@ -75,6 +84,8 @@ internal sealed class OrchestrationRunner : IOrchestrationContext
 
     private sealed record OpenTask(HistoryEventType Kind, TaskName Name, TaskCompletionSource<string?> Completion);
 
+    private sealed record BufferedEvent(int Arrival, string Name, string? Data);
+
     public TaskName Name { get; }
 
     public string InstanceId { get; }
@@ -83,9 +94,50 @@ internal sealed class OrchestrationRunner : IOrchestrationContext
 
     public bool IsReplaying => _isReplaying;
 
+    /// <summary>At most this many executions follow one another within one step; an orchestrator that continues as
+    /// new without ever awaiting anything would otherwise loop forever.</summary>
+    internal const int MaxExecutionsPerStep = 10_000;
+
+    /// <summary>Runs one step of an instance. When the orchestrator continues as new, the new execution starts within
+    /// the same step (a fresh history: OrchestratorStarted, ExecutionStarted, then the carried events), so the step
+    /// commits only the last execution's history, with <c>Restarted</c> set and <c>Input</c> its input.</summary>
+    internal static (OrchestrationStepResult Result, bool Restarted, string? Input) RunStep(
+        TaskName name,
+        string instanceId,
+        Func<IOrchestrationContext, Task<string?>>? body,
+        IReadOnlyList<HistoryEvent> past,
+        IReadOnlyList<HistoryEvent> newEvents,
+        string? customStatus,
+        DateTime now,
+        ILoggerFactory loggerFactory)
+    {
+        var result = new OrchestrationRunner(name, instanceId, body, past, newEvents, customStatus, loggerFactory).Run();
+        string? input = null;
+        var restarted = false;
+        for (var executions = 1; result.ContinuedAsNew is { } next; executions++)
+        {
+            input = next.Input;
+            restarted = true;
+            if (executions == MaxExecutionsPerStep)
+            {
+                var failure = new TaskFailureDetails(
+                    typeof(InvalidOperationException).FullName!,
+                    $"The orchestrator continued as new {MaxExecutionsPerStep} times in one step without awaiting anything.");
+                result = new(OrchestrationRuntimeStatus.Failed, [new HistoryEvent(HistoryEventType.ExecutionFailed, now, Data: Json(failure))], [], [], null, failure, result.CustomStatus, null);
+                break;
+            }
+
+            List<HistoryEvent> started = [new(HistoryEventType.OrchestratorStarted, now), new(HistoryEventType.ExecutionStarted, now, -1, name.Name, input), .. next.CarriedEvents];
+            result = new OrchestrationRunner(name, instanceId, body, [], started, result.CustomStatus, loggerFactory).Run();
+        }
+
+        return (result, restarted, input);
+    }
+
     public OrchestrationStepResult Run()
     {
         var applied = new List<HistoryEvent>();
+        var unapplied = _new.Count;
         var previous = SynchronizationContext.Current;
         var context = new OrchestrationSynchronizationContext();
         SynchronizationContext.SetSynchronizationContext(context);
@@ -110,6 +162,7 @@ internal sealed class OrchestrationRunner : IOrchestrationContext
                 if (!replaying)
                 {
                     applied.Add(e);
+                    unapplied--;
                 }
 
                 Apply(e);
@@ -136,10 +189,10 @@ internal sealed class OrchestrationRunner : IOrchestrationContext
             SynchronizationContext.SetSynchronizationContext(previous);
         }
 
-        return BuildResult(applied);
+        return BuildResult(applied, unapplied);
     }
 
-    private OrchestrationStepResult BuildResult(List<HistoryEvent> applied)
+    private OrchestrationStepResult BuildResult(List<HistoryEvent> applied, int unapplied)
     {
         if (_nonDeterminism is not null)
         {
@@ -152,6 +205,26 @@ internal sealed class OrchestrationRunner : IOrchestrationContext
         {
             applied.AddRange(_callEvents);
             return new(OrchestrationRuntimeStatus.Running, applied, _newActivities, _newTimers, null, null, _customStatus, null);
+        }
+
+        if (done.IsCompletedSuccessfully && _continueAsNew is { } restart)
+        {
+            // Events this execution received but did not await: the buffered ones, then those of this step that came
+            // after the orchestrator returned. Each keeps its place in arrival order.
+            var carried = new List<HistoryEvent>();
+            if (restart.PreserveUnprocessedEvents)
+            {
+                carried.AddRange(_buffered.Values
+                    .SelectMany(queue => queue)
+                    .OrderBy(b => b.Arrival)
+                    .Select(b => new HistoryEvent(HistoryEventType.EventRaised, _currentUtc, -1, b.Name, b.Data)));
+                carried.AddRange(_new.Skip(_new.Count - unapplied).Where(e => e.Type == HistoryEventType.EventRaised));
+            }
+
+            return new(OrchestrationRuntimeStatus.Running, applied, [], [], null, null, _customStatus, null)
+            {
+                ContinuedAsNew = new ContinuedAsNew(restart.Input, carried),
+            };
         }
 
         if (done.IsCompletedSuccessfully)
@@ -234,6 +307,7 @@ internal sealed class OrchestrationRunner : IOrchestrationContext
 
     private void Deliver(string eventName, string? data)
     {
+        var arrival = _arrivals++;
         if (_waiters.TryGetValue(eventName, out var waiters) && waiters.First is { } first)
         {
             waiters.RemoveFirst();
@@ -243,10 +317,10 @@ internal sealed class OrchestrationRunner : IOrchestrationContext
 
         if (!_buffered.TryGetValue(eventName, out var queue))
         {
-            _buffered[eventName] = queue = new Queue<string?>();
+            _buffered[eventName] = queue = new Queue<BufferedEvent>();
         }
 
-        queue.Enqueue(data);
+        queue.Enqueue(new BufferedEvent(arrival, eventName, data));
     }
 
     private TaskCompletionSource<string?> Call(HistoryEventType kind, TaskName name, string? input, DateTime fireAt, int attempt)
@@ -335,7 +409,7 @@ internal sealed class OrchestrationRunner : IOrchestrationContext
         ArgumentNullException.ThrowIfNull(eventName);
         if (_buffered.TryGetValue(eventName, out var queue) && queue.TryDequeue(out var buffered))
         {
-            return Task.FromResult(DurableTaskRegistry.Deserialize<T>(buffered)!);
+            return Task.FromResult(DurableTaskRegistry.Deserialize<T>(buffered.Data)!);
         }
 
         if (cancellationToken.IsCancellationRequested)
@@ -377,6 +451,9 @@ internal sealed class OrchestrationRunner : IOrchestrationContext
     }
 
     public void SetCustomStatus(object? customStatus) => _customStatus = DurableTaskRegistry.Serialize(customStatus);
+
+    public void ContinueAsNew(object? newInput = null, bool preserveUnprocessedEvents = true)
+        => _continueAsNew = (DurableTaskRegistry.Serialize(newInput), preserveUnprocessedEvents);
 
     public Guid NewGuid() => DeterministicGuid.Create(string.Create(CultureInfo.InvariantCulture, $"{InstanceId}_{_currentUtc:o}_{_guidCounter++}"));
 

@@ -18,7 +18,15 @@ internal sealed record StepCommit(
     string? Output,
     string? Failure,
     string? CustomStatus,
-    DateTime Now);
+    DateTime Now)
+{
+    /// <summary>Set when the orchestrator continued as new: the old execution's history, work items, timers and
+    /// results go before <see cref="StepCommit.NewHistory"/> (the new execution's, from seq 0) is written.</summary>
+    public ExecutionRestart? Restart { get; init; }
+}
+
+/// <summary>The input of the execution that replaces the instance's current one.</summary>
+internal sealed record ExecutionRestart(string? Input);
 
 /// <summary>
 /// All SQL of the engine. Writes go through one connection under one lock: SQLite has a single writer anyway,
@@ -401,6 +409,19 @@ internal sealed class SqliteStore : IDisposable
             {
                 // Nothing was written: committing the empty transaction is the same as rolling it back.
                 return false;
+            }
+
+            if (step.Restart is { } restart)
+            {
+                // Events not yet consumed (and a pending terminate) belong to the instance, not to the execution.
+                NonQuery(c, t, "UPDATE instances SET input=$input WHERE instance_id=$id", ("$input", restart.Input), ("$id", step.InstanceId));
+                NonQuery(c, t, "DELETE FROM history WHERE instance_id=$id", ("$id", step.InstanceId));
+                NonQuery(c, t, "DELETE FROM activities WHERE instance_id=$id", ("$id", step.InstanceId));
+                NonQuery(
+                    c,
+                    t,
+                    $"DELETE FROM messages WHERE instance_id=$id AND type NOT IN ({(int)HistoryEventType.EventRaised}, {(int)HistoryEventType.ExecutionTerminated})",
+                    ("$id", step.InstanceId));
             }
 
             using (var cmd = Command(

@@ -40,7 +40,7 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
     /// <summary>The host environment the server starts in.</summary>
     public string EnvironmentName { get; init; } = "Development";
 
-    /// <summary>Services replaced in the server after its own registrations (fakes, gates, failing stores).</summary>
+    /// <summary>Replaces services after the server's own composition (an IAM that fails on purpose, say).</summary>
     public Action<IServiceCollection>? TestServices { get; init; }
 
     /// <summary>Extra logging, such as a provider that records what the server logs.</summary>
@@ -57,14 +57,14 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment(EnvironmentName);
+        if (TestServices is not null)
+        {
+            builder.ConfigureTestServices(TestServices);
+        }
+
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
-        }
-
-        if (TestServices is { } services)
-        {
-            builder.ConfigureTestServices(services);
         }
 
         if (Logging is { } logging)

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using AccessWorkflows.Durable;
+using DurableTask.Core.Exceptions;
 using Microsoft.DurableTask.Client;
 using OrchestrationMetadata = AccessWorkflows.Durable.OrchestrationMetadata;
 using OrchestrationQuery = AccessWorkflows.Durable.OrchestrationQuery;
@@ -21,17 +22,18 @@ public sealed class DurableClientAdapter : IDurableClient
         _inner = inner;
     }
 
-    /// <summary>Like the embedded engine, refuses to start an instance whose id is still running with
-    /// <see cref="InstanceAlreadyExistsException"/> (the request commands rely on it to make a second start a no-op).
-    /// The check before the call covers the common case; a start that races another one fails in the backend with an
-    /// <see cref="InvalidOperationException"/>, which is mapped the same way once the instance is seen running.</summary>
+    /// <summary>Like the embedded engine, refuses to start an instance whose id is still in flight (Pending, Running or
+    /// Suspended) with <see cref="InstanceAlreadyExistsException"/>; the request commands rely on it to make a second
+    /// start (an <c>Idempotency-Key</c> replay, the recovery of recorded requests) a no-op. The look-up before the call
+    /// covers the common case; a start that races another one is refused by the backend with
+    /// <see cref="OrchestrationAlreadyExistsException"/>, mapped the same way.</summary>
     public async Task<string> ScheduleNewOrchestrationInstanceAsync(
         TaskName orchestratorName,
         object? input = null,
         StartOrchestrationOptions? options = null,
         CancellationToken cancellation = default)
     {
-        if (options?.InstanceId is { } id && await IsRunningAsync(id, cancellation))
+        if (options?.InstanceId is { } id && await IsInFlightAsync(id, cancellation))
         {
             throw new InstanceAlreadyExistsException(id);
         }
@@ -40,14 +42,9 @@ public sealed class DurableClientAdapter : IDurableClient
         {
             return await _inner.ScheduleNewOrchestrationInstanceAsync(orchestratorName.Name, input, DurableConvert.ToTheirs(options), cancellation);
         }
-        catch (InvalidOperationException) when (options?.InstanceId is not null)
+        catch (OrchestrationAlreadyExistsException) when (options?.InstanceId is not null)
         {
-            if (await IsRunningAsync(options.InstanceId, cancellation))
-            {
-                throw new InstanceAlreadyExistsException(options.InstanceId);
-            }
-
-            throw;
+            throw new InstanceAlreadyExistsException(options.InstanceId);
         }
     }
 
@@ -75,6 +72,8 @@ public sealed class DurableClientAdapter : IDurableClient
     public async Task<OrchestrationMetadata> WaitForInstanceCompletionAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellation = default) =>
         DurableConvert.ToOurs(await _inner.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs, cancellation));
 
-    private async Task<bool> IsRunningAsync(string instanceId, CancellationToken cancellation) =>
-        (await _inner.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellation))?.IsRunning == true;
+    /// <summary>Their <c>IsRunning</c> is true for Running only; a just-started instance is Pending and counts too.</summary>
+    private async Task<bool> IsInFlightAsync(string instanceId, CancellationToken cancellation) =>
+        await _inner.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellation) is { } metadata
+        && DurableConvert.InFlight.Contains(metadata.RuntimeStatus);
 }

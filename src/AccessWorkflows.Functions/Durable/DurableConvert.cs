@@ -25,20 +25,18 @@ internal static class DurableConvert
 
     public static Theirs.RetryPolicy ToTheirs(Ours.RetryPolicy policy)
     {
-        var theirs = new Theirs.RetryPolicy(
-            policy.MaxNumberOfAttempts,
-            policy.FirstRetryInterval,
-            policy.BackoffCoefficient,
-            policy.MaxRetryInterval,
-            policy.RetryTimeout == Timeout.InfiniteTimeSpan ? null : policy.RetryTimeout);
-        if (policy.HandleFailure is { } handle)
-        {
-            // The workflow decides on our failure details (e.g. IsCausedBy<PermanentProvisioningException>), which
-            // carry the same error type names and inner failures as theirs.
-            theirs.HandleFailure = failure => handle(ToOurs(failure));
-        }
+        var maxInterval = policy.MaxRetryInterval;
+        var timeout = policy.RetryTimeout == Timeout.InfiniteTimeSpan ? (TimeSpan?)null : policy.RetryTimeout;
 
-        return theirs;
+        // HandleFailure is init-only on theirs (it sets the internal Handle delegate), so it goes in the initializer.
+        // The worker hands it the failure as it recorded it (error type by full name, message); the workflow decides
+        // on our copy of those details (e.g. IsCausedBy<PermanentProvisioningException>: permanent means no retry).
+        return policy.HandleFailure is { } handle
+            ? new Theirs.RetryPolicy(policy.MaxNumberOfAttempts, policy.FirstRetryInterval, policy.BackoffCoefficient, maxInterval, timeout)
+            {
+                HandleFailure = failure => handle(ToOurs(failure)),
+            }
+            : new Theirs.RetryPolicy(policy.MaxNumberOfAttempts, policy.FirstRetryInterval, policy.BackoffCoefficient, maxInterval, timeout);
     }
 
     public static Ours.TaskFailureDetails ToOurs(Theirs.TaskFailureDetails details) => new(
@@ -48,10 +46,26 @@ internal static class DurableConvert
         details.InnerFailure is null ? null : ToOurs(details.InnerFailure));
 
     public static Ours.TaskFailedException ToOurs(Theirs.TaskFailedException exception) =>
-        new(exception.TaskName.Name, exception.TaskId, ToOurs(exception.FailureDetails));
+        new(exception.TaskName, exception.TaskId, ToOurs(exception.FailureDetails));
 
-    public static TheirsClient.StartOrchestrationOptions? ToTheirs(Ours.StartOrchestrationOptions? options) =>
-        options is null ? null : new TheirsClient.StartOrchestrationOptions(options.InstanceId, options.StartAt);
+    /// <summary>
+    /// Their start options, told not to replace an instance that is still in flight (the port's contract: a second start
+    /// of a live instance throws). Backends that honour the reuse policy refuse it themselves; the Functions host's
+    /// Azure Storage backend ignores it and refuses by host.json's <c>overridableExistingInstanceStates</c>
+    /// (<c>NonRunningStates</c>), which ends the same way.
+    /// </summary>
+    public static Theirs.StartOrchestrationOptions? ToTheirs(Ours.StartOrchestrationOptions? options) =>
+        options is null
+            ? null
+            : TheirsClient.StartOrchestrationOptionsExtensions.WithDedupeStatuses(new Theirs.StartOrchestrationOptions(options.InstanceId, options.StartAt), InFlight);
+
+    /// <summary>The states in which an instance id is taken: Durable's Pending, Running and Suspended.</summary>
+    public static readonly TheirsClient.OrchestrationRuntimeStatus[] InFlight =
+    [
+        TheirsClient.OrchestrationRuntimeStatus.Pending,
+        TheirsClient.OrchestrationRuntimeStatus.Running,
+        TheirsClient.OrchestrationRuntimeStatus.Suspended,
+    ];
 
     public static TheirsClient.OrchestrationQuery ToTheirs(Ours.OrchestrationQuery query) => new()
     {

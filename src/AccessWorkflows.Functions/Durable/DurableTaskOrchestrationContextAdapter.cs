@@ -68,5 +68,7 @@ public sealed class DurableTaskOrchestrationContextAdapter : IOrchestrationConte
 
     public Guid NewGuid() => _inner.NewGuid();
 
+    public void ContinueAsNew(object? newInput = null, bool preserveUnprocessedEvents = true) => _inner.ContinueAsNew(newInput, preserveUnprocessedEvents);
+
     public ILogger CreateReplaySafeLogger(string categoryName) => _inner.CreateReplaySafeLogger(categoryName);
 }

@@ -11,7 +11,8 @@ namespace AccessWorkflows.Functions.Functions;
 /// The workflow on Durable Functions: the orchestrator and one activity function per activity, each a one-line call
 /// into the shared code (the same list the server registers with its embedded engine in
 /// <c>WorkflowRegistration</c>; names from <see cref="WorkflowNames"/>, so running instances keep working across hosts
-/// of the same version).
+/// of the same version). Activities take the invocation's <see cref="CancellationToken"/> (bound by the worker), not
+/// the whole <c>FunctionContext</c>: it is all they need, and the fidelity tests call them as the worker does.
 /// </summary>
 public sealed class WorkflowFunctions
 {
@@ -24,22 +25,22 @@ public sealed class WorkflowFunctions
         AccessRequestOrchestrator.RunAsync(new DurableTaskOrchestrationContextAdapter(context), input);
 
     [Function(WorkflowNames.ApplyChangeActivity)]
-    public Task<AccessRequest> ApplyChange([ActivityTrigger] RequestChange change, FunctionContext context) =>
-        _activities.ApplyChangeAsync(change, context.CancellationToken);
+    public Task<AccessRequest> ApplyChange([ActivityTrigger] RequestChange change, CancellationToken cancellationToken) =>
+        _activities.ApplyChangeAsync(change, cancellationToken);
 
     [Function(WorkflowNames.DeliverActivity)]
-    public Task Deliver([ActivityTrigger] DeliverInput input, FunctionContext context) =>
-        _activities.DeliverAsync(input, context.CancellationToken);
+    public Task Deliver([ActivityTrigger] DeliverInput input, CancellationToken cancellationToken) =>
+        _activities.DeliverAsync(input, cancellationToken);
 
     [Function(WorkflowNames.CheckOnCallActivity)]
-    public Task<OnCallAnswer> CheckOnCall([ActivityTrigger] OnCallInput input, FunctionContext context) =>
-        _activities.CheckOnCallAsync(input, context.CancellationToken);
+    public Task<OnCallAnswer> CheckOnCall([ActivityTrigger] OnCallInput input, CancellationToken cancellationToken) =>
+        _activities.CheckOnCallAsync(input, cancellationToken);
 
     [Function(WorkflowNames.ProvisionActivity)]
-    public Task<string> Provision([ActivityTrigger] GrantInput input, FunctionContext context) =>
-        _activities.ProvisionAsync(input, context.CancellationToken);
+    public Task<string> Provision([ActivityTrigger] GrantInput input, CancellationToken cancellationToken) =>
+        _activities.ProvisionAsync(input, cancellationToken);
 
     [Function(WorkflowNames.DeprovisionActivity)]
-    public Task Deprovision([ActivityTrigger] GrantInput input, FunctionContext context) =>
-        _activities.DeprovisionAsync(input, context.CancellationToken);
+    public Task Deprovision([ActivityTrigger] GrantInput input, CancellationToken cancellationToken) =>
+        _activities.DeprovisionAsync(input, cancellationToken);
 }

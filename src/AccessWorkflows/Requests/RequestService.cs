@@ -16,6 +16,10 @@ public sealed class WorkflowOptions
 {
     /// <summary>How long before expiry the requester is reminded.</summary>
     public TimeSpan ReminderLead { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How revocation retries while AWS refuses it: the first wait inside a round of attempts, and the pause
+    /// between rounds (admins are alerted at every round). Frozen into each request's workflow when it starts.</summary>
+    public RevocationRetry RevocationRetry { get; set; } = new();
 }
 
 /// <summary>
@@ -172,7 +176,7 @@ public sealed partial class RequestService : IAccessRequestCommands
     /// used at start-up for requests recorded by a process that died before it could start them.</summary>
     public async Task StartWorkflowAsync(AccessRequest request, CancellationToken cancellationToken = default)
     {
-        var input = new AccessWorkflowInput(request, [.. _channels.Select(c => c.Name)], _options.ReminderLead, AccessWorkflowInput.CurrentVersion);
+        var input = new AccessWorkflowInput(request, [.. _channels.Select(c => c.Name)], _options.ReminderLead, AccessWorkflowInput.CurrentVersion, _options.RevocationRetry);
         try
         {
             await _durable.ScheduleNewOrchestrationInstanceAsync(WorkflowNames.Orchestrator, input, new StartOrchestrationOptions(request.Id), cancellationToken);
@@ -187,7 +191,7 @@ public sealed partial class RequestService : IAccessRequestCommands
     /// outcome. One checked while pending can still lose the race with the decision that settles the request: after
     /// raising it, the request is read again, and if it has left pending without counting this decision, the
     /// decision is recorded in the audit log as too late and answered 409. Once this read has seen the request
-    /// pending, the request's move out of pending is ordered after the event, and the workflow (version 2) records
+    /// pending, the request's move out of pending is ordered after the event, and the workflow (version 3) records
     /// the event as too late itself under the same audit id.
     /// </remarks>
     public async Task<CommandResult> DecideAsync(string requestId, string approverEmail, DecisionKind decision, TimeSpan? duration, string? comment, string channel, string decisionId, CancellationToken cancellationToken = default)

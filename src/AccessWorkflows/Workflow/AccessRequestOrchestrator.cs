@@ -22,7 +22,7 @@ public sealed class AccessRequestOrchestrator
     private readonly NotificationLanes _lanes;
     private AccessRequest _request;
 
-    /// <summary>The pending wait for the next decision event; it outlives the approval phase (version 2), so
+    /// <summary>The pending wait for the next decision event; it outlives the approval phase (version 3), so
     /// decisions that arrive after the outcome can be recorded as too late instead of vanishing.</summary>
     private Task<DecisionEvent>? _decision;
 
@@ -44,6 +44,12 @@ public sealed class AccessRequestOrchestrator
 
     private async Task<AccessWorkflowResult> RunAsync()
     {
+        if (_input.Revoking is { } revoking)
+        {
+            // A new execution of a revocation that kept failing: nothing else is left to do.
+            return await RevokeThenFinishAsync(revoking);
+        }
+
         // Registered once and never cancelled: an admin may revoke while pending, provisioning or active.
         var revoke = _context.WaitForExternalEvent<EndCommand>(WorkflowNames.RevokeEvent);
         Notify(NotificationKind.Received);
@@ -59,7 +65,7 @@ public sealed class AccessRequestOrchestrator
             GrantedDuration = approval.Duration,
             ApprovedBy = approval.By,
         });
-        if (_input.Version >= 2)
+        if (_input.Version >= 3)
         {
             await RecordLateDecisionsAsync();
         }
@@ -74,8 +80,8 @@ public sealed class AccessRequestOrchestrator
         catch (TaskFailedException failure)
         {
             // Whatever was partly granted comes off before the request is reported failed.
-            await DeprovisionUntilDoneAsync(Grant(null));
-            return await FinishAsync(RequestStatus.Failed, System, Channels.System, $"Provisioning failed: {failure.FailureDetails.ErrorMessage}");
+            return await RevokeThenFinishAsync(new RevocationInProgress(
+                Grant(null), RequestStatus.Failed, System, Channels.System, $"Provisioning failed: {failure.FailureDetails.ErrorMessage}", Round: 1));
         }
 
         var grantedAt = Now;
@@ -88,8 +94,19 @@ public sealed class AccessRequestOrchestrator
         Notify(NotificationKind.Active, approval.By);
 
         var end = await WaitForEndAsync(expiresAt, revoke);
-        await DeprovisionUntilDoneAsync(Grant(userName));
-        return await FinishAsync(end.Status, end.By, end.Channel, end.Comment);
+        return await RevokeThenFinishAsync(new RevocationInProgress(Grant(userName), end.Status, end.By, end.Channel, end.Comment, Round: 1));
+    }
+
+    /// <summary>Takes the access back, then ends the request as <paramref name="revocation"/> says; or, when a round of
+    /// revocation failed (version 2 on), continues as new to try again with a fresh history.</summary>
+    private async Task<AccessWorkflowResult> RevokeThenFinishAsync(RevocationInProgress revocation)
+    {
+        if (!await DeprovisionUntilDoneAsync(revocation))
+        {
+            return new AccessWorkflowResult(RequestStatus.Approved, "Revocation continues in a new execution.");
+        }
+
+        return await FinishAsync(revocation.EndStatus, revocation.By, revocation.Channel, revocation.Comment);
     }
 
     /// <summary>Pre-approved rules, then on call in PagerDuty (SPEC 6.3). Null: people must decide.</summary>
@@ -236,7 +253,7 @@ public sealed class AccessRequestOrchestrator
     }
 
     /// <summary>
-    /// Version 2: records, as too late, every decision event that arrived before the request left pending but was
+    /// Version 3: records, as too late, every decision event that arrived before the request left pending but was
     /// not taken by the approval phase (one sent right after the approval that was enough, say). Called right after
     /// the change that moves the request out of pending: the commands port answered 202 only for decisions it
     /// raised while the stored request was still pending, and those are in the history before that change's
@@ -325,16 +342,24 @@ public sealed class AccessRequestOrchestrator
         }
     }
 
-    /// <summary>Takes access back, retrying until it succeeds: nothing may stay granted (SPEC 6.9). Each round
-    /// retries with backoff; between rounds admins are alerted and the workflow waits, durably, and tries again.</summary>
-    private async Task DeprovisionUntilDoneAsync(GrantInput grant)
+    /// <summary>
+    /// Takes access back, retrying until it succeeds: nothing may stay granted (SPEC 6.9). Each round retries with
+    /// backoff; after a failed round admins are alerted and the workflow waits, durably, and tries again. True when the
+    /// access is gone. From version 2 on, a failed round ends the execution instead of looping: after the pause the
+    /// workflow continues as new at the next round (false), so a revocation that AWS refuses for days keeps a history
+    /// of one round rather than growing by about thirty events a round. Version 1 instances keep looping in place.
+    /// </summary>
+    private async Task<bool> DeprovisionUntilDoneAsync(RevocationInProgress revocation)
     {
-        for (var round = 1; ; round++)
+        var retry = _input.RevocationRetry ?? new RevocationRetry();
+        var options = _input.Version >= 2 ? RetryPolicies.DeprovisionWith(retry.FirstRetryInterval) : RetryPolicies.Deprovision;
+        var pause = _input.Version >= 2 ? retry.RoundPause : RetryPolicies.DeprovisionRoundPause;
+        for (var round = revocation.Round; ; round++)
         {
             try
             {
-                await _context.CallActivityAsync(WorkflowNames.DeprovisionActivity, grant, RetryPolicies.Deprovision);
-                return;
+                await _context.CallActivityAsync(WorkflowNames.DeprovisionActivity, revocation.Grant, options);
+                return true;
             }
             catch (TaskFailedException failure)
             {
@@ -344,7 +369,14 @@ public sealed class AccessRequestOrchestrator
                     Detail = $"Revocation attempt round {round} failed: {failure.FailureDetails.ErrorMessage}",
                 });
                 Notify(NotificationKind.RevokeFailing, comment: failure.FailureDetails.ErrorMessage);
-                await Timer(Now + RetryPolicies.DeprovisionRoundPause, CancellationToken.None);
+                await Timer(Now + pause, CancellationToken.None);
+                if (_input.Version >= 2)
+                {
+                    // Deliveries in flight would be dropped by ContinueAsNew: they finish first.
+                    await _lanes.DrainAsync();
+                    _context.ContinueAsNew(_input with { Request = _request, Revoking = revocation with { Round = round + 1 } });
+                    return false;
+                }
             }
         }
     }
@@ -356,7 +388,7 @@ public sealed class AccessRequestOrchestrator
             EndStatus = status,
             Detail = comment,
         });
-        if (_input.Version >= 2)
+        if (_input.Version >= 3)
         {
             await RecordLateDecisionsAsync();
         }

@@ -15,8 +15,12 @@ public static class RetryPolicies
         HandleFailure = failure => !failure.IsCausedBy<PermanentProvisioningException>(),
     });
 
-    /// <summary>One round of revocation attempts; the workflow starts another round after a pause, forever.</summary>
-    public static TaskOptions Deprovision { get; } = new(new RetryPolicy(6, TimeSpan.FromSeconds(2), 2, TimeSpan.FromMinutes(1)));
+    /// <summary>One round of revocation attempts; the workflow starts another round after a pause, forever. Version 1
+    /// instances use exactly this; later ones <see cref="DeprovisionWith"/> their frozen first interval.</summary>
+    public static TaskOptions Deprovision { get; } = DeprovisionWith(TimeSpan.FromSeconds(2));
+
+    public static TaskOptions DeprovisionWith(TimeSpan firstRetryInterval) =>
+        new(new RetryPolicy(6, firstRetryInterval, 2, TimeSpan.FromMinutes(1)));
 
     public static TimeSpan DeprovisionRoundPause { get; } = TimeSpan.FromMinutes(5);
 

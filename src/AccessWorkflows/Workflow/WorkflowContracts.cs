@@ -35,17 +35,39 @@ public static class WorkflowNames
 /// keep their path (docs/decisions/0009-orchestrator-versioning.md). Inputs recorded before the field existed
 /// read as 1.
 /// </param>
+/// <param name="RevocationRetry">How revocation retries (version 2 on; version 1 instances use the defaults).</param>
+/// <param name="Revoking">Set only on an execution continued as new while revocation keeps failing (version 2 on):
+/// where the previous execution was, so the new one goes straight back to revoking.</param>
 public sealed record AccessWorkflowInput(
     AccessRequest Request,
     IReadOnlyList<string> Channels,
     [property: JsonConverter(typeof(IsoDurationJsonConverter))] TimeSpan ReminderLead,
-    int Version = 1)
+    int Version = 1,
+    RevocationRetry? RevocationRetry = null,
+    RevocationInProgress? Revoking = null)
 {
     /// <summary>The version new requests start with. Raise it with every change of the orchestrator's sequence.</summary>
-    /// <remarks>Version 2: decisions that arrive after the outcome are recorded as too late (audit
-    /// <c>decision.late</c>) right after the request leaves pending, instead of being left unread.</remarks>
-    public const int CurrentVersion = 2;
+    /// <remarks>2: revocation that keeps failing continues as new after every round, so its history stays bounded.</remarks>
+    /// <remarks>3: decisions that arrive after the outcome are recorded as too late (audit <c>decision.late</c>)
+    /// right after the request leaves pending, instead of being left unread.</remarks>
+    public const int CurrentVersion = 3;
 }
+
+/// <summary>How revocation retries while AWS refuses it (SPEC 6.9: until it succeeds, alerting loudly).</summary>
+public sealed record RevocationRetry
+{
+    /// <summary>The first wait between attempts inside a round (doubling, at most a minute, six attempts).</summary>
+    [JsonConverter(typeof(IsoDurationJsonConverter))]
+    public TimeSpan FirstRetryInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The pause between rounds; admins are alerted after every failed round.</summary>
+    [JsonConverter(typeof(IsoDurationJsonConverter))]
+    public TimeSpan RoundPause { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>A revocation carried across <c>ContinueAsNew</c>: what to take back, and how the request ends once it is.</summary>
+/// <param name="Round">The round the new execution starts with.</param>
+public sealed record RevocationInProgress(GrantInput Grant, RequestStatus EndStatus, string By, string Channel, string? Comment, int Round);
 
 /// <summary>What the orchestration returns: how the request ended.</summary>
 public sealed record AccessWorkflowResult(RequestStatus Status, string? Detail);
@@ -57,7 +79,7 @@ public enum RequestChangeKind
     Decision,
     DecisionRefused,
 
-    /// <summary>A decision that arrived after the outcome: audited, not counted (workflow version 2).</summary>
+    /// <summary>A decision that arrived after the outcome: audited, not counted (workflow version 3).</summary>
     DecisionLate,
     Approved,
     Active,

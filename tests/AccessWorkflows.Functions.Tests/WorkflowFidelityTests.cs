@@ -1,0 +1,243 @@
+using System.Text.Json;
+using AccessWorkflows.Functions.Durable;
+using AccessWorkflows.Functions.Functions;
+using AccessWorkflows.Grants;
+using AccessWorkflows.Requests;
+using AccessWorkflows.Storage;
+using AccessWorkflows.Testing;
+using AccessWorkflows.Testing.Fakes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace AccessWorkflows.Functions.Tests;
+
+/// <summary>
+/// The workflow of SPEC 6 through the Functions app's HTTP functions, orchestrator function and activity functions,
+/// on the real Durable Task worker: every path the embedded engine's server tests cover, here on the engine that runs
+/// in production. Durations are seconds; waits poll the request until it reaches its state.
+/// </summary>
+public sealed class WorkflowFidelityTests
+{
+    private const string Sandbox = "111122223333";
+    private const string ReadOnly = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+
+    [Fact]
+    public async Task Approved_request_becomes_active_then_expires_on_a_durable_timer_and_the_policy_comes_off()
+    {
+        await using var app = await FunctionsAppHarness.StartAsync();
+        var id = await CreateAsync(app, "alice@example.com", duration: "PT3S");
+        await WaitForPromptAsync(app, id);
+
+        var (status, _) = await DecideAsync(app, id, "carol@example.com", "approve");
+        Assert.Equal(202, status);
+
+        var active = await WaitForAsync(app, id, "active");
+        Assert.Equal("carol@example.com", active.GetProperty("approvedBy").GetString());
+        Assert.Contains(ReadOnly, await SandboxPoliciesAsync(app, "alice@example.com"));
+
+        await WaitForAsync(app, id, "expired");
+        Assert.DoesNotContain(ReadOnly, await SandboxPoliciesAsync(app, "alice@example.com"));
+        Assert.Equal(
+            ["request.created", "request.pending", "decision.approved", "request.approved", "request.active", "request.expired"],
+            await AuditTypesAsync(app, id));
+    }
+
+    [Fact]
+    public async Task Denied_request_grants_nothing()
+    {
+        await using var app = await FunctionsAppHarness.StartAsync();
+        var id = await CreateAsync(app, "bob@example.com");
+        await WaitForPromptAsync(app, id);
+
+        Assert.Equal(202, (await DecideAsync(app, id, "dave@example.com", "deny", "not today")).Status);
+
+        var denied = await WaitForAsync(app, id, "denied");
+        Assert.Equal("dave@example.com", denied.GetProperty("endedBy").GetString());
+        Assert.Empty(await SandboxPoliciesAsync(app, "bob@example.com"));
+    }
+
+    [Fact]
+    public async Task Relinquish_ends_an_active_grant_early()
+    {
+        await using var app = await FunctionsAppHarness.StartAsync();
+        var id = await CreateAsync(app, "frank@example.com", duration: "PT50S");
+        await WaitForPromptAsync(app, id);
+        Assert.Equal(202, (await DecideAsync(app, id, "carol@example.com", "approve")).Status);
+        await WaitForAsync(app, id, "active");
+
+        var (status, _) = await app.HttpAsync((r, c) => HttpFunctions.RelinquishRequest(r, id, c), "POST", $"/api/requests/{id}/relinquish", "frank@example.com");
+        Assert.Equal(202, status);
+
+        var ended = await WaitForAsync(app, id, "relinquished");
+        Assert.Equal("frank@example.com", ended.GetProperty("endedBy").GetString());
+        Assert.DoesNotContain(ReadOnly, await SandboxPoliciesAsync(app, "frank@example.com"));
+    }
+
+    [Fact]
+    public async Task Admin_revoke_ends_an_active_grant()
+    {
+        await using var app = await FunctionsAppHarness.StartAsync();
+        var id = await CreateAsync(app, "grace@example.com", duration: "PT50S");
+        await WaitForPromptAsync(app, id);
+        Assert.Equal(202, (await DecideAsync(app, id, "dave@example.com", "approve")).Status);
+        await WaitForAsync(app, id, "active");
+
+        var (status, _) = await app.HttpAsync((r, c) => HttpFunctions.RevokeRequest(r, id, c), "POST", $"/api/requests/{id}/revoke", "secops@example.com", new { comment = "incident" });
+        Assert.Equal(202, status);
+
+        var ended = await WaitForAsync(app, id, "revoked");
+        Assert.Equal("secops@example.com", ended.GetProperty("endedBy").GetString());
+        Assert.DoesNotContain(ReadOnly, await SandboxPoliciesAsync(app, "grace@example.com"));
+    }
+
+    [Fact]
+    public async Task Level_two_decides_only_after_escalation_on_a_durable_timer()
+    {
+        await using var app = await FunctionsAppHarness.StartAsync();
+        var id = await CreateAsync(app, "heidi@example.com", duration: "PT30S");
+        await WaitForPromptAsync(app, id);
+
+        Assert.Equal(403, (await DecideAsync(app, id, "erin@example.com", "approve")).Status);
+
+        await Eventually.Until(
+            async () => (await GetAsync(app, id)).GetProperty("approvalLevel").GetInt32(), level => level == 2, "the request escalates to level 2");
+        Assert.Equal(202, (await DecideAsync(app, id, "erin@example.com", "approve")).Status);
+
+        var active = await WaitForAsync(app, id, "active");
+        Assert.Equal("erin@example.com", active.GetProperty("approvedBy").GetString());
+    }
+
+    [Fact]
+    public async Task Nobody_deciding_within_the_window_times_the_request_out()
+    {
+        await using var app = await FunctionsAppHarness.StartAsync();
+        var id = await CreateAsync(app, "ivan@example.com", policy: "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess", duration: "PT5S");
+
+        var timedOut = await WaitForAsync(app, id, "timedOut");
+        Assert.Equal("system", timedOut.GetProperty("endedBy").GetString());
+    }
+
+    [Fact]
+    public async Task A_permanent_provisioning_failure_is_not_retried_and_ends_failed_with_nothing_granted()
+    {
+        var provisioner = new FailingProvisioner { PermanentApplyFailure = "No such policy: the base policy cannot be attached." };
+        await using var app = await FunctionsAppHarness.StartAsync(services =>
+        {
+            services.RemoveAll<IAccessProvisioner>();
+            services.AddSingleton<IAccessProvisioner>(provisioner);
+        });
+        var id = await CreateAsync(app, "judy@example.com", account: "444455556666");
+        await WaitForPromptAsync(app, id);
+        Assert.Equal(202, (await DecideAsync(app, id, "carol@example.com", "approve")).Status);
+
+        var failed = await WaitForAsync(app, id, "failed");
+
+        // One attempt: the retry policy's HandleFailure saw the worker's record of the failure and stopped. Six
+        // attempts would mean the predicate never recognised a PermanentProvisioningException.
+        Assert.Equal(1, provisioner.Applies);
+        Assert.Contains("no such policy", failed.GetProperty("statusDetail").GetString(), StringComparison.OrdinalIgnoreCase);
+        Assert.True(provisioner.Removes >= 1, "what was partly granted is cleaned up before the request is reported failed");
+        var ledger = app.Services.GetRequiredService<IGrantLedger>();
+        Assert.Empty(await ledger.ListAsync("444455556666"));
+    }
+
+    [Fact]
+    public async Task A_revocation_that_keeps_failing_continues_as_new_round_after_round_until_it_succeeds()
+    {
+        // Two rounds of six attempts fail, the third round's first attempt succeeds.
+        var provisioner = new FailingProvisioner { RemoveFailures = 12 };
+        await using var app = await FunctionsAppHarness.StartAsync(services =>
+        {
+            services.RemoveAll<IAccessProvisioner>();
+            services.AddSingleton<IAccessProvisioner>(provisioner);
+        });
+        var id = await CreateAsync(app, "mallory@example.com", account: "444455556666", duration: "PT2S");
+        await WaitForPromptAsync(app, id);
+        Assert.Equal(202, (await DecideAsync(app, id, "carol@example.com", "approve")).Status);
+
+        await WaitForAsync(app, id, "expired");
+        Assert.Equal(13, provisioner.Removes);
+        Assert.Equal(2, (await AuditTypesAsync(app, id)).Count(t => t == "revoke.failing"));
+
+        // The execution that finished is the third one: each failed round ended its execution with ContinueAsNew.
+        var instance = await app.Client.GetInstanceAsync(id, getInputsAndOutputs: true);
+        using var input = JsonDocument.Parse(instance!.SerializedInput!);
+        Assert.Equal(3, input.RootElement.GetProperty("revoking").GetProperty("round").GetInt32());
+    }
+
+    [Fact]
+    public async Task Starting_a_recorded_request_again_is_a_no_op_while_its_instance_is_pending_or_running()
+    {
+        await using var app = await FunctionsAppHarness.StartAsync();
+        var id = await CreateAsync(app, "ken@example.com");
+        var request = (await app.Services.GetRequiredService<IRequestStore>().GetAsync(id))!;
+        var service = app.Services.GetRequiredService<RequestService>();
+
+        using (DurableClientScope.Enter(app.Client))
+        {
+            // Right after the first start the instance is Pending on the real backend; then Running.
+            await service.StartWorkflowAsync(request);
+            await WaitForPromptAsync(app, id);
+            await service.StartWorkflowAsync(request);
+        }
+
+        Assert.Equal(202, (await DecideAsync(app, id, "carol@example.com", "deny")).Status);
+        await WaitForAsync(app, id, "denied");
+    }
+
+    [Fact]
+    public async Task An_idempotent_retry_of_a_create_answers_the_same_request()
+    {
+        await using var app = await FunctionsAppHarness.StartAsync();
+        var body = Body(Sandbox, ReadOnly, "PT5S");
+        var first = await app.HttpAsync((r, c) => { r.Headers["Idempotency-Key"] = "retry-1"; return HttpFunctions.CreateRequest(r, c); }, "POST", "/api/requests", "liz@example.com", body);
+        var second = await app.HttpAsync((r, c) => { r.Headers["Idempotency-Key"] = "retry-1"; return HttpFunctions.CreateRequest(r, c); }, "POST", "/api/requests", "liz@example.com", body);
+
+        Assert.Equal((202, 202), (first.Status, second.Status));
+        Assert.Equal(first.Body.GetProperty("id").GetString(), second.Body.GetProperty("id").GetString());
+    }
+
+    internal static object Body(string account, string policy, string? duration) => new
+    {
+        accountId = account,
+        access = new { type = "policy", policyArn = policy },
+        duration,
+        reason = "fidelity test",
+    };
+
+    private static async Task<string> CreateAsync(FunctionsAppHarness app, string user, string account = Sandbox, string policy = ReadOnly, string? duration = null)
+    {
+        var (status, body) = await app.HttpAsync(HttpFunctions.CreateRequest, "POST", "/api/requests", user, Body(account, policy, duration));
+        Assert.True(status == 202, $"create answered {status}: {body}");
+        return body.GetProperty("id").GetString()!;
+    }
+
+    private static Task<(int Status, JsonElement Body)> DecideAsync(FunctionsAppHarness app, string id, string approver, string decision, string? comment = null) =>
+        app.HttpAsync((r, c) => HttpFunctions.DecideRequest(r, id, c), "POST", $"/api/requests/{id}/decision", approver, new { decision, comment });
+
+    private static async Task<JsonElement> GetAsync(FunctionsAppHarness app, string id) =>
+        (await app.HttpAsync((r, c) => HttpFunctions.GetRequest(r, id, c), "GET", $"/api/requests/{id}", "secops@example.com")).Body;
+
+    private static Task<JsonElement> WaitForAsync(FunctionsAppHarness app, string id, string status) =>
+        Eventually.Until(() => GetAsync(app, id), r => r.GetProperty("status").GetString() == status, $"request {id} is {status}", TimeSpan.FromSeconds(60));
+
+    /// <summary>Pending with level 1 prompted: the workflow has run its first steps.</summary>
+    private static Task<JsonElement> WaitForPromptAsync(FunctionsAppHarness app, string id) =>
+        Eventually.Until(
+            () => GetAsync(app, id),
+            r => r.GetProperty("status").GetString() == "pending" && r.GetProperty("approvalLevel").GetInt32() >= 1,
+            $"request {id} prompts its level-1 approvers",
+            TimeSpan.FromSeconds(60));
+
+    private static async Task<List<string?>> SandboxPoliciesAsync(FunctionsAppHarness app, string user)
+    {
+        var (_, body) = await app.HttpAsync((r, c) => HttpFunctions.SandboxUser(r, Sandbox, user, c), "GET", $"/api/sandbox/accounts/{Sandbox}/users/{user}", "secops@example.com");
+        return [.. body.GetProperty("attachedPolicies").EnumerateArray().Select(p => p.GetString())];
+    }
+
+    private static async Task<List<string?>> AuditTypesAsync(FunctionsAppHarness app, string id)
+    {
+        var (_, body) = await app.HttpAsync((r, c) => HttpFunctions.RequestAudit(r, id, c), "GET", $"/api/requests/{id}/audit", "secops@example.com");
+        return [.. body.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("type").GetString())];
+    }
+}

@@ -1,0 +1,76 @@
+using AccessWorkflows.Durable;
+using AccessWorkflows.Durable.Embedded;
+using AccessWorkflows.Workflow;
+
+namespace AccessWorkflows.Tests.Workflow;
+
+/// <summary>
+/// Requests in flight survive a deployment: histories recorded from released versions of the workflow replay on the
+/// current orchestrator without non-determinism (docs/decisions/0009-orchestrator-versioning.md).
+/// </summary>
+/// <remarks>
+/// <para>The files under <c>Histories/v{N}/</c> are the histories of instances started by workflow version N, one per
+/// path an instance can be sleeping in when a new release arrives, exported from the embedded engine's database with
+/// <see cref="HistoryReplay.Export"/> after driving the server through that path (version 1: the server of commit
+/// a3c951c and its test rules, tests/AccessWorkflows.Server.Tests/test-rules.yaml; revoke-failing through the AWS
+/// end-to-end harness with IAM refusing DetachUserPolicy).</para>
+/// <para>When a release raises <see cref="AccessWorkflowInput.CurrentVersion"/>, record that version's paths into a new
+/// folder the same way. Never re-record or edit an old version's files: they are what production instances hold.</para>
+/// </remarks>
+public sealed class ReplayCompatibilityTests
+{
+    private static readonly string Histories = Path.Combine(AppContext.BaseDirectory, "Workflow", "Histories");
+
+    public static TheoryData<string> RecordedHistories()
+    {
+        var data = new TheoryData<string>();
+        foreach (var file in Directory.EnumerateFiles(Histories, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            data.Add(Path.GetRelativePath(Histories, file));
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(RecordedHistories))]
+    public void A_recorded_history_replays_on_the_current_orchestrator(string file)
+    {
+        var result = HistoryReplay.Replay(Registry(), "recorded", File.ReadAllText(Path.Combine(Histories, file)));
+
+        Assert.True(result.IsDeterministic, $"{file}: {result.Problem}");
+        Assert.Equal(OrchestrationRuntimeStatus.Running, result.Status); // still waiting where the history stopped
+    }
+
+    [Fact]
+    public void Every_path_an_instance_can_sleep_in_has_a_version_one_history()
+    {
+        var recorded = Directory.EnumerateFiles(Path.Combine(Histories, "v1"), "*.json").Select(Path.GetFileNameWithoutExtension).ToHashSet();
+
+        Assert.Subset(
+            recorded,
+            new HashSet<string?> { "pending-level1", "escalated-level2", "pending-one-of-two-approvals", "active", "active-pre-approved", "active-after-reminder", "revoke-failing" });
+    }
+
+    [Fact]
+    public void The_check_fails_for_an_orchestrator_that_changed_its_sequence()
+    {
+        // What an unversioned change looks like: the same workflow name, a different first call.
+        var changed = new DurableTaskRegistry().AddOrchestrator<AccessWorkflowInput, AccessWorkflowResult>(
+            WorkflowNames.Orchestrator,
+            async (context, input) =>
+            {
+                await context.CallActivityAsync(WorkflowNames.CheckOnCallActivity, input.Request.Requester);
+                return await AccessRequestOrchestrator.RunAsync(context, input);
+            });
+
+        var result = HistoryReplay.Replay(changed, "recorded", File.ReadAllText(Path.Combine(Histories, "v1", "active.json")));
+
+        Assert.False(result.IsDeterministic);
+        Assert.Contains(WorkflowNames.CheckOnCallActivity, result.Problem);
+    }
+
+    /// <summary>The orchestrator as both hosts register it (activities are never run by a replay).</summary>
+    private static DurableTaskRegistry Registry() => new DurableTaskRegistry()
+        .AddOrchestrator<AccessWorkflowInput, AccessWorkflowResult>(WorkflowNames.Orchestrator, AccessRequestOrchestrator.RunAsync);
+}
