@@ -27,10 +27,14 @@ public sealed class DecisionSemanticsTests : IClassFixture<DecisionSemanticsTest
     [Fact]
     public async Task An_approval_sent_right_after_creation_counts()
     {
+        // The workflow is held before it records level 1: the window every fast client hits.
+        var gate = _fixture.Store.HoldUpdate(r => r.Requester == "alma@example.com" && r.ApprovalLevel == 0);
         var alice = _server.As("alma@example.com");
         var created = await Api.CreateAsync(alice, Api.PolicyRequest(duration: "PT30S"));
+        await gate.WaitEnteredAsync();
 
         var decision = await Api.DecideAsync(_server.As("carol@example.com"), created.Id, "approve");
+        gate.Release();
 
         Assert.Equal(HttpStatusCode.Accepted, decision.StatusCode);
         var active = await Api.WaitForStatusAsync(alice, created.Id, "active");
@@ -41,10 +45,13 @@ public sealed class DecisionSemanticsTests : IClassFixture<DecisionSemanticsTest
     [Fact]
     public async Task A_deny_sent_right_after_creation_counts()
     {
+        var gate = _fixture.Store.HoldUpdate(r => r.Requester == "bea@example.com" && r.ApprovalLevel == 0);
         var bea = _server.As("bea@example.com");
         var created = await Api.CreateAsync(bea, Api.PolicyRequest());
+        await gate.WaitEnteredAsync();
 
         var decision = await Api.DecideAsync(_server.As("dave@example.com"), created.Id, "deny", comment: "no");
+        gate.Release();
 
         Assert.Equal(HttpStatusCode.Accepted, decision.StatusCode);
         var denied = await Api.WaitForStatusAsync(bea, created.Id, "denied");
