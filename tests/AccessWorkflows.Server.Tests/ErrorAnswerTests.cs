@@ -104,6 +104,22 @@ public sealed class ErrorAnswerTests : IClassFixture<ErrorAnswerTests.Fixture>
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("header bytes outside ASCII", "GET /api/requests HTTP/1.1\r\nHost: localhost\r\nX-Dev-User: jos\u00c3\u00a9@example.com\r\nConnection: close\r\n\r\n", 401)]
+    [InlineData("a request target over 8 KiB", "GET /api/health?q={long} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 414)]
+    [InlineData("no such route", "GET /api/nothing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 404)]
+    [InlineData("a method the route does not take", "DELETE /api/requests HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 405)]
+    public async Task Over_a_real_socket_what_the_server_refuses_is_a_problem_too(string what, string request, int expected)
+    {
+        var raw = Encoding.Latin1.GetBytes(request.Replace("{long}", new string('a', 20_000), StringComparison.Ordinal));
+
+        var (status, headers, body) = await _fixture.Kestrel.SendRawAsync(raw);
+
+        Assert.True(status == expected, $"{what}: expected {expected}, got {status}");
+        Assert.Contains("content-type: application/problem+json", headers, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(expected, JsonDocument.Parse(body).RootElement.GetProperty("status").GetInt32());
+    }
+
     /// <summary>A body of unknown length, so it is sent chunked, without a Content-Length to refuse it by.</summary>
     public sealed class ChunkedContent : HttpContent
     {
@@ -155,8 +171,71 @@ public sealed class ErrorAnswerTests : IClassFixture<ErrorAnswerTests.Fixture>
 
         public RecordingLoggerProvider Logs { get; } = new();
 
+        /// <summary>The same server on a real Kestrel socket, for what the in-process test server never sees.</summary>
+        public KestrelServer Kestrel { get; } = new();
+
         public ServerFactory Server { get; }
 
-        public void Dispose() => Server.Dispose();
+        public void Dispose()
+        {
+            Server.Dispose();
+            Kestrel.Dispose();
+        }
+    }
+
+    /// <summary>The server on Kestrel at a free port, spoken to in raw bytes.</summary>
+    public sealed class KestrelServer : IDisposable
+    {
+        private readonly ServerFactory _factory = new();
+        private readonly Uri _address;
+
+        public KestrelServer()
+        {
+            _factory.UseKestrel(0);
+            _factory.StartServer();
+            _address = new Uri(_factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+                .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First());
+        }
+
+        /// <summary>Sends the bytes as they are and reads the whole answer (the request asks to close).</summary>
+        public async Task<(int Status, string Headers, string Body)> SendRawAsync(byte[] request)
+        {
+            using var tcp = new System.Net.Sockets.TcpClient();
+            await tcp.ConnectAsync(_address.Host, _address.Port);
+            var stream = tcp.GetStream();
+            await stream.WriteAsync(request);
+            using var answer = new MemoryStream();
+            await stream.CopyToAsync(answer).WaitAsync(TimeSpan.FromSeconds(30));
+            var text = Encoding.UTF8.GetString(answer.ToArray());
+            var split = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+            var head = split < 0 ? text : text[..split];
+            var status = int.Parse(head.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+            return (status, head, split < 0 ? "" : Dechunk(head, text[(split + 4)..]));
+        }
+
+        public void Dispose() => _factory.Dispose();
+
+        private static string Dechunk(string head, string body)
+        {
+            if (!head.Contains("transfer-encoding: chunked", StringComparison.OrdinalIgnoreCase))
+            {
+                return body;
+            }
+
+            var result = new StringBuilder();
+            while (body.IndexOf("\r\n", StringComparison.Ordinal) is var eol and > 0)
+            {
+                var size = Convert.ToInt32(body[..eol], 16);
+                if (size == 0)
+                {
+                    break;
+                }
+
+                result.Append(body, eol + 2, size);
+                body = body[(eol + 2 + size + 2)..];
+            }
+
+            return result.ToString();
+        }
     }
 }

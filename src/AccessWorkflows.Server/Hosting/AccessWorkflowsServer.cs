@@ -13,6 +13,7 @@ using AccessWorkflows.Storage;
 using AccessWorkflows.Teams;
 using AccessWorkflows.Webhook;
 using AccessWorkflows.Workflow;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace AccessWorkflows.Server.Hosting;
 
@@ -56,6 +57,7 @@ public static class AccessWorkflowsServer
 
         AddDurableEngine(services, section);
         services.AddHostedService<RequestRecoveryService>();
+        services.Configure<KestrelServerOptions>(ConfigureRefusals);
         return services;
     }
 
@@ -78,6 +80,19 @@ public static class AccessWorkflowsServer
         app.MapTeams();
         app.MapSlack();
         return app;
+    }
+
+    /// <summary>
+    /// Kestrel answers what it refuses before the pipeline with an empty body (SPEC 8 wants problem+json), so two of
+    /// its refusals are moved into the pipeline: header values with bytes outside ASCII are read as Latin-1 (the
+    /// handlers then refuse what they do not accept, as problems), and request lines up to 64 KiB are read so that a
+    /// target over <see cref="ProblemResponses.MaxRequestTargetLength"/> gets the pipeline's 414 problem. What Kestrel
+    /// still refuses itself (a NUL byte, a malformed request line, a line over 64 KiB) keeps its empty answer.
+    /// </summary>
+    private static void ConfigureRefusals(KestrelServerOptions kestrel)
+    {
+        kestrel.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
+        kestrel.Limits.MaxRequestLineSize = 64 * 1024;
     }
 
     private static void AddStorage(IServiceCollection services, IConfiguration configuration)

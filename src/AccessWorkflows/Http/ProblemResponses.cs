@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -20,6 +21,10 @@ public static partial class ProblemResponses
 
     public const string CorrelationIdHeader = "X-Correlation-Id";
 
+    /// <summary>The longest request target (path and query) answered normally; longer ones are 414. Hosts let the
+    /// server read request lines a good deal longer than this, so the refusal is ours, as problem+json.</summary>
+    public const int MaxRequestTargetLength = 8 * 1024;
+
     private const string LoggerName = "AccessWorkflows.Http.Errors";
 
     /// <summary>Adds the global exception handler and problem+json status code pages. Call it first in the pipeline,
@@ -31,7 +36,18 @@ public static partial class ProblemResponses
             ExceptionHandler = http => WriteUnhandledAsync(http, http.Features.Get<IExceptionHandlerFeature>()?.Error),
         });
         app.UseStatusCodePages(context => WriteEmptyErrorAsync(context.HttpContext));
+        app.Use((http, next) => IsTargetTooLong(http)
+            ? Results.Problem($"The request target is longer than {MaxRequestTargetLength} characters.", statusCode: StatusCodes.Status414UriTooLong, title: TitleOf(StatusCodes.Status414UriTooLong)).ExecuteAsync(http)
+            : next(http));
         return app;
+    }
+
+    /// <summary>Whether the request's target (path and query, as sent) is over <see cref="MaxRequestTargetLength"/>.</summary>
+    public static bool IsTargetTooLong(HttpContext http)
+    {
+        var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        var length = raw?.Length ?? ((http.Request.Path.Value?.Length ?? 0) + (http.Request.QueryString.Value?.Length ?? 0));
+        return length > MaxRequestTargetLength;
     }
 
     /// <summary>
