@@ -105,7 +105,7 @@ public sealed class ErrorAnswerTests : IClassFixture<ErrorAnswerTests.Fixture>
     }
 
     [Theory]
-    [InlineData("header bytes outside ASCII", "GET /api/requests HTTP/1.1\r\nHost: localhost\r\nX-Dev-User: jos\u00c3\u00a9@example.com\r\nConnection: close\r\n\r\n", 401)]
+    [InlineData("UTF-8 bytes in a header", "GET /api/requests HTTP/1.1\r\nHost: localhost\r\nX-Dev-User: jos\u00c3\u00a9@example.com\r\nConnection: close\r\n\r\n", 401)]
     [InlineData("a request target over 8 KiB", "GET /api/health?q={long} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 414)]
     [InlineData("no such route", "GET /api/nothing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 404)]
     [InlineData("a method the route does not take", "DELETE /api/requests HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 405)]

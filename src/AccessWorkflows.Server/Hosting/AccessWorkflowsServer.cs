@@ -83,17 +83,12 @@ public static class AccessWorkflowsServer
     }
 
     /// <summary>
-    /// Kestrel answers what it refuses before the pipeline with an empty body (SPEC 8 wants problem+json), so two of
-    /// its refusals are moved into the pipeline: header values with bytes outside ASCII are read as Latin-1 (the
-    /// handlers then refuse what they do not accept, as problems), and request lines up to 64 KiB are read so that a
-    /// target over <see cref="ProblemResponses.MaxRequestTargetLength"/> gets the pipeline's 414 problem. What Kestrel
-    /// still refuses itself (a NUL byte, a malformed request line, a line over 64 KiB) keeps its empty answer.
+    /// Kestrel answers what it refuses before the pipeline with an empty body and has no hook to change that (SPEC 8
+    /// wants problem+json). It reads request lines up to 64 KiB here, so that a target over
+    /// <see cref="ProblemResponses.MaxRequestTargetLength"/> gets the pipeline's 414 problem. What Kestrel still refuses
+    /// itself (a NUL byte or a malformed header, a malformed request line, a line over 64 KiB) keeps its empty answer.
     /// </summary>
-    private static void ConfigureRefusals(KestrelServerOptions kestrel)
-    {
-        kestrel.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
-        kestrel.Limits.MaxRequestLineSize = 64 * 1024;
-    }
+    private static void ConfigureRefusals(KestrelServerOptions kestrel) => kestrel.Limits.MaxRequestLineSize = 64 * 1024;
 
     private static void AddStorage(IServiceCollection services, IConfiguration configuration)
     {
