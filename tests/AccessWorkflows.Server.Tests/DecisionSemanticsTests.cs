@@ -28,10 +28,7 @@ public sealed class DecisionSemanticsTests : IClassFixture<DecisionSemanticsTest
     public async Task An_approval_sent_right_after_creation_counts()
     {
         // The workflow is held before it records level 1: the window every fast client hits.
-        var gate = _fixture.Store.HoldUpdate(r => r.Requester == "alma@example.com" && r.ApprovalLevel == 0);
-        var alice = _server.As("alma@example.com");
-        var created = await Api.CreateAsync(alice, Api.PolicyRequest(duration: "PT30S"));
-        await gate.WaitEnteredAsync();
+        var (alice, created, gate) = await CreateAndHoldAsync("alma@example.com", r => r.ApprovalLevel == 0, approve: false, duration: "PT30S");
 
         var decision = await Api.DecideAsync(_server.As("carol@example.com"), created.Id, "approve");
         gate.Release();
@@ -45,10 +42,7 @@ public sealed class DecisionSemanticsTests : IClassFixture<DecisionSemanticsTest
     [Fact]
     public async Task A_deny_sent_right_after_creation_counts()
     {
-        var gate = _fixture.Store.HoldUpdate(r => r.Requester == "bea@example.com" && r.ApprovalLevel == 0);
-        var bea = _server.As("bea@example.com");
-        var created = await Api.CreateAsync(bea, Api.PolicyRequest());
-        await gate.WaitEnteredAsync();
+        var (bea, created, gate) = await CreateAndHoldAsync("bea@example.com", r => r.ApprovalLevel == 0, approve: false, duration: null);
 
         var decision = await Api.DecideAsync(_server.As("dave@example.com"), created.Id, "deny", comment: "no");
         gate.Release();
@@ -71,14 +65,9 @@ public sealed class DecisionSemanticsTests : IClassFixture<DecisionSemanticsTest
     [Fact]
     public async Task A_deny_raised_while_the_deciding_approval_is_being_applied_is_recorded_as_too_late()
     {
-        var gate = _fixture.Store.HoldUpdate(r => r.Requester == "dana@example.com" && r.Status == RequestStatus.Pending && r.Decisions.Count > 0);
-        var dana = _server.As("dana@example.com");
-        var created = await Api.CreateAsync(dana, Api.PolicyRequest(duration: "PT30S"));
-        Assert.Equal(HttpStatusCode.Accepted, (await Api.DecideAsync(_server.As("carol@example.com"), created.Id, "approve")).StatusCode);
-
         // The workflow has counted carol's approval and is about to record the outcome; the stored request still
         // says pending, so the deny is raised and answered 202. 202 means recorded: it must not vanish.
-        await gate.WaitEnteredAsync();
+        var (dana, created, gate) = await CreateAndHoldAsync("dana@example.com", r => r.Status == RequestStatus.Pending && r.Decisions.Count > 0, approve: true, duration: "PT30S");
         var deny = await Api.DecideAsync(_server.As("dave@example.com"), created.Id, "deny", comment: "wait");
         Assert.Equal(HttpStatusCode.Accepted, deny.StatusCode);
         gate.Release();
@@ -97,11 +86,7 @@ public sealed class DecisionSemanticsTests : IClassFixture<DecisionSemanticsTest
     [Fact]
     public async Task A_decision_after_the_outcome_is_409_naming_it_and_is_audited()
     {
-        var gate = _fixture.Store.HoldUpdate(r => r.Requester == "edna@example.com" && r.Status == RequestStatus.Approved);
-        var edna = _server.As("edna@example.com");
-        var created = await Api.CreateAsync(edna, Api.PolicyRequest(duration: "PT30S"));
-        Assert.Equal(HttpStatusCode.Accepted, (await Api.DecideAsync(_server.As("carol@example.com"), created.Id, "approve")).StatusCode);
-        await gate.WaitEnteredAsync();
+        var (edna, created, gate) = await CreateAndHoldAsync("edna@example.com", r => r.Status == RequestStatus.Approved, approve: true, duration: "PT30S");
 
         var deny = await Api.DecideAsync(_server.As("dave@example.com"), created.Id, "deny");
         gate.Release();
@@ -118,11 +103,7 @@ public sealed class DecisionSemanticsTests : IClassFixture<DecisionSemanticsTest
     [Fact]
     public async Task A_relinquish_right_after_the_approval_ends_the_grant_once_it_is_active()
     {
-        var gate = _fixture.Store.HoldUpdate(r => r.Requester == "fay@example.com" && r.Status == RequestStatus.Approved);
-        var fay = _server.As("fay@example.com");
-        var created = await Api.CreateAsync(fay, Api.PolicyRequest(duration: "PT30S"));
-        Assert.Equal(HttpStatusCode.Accepted, (await Api.DecideAsync(_server.As("carol@example.com"), created.Id, "approve")).StatusCode);
-        await gate.WaitEnteredAsync();
+        var (fay, created, gate) = await CreateAndHoldAsync("fay@example.com", r => r.Status == RequestStatus.Approved, approve: true, duration: "PT30S");
 
         var relinquish = await fay.PostAsync($"/api/requests/{created.Id}/relinquish", null);
         gate.Release();
@@ -157,6 +138,22 @@ public sealed class DecisionSemanticsTests : IClassFixture<DecisionSemanticsTest
         Assert.Contains("requested by hal@example.com on behalf of ida@example.com", entry.Detail);
         var view = await _server.As("ida@example.com").GetFromJsonAsync<JsonElement>($"/api/requests/{created.Id}");
         Assert.Equal("ida@example.com", view.GetProperty("onBehalfOf").GetString());
+    }
+
+    /// <summary>Creates a request as <paramref name="requester"/> (approved by carol when <paramref name="approve"/>)
+    /// and waits until the workflow is held before the store write of a state matching <paramref name="held"/>.</summary>
+    private async Task<(HttpClient Requester, RequestJson Created, Gate Gate)> CreateAndHoldAsync(string requester, Func<AccessRequest, bool> held, bool approve, string? duration)
+    {
+        var gate = _fixture.Store.HoldUpdate(r => r.Requester == requester && held(r));
+        var client = _server.As(requester);
+        var created = await Api.CreateAsync(client, Api.PolicyRequest(duration: duration));
+        if (approve)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await Api.DecideAsync(_server.As("carol@example.com"), created.Id, "approve")).StatusCode);
+        }
+
+        await gate.WaitEnteredAsync();
+        return (client, created, gate);
     }
 
     private static object ForOthers(string grantee) => new

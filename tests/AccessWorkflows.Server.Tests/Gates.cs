@@ -32,11 +32,25 @@ public sealed class Gate
     public Task WaitEnteredAsync() => Entered.WaitAsync(TimeSpan.FromSeconds(30));
 }
 
+/// <summary>The server's SQLite request store, passed through; tests override what they need to observe or break.</summary>
+public abstract class ForwardingRequestStore(SqliteAccessStore inner) : IRequestStore
+{
+    protected SqliteAccessStore Inner => inner;
+
+    public virtual Task<bool> TryCreateAsync(AccessRequest request, CancellationToken cancellationToken = default) => inner.TryCreateAsync(request, cancellationToken);
+
+    public virtual Task<AccessRequest?> GetAsync(string id, CancellationToken cancellationToken = default) => inner.GetAsync(id, cancellationToken);
+
+    public virtual Task<AccessRequest> UpdateAsync(string id, Func<AccessRequest, bool> mutate, CancellationToken cancellationToken = default) => inner.UpdateAsync(id, mutate, cancellationToken);
+
+    public Task<RequestPage> QueryAsync(RequestQuery query, CancellationToken cancellationToken = default) => inner.QueryAsync(query, cancellationToken);
+}
+
 /// <summary>
 /// The server's SQLite request store with gates: an update of a request whose stored state matches a gate's
 /// condition waits at that gate before it is written.
 /// </summary>
-public sealed class GatedRequestStore(SqliteAccessStore inner) : IRequestStore
+public sealed class GatedRequestStore(SqliteAccessStore inner) : ForwardingRequestStore(inner)
 {
     private readonly ConcurrentDictionary<Func<AccessRequest, bool>, Gate> _gates = new();
 
@@ -52,13 +66,9 @@ public sealed class GatedRequestStore(SqliteAccessStore inner) : IRequestStore
     public static void Install(IServiceCollection services) =>
         services.Replace(ServiceDescriptor.Singleton<IRequestStore>(sp => new GatedRequestStore(sp.GetRequiredService<SqliteAccessStore>())));
 
-    public Task<bool> TryCreateAsync(AccessRequest request, CancellationToken cancellationToken = default) => inner.TryCreateAsync(request, cancellationToken);
-
-    public Task<AccessRequest?> GetAsync(string id, CancellationToken cancellationToken = default) => inner.GetAsync(id, cancellationToken);
-
-    public async Task<AccessRequest> UpdateAsync(string id, Func<AccessRequest, bool> mutate, CancellationToken cancellationToken = default)
+    public override async Task<AccessRequest> UpdateAsync(string id, Func<AccessRequest, bool> mutate, CancellationToken cancellationToken = default)
     {
-        if (!_gates.IsEmpty && await inner.GetAsync(id, cancellationToken) is { } stored)
+        if (!_gates.IsEmpty && await Inner.GetAsync(id, cancellationToken) is { } stored)
         {
             foreach (var (when, gate) in _gates)
             {
@@ -69,10 +79,8 @@ public sealed class GatedRequestStore(SqliteAccessStore inner) : IRequestStore
             }
         }
 
-        return await inner.UpdateAsync(id, mutate, cancellationToken);
+        return await Inner.UpdateAsync(id, mutate, cancellationToken);
     }
-
-    public Task<RequestPage> QueryAsync(RequestQuery query, CancellationToken cancellationToken = default) => inner.QueryAsync(query, cancellationToken);
 }
 
 /// <summary>Keeps what the server logs, to check what an operator would find.</summary>

@@ -43,11 +43,11 @@ public sealed class StateProbe
         services.Replace(ServiceDescriptor.Singleton<IDurableClient>(new RecordingDurableClient(this)));
     }
 
-    private sealed class CountingRequestStore(SqliteAccessStore inner, StateProbe probe) : IRequestStore
+    private sealed class CountingRequestStore(SqliteAccessStore inner, StateProbe probe) : ForwardingRequestStore(inner)
     {
-        public async Task<bool> TryCreateAsync(AccessRequest request, CancellationToken cancellationToken = default)
+        public override async Task<bool> TryCreateAsync(AccessRequest request, CancellationToken cancellationToken = default)
         {
-            var created = await inner.TryCreateAsync(request, cancellationToken);
+            var created = await base.TryCreateAsync(request, cancellationToken);
             if (created)
             {
                 probe.Record($"request {request.Id} created");
@@ -56,10 +56,8 @@ public sealed class StateProbe
             return created;
         }
 
-        public Task<AccessRequest?> GetAsync(string id, CancellationToken cancellationToken = default) => inner.GetAsync(id, cancellationToken);
-
-        public Task<AccessRequest> UpdateAsync(string id, Func<AccessRequest, bool> mutate, CancellationToken cancellationToken = default) =>
-            inner.UpdateAsync(
+        public override Task<AccessRequest> UpdateAsync(string id, Func<AccessRequest, bool> mutate, CancellationToken cancellationToken = default) =>
+            base.UpdateAsync(
                 id,
                 request =>
                 {
@@ -72,8 +70,6 @@ public sealed class StateProbe
                     return changed;
                 },
                 cancellationToken);
-
-        public Task<RequestPage> QueryAsync(RequestQuery query, CancellationToken cancellationToken = default) => inner.QueryAsync(query, cancellationToken);
     }
 
     private sealed class CountingAuditLog(SqliteAccessStore inner, StateProbe probe) : IAuditLog
