@@ -48,6 +48,18 @@ param teamsAppId string = ''
 @description('Bot Framework OpenID metadata used to validate inbound Teams activities.')
 param teamsOpenIdMetadataUrl string = 'https://login.botframework.com/v1/.well-known/openidconfiguration'
 
+@description('AWS region for STS and regional calls (IAM is always signed for its partition\'s region).')
+param awsRegion string = 'us-east-1'
+
+@description('Names this deployment in the tags of the policies it generates; two deployments sharing an AWS account need different ids.')
+param awsDeploymentId string = 'access-workflows'
+
+@description('IAM path the provisioner may change users under (the provisioner role is generated for the same path).')
+param awsUserPath string = '/'
+
+@description('Optional key=value tag a user must carry for the provisioner to change it; empty: no tag condition.')
+param awsUserTag string = ''
+
 @description('Slack signing secret (stored in Key Vault; empty leaves Slack off).')
 @secure()
 param slackSigningSecret string = ''
@@ -185,6 +197,10 @@ module settings 'modules/appsettings.bicep' = {
       // AWS: AssumeRoleWithWebIdentity with an Entra token of this identity; no AWS key anywhere.
       AccessWorkflows__Aws__Trust: 'azure'
       AccessWorkflows__Aws__ManagedIdentityClientId: identity.outputs.clientId
+      AccessWorkflows__Aws__Region: awsRegion
+      AccessWorkflows__Aws__DeploymentId: awsDeploymentId
+      AccessWorkflows__Aws__UserPath: awsUserPath
+      AccessWorkflows__Aws__UserTag: awsUserTag
     }
   }
 }

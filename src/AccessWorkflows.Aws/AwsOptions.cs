@@ -13,8 +13,46 @@ public sealed class AwsOptions
     /// identity, so no AWS key exists anywhere.</summary>
     public string Trust { get; set; } = TrustModes.Chain;
 
-    /// <summary>Signing region of IAM (global, signed for us-east-1 in the aws partition) and the STS region.</summary>
+    /// <summary>The deployment's region: STS is called on its regional endpoint and signed for it. IAM is global and
+    /// is always signed for its partition's region (<see cref="AwsPartition.IamSigningRegion"/>), whatever this says.</summary>
     public string Region { get; set; } = "us-east-1";
+
+    /// <summary>Names this deployment on every generated policy (tag <c>access-workflows:deployment-id</c>).
+    /// Reconciliation judges and deletes only generated policies carrying this deployment's id, so two deployments
+    /// sharing an AWS account must set different values; aws-setup's <c>--deployment-id</c> must be the same.</summary>
+    public string DeploymentId { get; set; } = DefaultDeploymentId;
+
+    /// <summary>IAM path of the users the provisioner may grant to (aws-setup's <c>--user-path</c>); <c>/</c>: any.
+    /// A requester whose IAM user is outside it is refused before any IAM change.</summary>
+    public string UserPath { get; set; } = "/";
+
+    /// <summary><c>key=value</c> tag the users the provisioner may grant to must carry (aws-setup's
+    /// <c>--user-tag</c>); empty: no tag needed.</summary>
+    public string? UserTag { get; set; }
+
+    public const string DefaultDeploymentId = "access-workflows";
+
+    /// <summary>The partition of <see cref="Region"/>.</summary>
+    public AwsPartition Partition => AwsPartition.ForRegion(Region);
+
+    /// <summary>Refuses values that cannot be an IAM tag value, a path or a tag; called at registration.</summary>
+    public void Validate()
+    {
+        if (!System.Text.RegularExpressions.Regex.IsMatch(DeploymentId, "^[A-Za-z0-9_.:/=+@-]{1,128}$"))
+        {
+            throw new InvalidOperationException($"{Section}:DeploymentId must be 1-128 of letters, digits and _.:/=+@-.");
+        }
+
+        if (!AwsPartition.IsUserPath(UserPath))
+        {
+            throw new InvalidOperationException($"{Section}:UserPath must start and end with '/' (for example /people/).");
+        }
+
+        if (UserTag is { Length: > 0 } && AwsPartition.ParseTag(UserTag) is null)
+        {
+            throw new InvalidOperationException($"{Section}:UserTag must be key=value.");
+        }
+    }
 
     /// <summary>The Entra scope requested for the web identity token (azure trust).</summary>
     public string AzureTokenScope { get; set; } = "api://AzureADTokenExchange/.default";
@@ -58,4 +96,28 @@ public static class TrustModes
 {
     public const string Chain = "chain";
     public const string Azure = "azure";
+}
+
+/// <summary>The AWS partition of a region: its ARN prefix and the endpoint and signing region of IAM, which is global
+/// per partition (us-east-1 in <c>aws</c>, cn-north-1 in <c>aws-cn</c>, us-gov-west-1 in <c>aws-us-gov</c>).</summary>
+public sealed record AwsPartition(string Name, string IamSigningRegion, Uri IamEndpoint)
+{
+    public static readonly AwsPartition Aws = new("aws", "us-east-1", new Uri("https://iam.amazonaws.com/"));
+    public static readonly AwsPartition China = new("aws-cn", "cn-north-1", new Uri("https://iam.cn-north-1.amazonaws.com.cn/"));
+    public static readonly AwsPartition GovCloud = new("aws-us-gov", "us-gov-west-1", new Uri("https://iam.us-gov.amazonaws.com/"));
+
+    public static AwsPartition ForRegion(string region) =>
+        region.StartsWith("cn-", StringComparison.Ordinal) ? China
+        : region.StartsWith("us-gov-", StringComparison.Ordinal) ? GovCloud
+        : Aws;
+
+    public static bool IsUserPath(string path) =>
+        System.Text.RegularExpressions.Regex.IsMatch(path, @"^/([\x21-\x7E]{1,510}/)?$") && !path.Contains('*', StringComparison.Ordinal);
+
+    /// <summary><c>key=value</c> → the pair; null when it is not one.</summary>
+    public static (string Key, string Value)? ParseTag(string tag)
+    {
+        var eq = tag.IndexOf('=', StringComparison.Ordinal);
+        return eq > 0 && eq < tag.Length - 1 ? (tag[..eq], tag[(eq + 1)..]) : null;
+    }
 }

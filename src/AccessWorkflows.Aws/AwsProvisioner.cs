@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using AccessWorkflows.Aws.Iam;
 using AccessWorkflows.Aws.Policies;
@@ -20,6 +21,7 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
     public const string GeneratedPolicyPath = "/access-workflows/";
     public const string GeneratedPolicyPrefix = "access-workflows-";
     public const string RequestIdTag = "access-workflows:request-id";
+    public const string DeploymentIdTag = "access-workflows:deployment-id";
 
     /// <summary>Attempts to attach a policy we just created while IAM's eventual consistency still hides it.</summary>
     private const int ConsistencyAttempts = 5;
@@ -42,7 +44,7 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
     public Task<string> ResolveUserNameAsync(AccountConfig account, string email, CancellationToken cancellationToken = default) =>
         _users.ResolveAsync(account, email, cancellationToken);
 
-    public async Task ApplyAsync(AccountConfig account, string userName, AccessSpec access, string requestId, CancellationToken cancellationToken = default)
+    public async Task ApplyAsync(AccountConfig account, string userName, AccessSpec access, string requestId, DateTimeOffset? notAfter = null, CancellationToken cancellationToken = default)
     {
         Validate(access);
         var client = _clients.For(account);
@@ -57,7 +59,7 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
                     await client.AddUserToGroupAsync(access.GroupName!, userName, cancellationToken);
                     break;
                 case AccessKind.Resource:
-                    await ApplyResourceAsync(client, account, userName, access, requestId, cancellationToken);
+                    await ApplyResourceAsync(client, account, userName, access, requestId, notAfter, cancellationToken);
                     break;
             }
 
@@ -98,12 +100,146 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
         }
     }
 
-    /// <summary>Detaches a generated policy from every user and deletes it with its versions (reconciliation).</summary>
-    public async Task RemoveGeneratedPolicyAsync(AccountConfig account, string policyArn, CancellationToken cancellationToken = default)
+    public async Task<bool> HoldsAsync(AccountConfig account, string userName, AccessSpec access, CancellationToken cancellationToken = default)
+    {
+        if (access.Type == AccessKind.Resource)
+        {
+            return false;
+        }
+
+        Validate(access);
+        var client = _clients.For(account);
+        try
+        {
+            if (access.Type == AccessKind.Group)
+            {
+                var groups = await IamClientExtensions.ListAllAsync(marker => client.ListGroupsForUserAsync(userName, marker, cancellationToken));
+                return groups.Any(g => string.Equals(g.GroupName, access.GroupName, StringComparison.OrdinalIgnoreCase));
+            }
+
+            var attached = await IamClientExtensions.ListAllAsync(marker => client.ListAttachedUserPoliciesAsync(userName, marker, cancellationToken));
+            return attached.Any(p => p.PolicyArn == access.PolicyArn);
+        }
+        catch (IamException ex) when (!ex.IsTransient)
+        {
+            throw Permanent(ex, account, userName, access, "check");
+        }
+    }
+
+    /// <summary>Writes the new expiry into the request's generated policy: a new default version with every
+    /// statement's <c>DateLessThan aws:CurrentTime</c> moved, then the older versions deleted (IAM keeps five).</summary>
+    public async Task ExtendAsync(AccountConfig account, AccessSpec access, string requestId, DateTimeOffset notAfter, CancellationToken cancellationToken = default)
+    {
+        if (access.Type != AccessKind.Resource)
+        {
+            return;
+        }
+
+        var client = _clients.For(account);
+        var policyArn = GeneratedPolicyArn(account, access, requestId);
+        try
+        {
+            var policy = await client.GetPolicyAsync(policyArn, cancellationToken);
+            if (!IsOurs(policy, requestId) || policy.DefaultVersionId is null)
+            {
+                throw new PermanentProvisioningException($"{policyArn} was not created for request {requestId} by this deployment; refusing to change it.");
+            }
+
+            var current = await client.GetPolicyVersionAsync(policyArn, policy.DefaultVersionId, cancellationToken);
+            var document = JsonNode.Parse(current.Document!)!.AsObject();
+            var until = ResourcePolicyGenerator.FormatTime(notAfter);
+            var changed = false;
+            foreach (var statement in document["Statement"]!.AsArray().OfType<JsonObject>())
+            {
+                if (statement["Condition"]?["DateLessThan"]?["aws:CurrentTime"]?.GetValue<string>() != until)
+                {
+                    statement["Condition"] = new JsonObject { ["DateLessThan"] = new JsonObject { ["aws:CurrentTime"] = until } };
+                    changed = true;
+                }
+            }
+
+            if (changed)
+            {
+                await client.CreatePolicyVersionAsync(policyArn, document.ToJsonString(), setAsDefault: true, cancellationToken);
+            }
+
+            foreach (var version in (await client.ListPolicyVersionsAsync(policyArn, cancellationToken)).Where(v => !v.IsDefaultVersion))
+            {
+                await IgnoreMissing(client.DeletePolicyVersionAsync(policyArn, version.VersionId, cancellationToken));
+            }
+        }
+        catch (IamException ex) when (ex.IsNoSuchEntity)
+        {
+            // The grant ended meanwhile: nothing to extend.
+        }
+        catch (IamException ex) when (!ex.IsTransient)
+        {
+            throw Permanent(ex, account, "-", access, "extension");
+        }
+    }
+
+    /// <summary>The users in scope (<see cref="AwsOptions.UserPath"/>, <see cref="AwsOptions.UserTag"/>) with their
+    /// managed policies and groups, and the generated policies under <c>/access-workflows/</c> that carry this
+    /// deployment's id (or, for the default deployment only, no deployment id: made before deployments were tagged).</summary>
+    public async Task<AccountInventory> InventoryAsync(AccountConfig account, CancellationToken cancellationToken = default)
     {
         var client = _clients.For(account);
-        await DetachFromAllUsersAsync(client, policyArn, cancellationToken);
-        await DeleteGeneratedPolicyAsync(client, policyArn, cancellationToken);
+        var pathPrefix = _options.UserPath == "/" ? null : _options.UserPath;
+        var requiredTag = _options.UserTag is { Length: > 0 } tag ? AwsPartition.ParseTag(tag) : null;
+        var users = new List<UserHoldings>();
+        foreach (var user in await IamClientExtensions.ListAllAsync(marker => client.ListUsersAsync(marker, pathPrefix, cancellationToken)))
+        {
+            try
+            {
+                if (requiredTag is { } required)
+                {
+                    var tags = await IamClientExtensions.ListAllAsync(marker => client.ListUserTagsAsync(user.UserName, marker, cancellationToken));
+                    if (!tags.Any(t => t.Key == required.Key && t.Value == required.Value))
+                    {
+                        continue;
+                    }
+                }
+
+                var attached = await IamClientExtensions.ListAllAsync(marker => client.ListAttachedUserPoliciesAsync(user.UserName, marker, cancellationToken));
+                var groups = await IamClientExtensions.ListAllAsync(marker => client.ListGroupsForUserAsync(user.UserName, marker, cancellationToken));
+                users.Add(new UserHoldings(user.UserName, [.. attached.Select(p => p.PolicyArn)], [.. groups.Select(g => g.GroupName)]));
+            }
+            catch (IamException ex) when (ex.IsNoSuchEntity)
+            {
+                // Deleted between the listing and now.
+            }
+        }
+
+        var generated = new List<GeneratedPolicyInfo>();
+        foreach (var listed in await IamClientExtensions.ListAllAsync(marker => client.ListPoliciesAsync("Local", GeneratedPolicyPath, marker, cancellationToken)))
+        {
+            try
+            {
+                var policy = await client.GetPolicyAsync(listed.Arn, cancellationToken);
+                var deployment = Tag(policy, DeploymentIdTag);
+                if (deployment != _options.DeploymentId && !(deployment is null && _options.DeploymentId == AwsOptions.DefaultDeploymentId))
+                {
+                    continue; // another deployment's: never judged here
+                }
+
+                var attachedTo = await IamClientExtensions.ListAllAsync(marker => client.ListUsersForPolicyAsync(policy.Arn, marker, cancellationToken));
+                generated.Add(new GeneratedPolicyInfo(policy.Arn, Tag(policy, RequestIdTag), attachedTo));
+            }
+            catch (IamException ex) when (ex.IsNoSuchEntity)
+            {
+                // Deleted between the listing and now.
+            }
+        }
+
+        return new AccountInventory(users, generated);
+    }
+
+    /// <summary>Detaches a generated policy from every user and deletes it with its versions (reconciliation).</summary>
+    public async Task RemoveGeneratedPolicyAsync(AccountConfig account, GeneratedPolicyInfo policy, CancellationToken cancellationToken = default)
+    {
+        var client = _clients.For(account);
+        await DetachFromAllUsersAsync(client, policy.Arn, cancellationToken);
+        await DeleteGeneratedPolicyAsync(client, policy.Arn, cancellationToken);
     }
 
     /// <summary>The ARN of a request's generated policy; deterministic, so a repeat finds what an earlier run made.</summary>
@@ -118,7 +254,7 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
         return $"arn:{partition}:iam::{account.Id}:policy{GeneratedPolicyPath}{GeneratedPolicyPrefix}{requestId}";
     }
 
-    private async Task ApplyResourceAsync(IIamClient client, AccountConfig account, string userName, AccessSpec access, string requestId, CancellationToken cancellationToken)
+    private async Task ApplyResourceAsync(IIamClient client, AccountConfig account, string userName, AccessSpec access, string requestId, DateTimeOffset? notAfter, CancellationToken cancellationToken)
     {
         var policyArn = GeneratedPolicyArn(account, access, requestId);
         var resourceAccount = access.ResourceArn!.Split(':')[4];
@@ -127,7 +263,7 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
             throw new PermanentProvisioningException($"{access.ResourceArn} belongs to account {resourceAccount}, not to {account.Id}.");
         }
 
-        var document = await GenerateDocumentAsync(client, access, cancellationToken);
+        var document = await GenerateDocumentAsync(client, access, notAfter, cancellationToken);
         try
         {
             await client.CreatePolicyAsync(
@@ -135,16 +271,16 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
                 GeneratedPolicyPath,
                 document.Document,
                 "Generated by AccessWorkflows for one request; removed when the request ends.",
-                [new IamTag(RequestIdTag, requestId)],
+                [new IamTag(RequestIdTag, requestId), new IamTag(DeploymentIdTag, _options.DeploymentId)],
                 cancellationToken);
         }
         catch (IamException ex) when (ex.IsEntityAlreadyExists)
         {
-            // An earlier run of this activity created it. Adopt it only if it carries this request's tag.
+            // An earlier run of this activity created it. Adopt it only if it carries this request's and deployment's tags.
             var existing = await client.GetPolicyAsync(policyArn, cancellationToken);
-            if (!existing.Tags.Any(t => t.Key == RequestIdTag && t.Value == requestId))
+            if (!IsOurs(existing, requestId))
             {
-                throw new PermanentProvisioningException($"{policyArn} exists but was not created for request {requestId}; refusing to attach it.", ex);
+                throw new PermanentProvisioningException($"{policyArn} exists but was not created for request {requestId} by this deployment; refusing to attach it.", ex);
             }
         }
 
@@ -163,7 +299,12 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
         }
     }
 
-    private async Task<GeneratedPolicy> GenerateDocumentAsync(IIamClient client, AccessSpec access, CancellationToken cancellationToken)
+    private bool IsOurs(ManagedPolicy policy, string requestId) =>
+        Tag(policy, RequestIdTag) == requestId && Tag(policy, DeploymentIdTag) == _options.DeploymentId;
+
+    private static string? Tag(ManagedPolicy policy, string key) => policy.Tags.FirstOrDefault(t => t.Key == key)?.Value;
+
+    private async Task<GeneratedPolicy> GenerateDocumentAsync(IIamClient client, AccessSpec access, DateTimeOffset? notAfter, CancellationToken cancellationToken)
     {
         ManagedPolicy basePolicy;
         try
@@ -181,7 +322,7 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
         }
 
         var version = await client.GetPolicyVersionAsync(access.PolicyArn!, basePolicy.DefaultVersionId, cancellationToken);
-        return _generator.Generate(version.Document!, access.ResourceArn!, access.PolicyArn!);
+        return _generator.Generate(version.Document!, access.ResourceArn!, access.PolicyArn!, notAfter);
     }
 
     private static async Task DeleteGeneratedPolicyAsync(IIamClient client, string policyArn, CancellationToken cancellationToken)

@@ -16,7 +16,7 @@ public static class AwsServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the real AWS provider: <see cref="AwsProvisioner"/>, <see cref="AwsAccessCatalog"/>,
-    /// <see cref="AwsReconciler"/>, the IAM client factory and the per-account credential provider, configured from
+    /// the IAM client factory and the per-account credential provider, configured from
     /// <c>AccessWorkflows:Aws:*</c> (<see cref="AwsOptions"/>) and the AWS SDKs' endpoint variables
     /// (<c>AWS_ENDPOINT_URL_IAM</c>, <c>AWS_ENDPOINT_URL_STS</c>, <c>AWS_ENDPOINT_URL</c>), read from configuration
     /// first and then the environment. Nothing contacts AWS until an AWS account is used, so registering it in a
@@ -32,6 +32,7 @@ public static class AwsServiceCollectionExtensions
             throw new InvalidOperationException($"{AwsOptions.Section}:Trust must be '{TrustModes.Chain}' or '{TrustModes.Azure}'.");
         }
 
+        options.Validate();
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => new AwsEndpoints(name => configuration[name] ?? Environment.GetEnvironmentVariable(name)));
@@ -71,7 +72,6 @@ public static class AwsServiceCollectionExtensions
 
         // The core's AccessOptions asks the catalog for real accounts only; sandbox accounts never reach IAM.
         services.AddSingleton<IAccessCatalog>(sp => sp.GetRequiredService<AwsAccessCatalog>());
-        services.TryAddSingleton<AwsReconciler>();
         services.AddHostedService<AwsReconciliationService>();
         return services;
     }

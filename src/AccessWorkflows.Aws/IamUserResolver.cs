@@ -9,7 +9,9 @@ namespace AccessWorkflows.Aws;
 /// <summary>
 /// Finds the IAM user of a person (SPEC 9): the user named after the email, or the user tagged
 /// <c>tagKey=&lt;email&gt;</c>. The tag map of an account is cached (ListUsers + ListUserTags cost one call per user)
-/// and reloaded when stale, or once early when an email is not in it (the user may have just been tagged).
+/// and reloaded when stale, or once early when an email is not in it (the user may have just been tagged). A user
+/// outside the provisioner's scope (<see cref="AwsOptions.UserPath"/>, <see cref="AwsOptions.UserTag"/>) is refused
+/// here, with the reason, rather than by IAM's AccessDenied half-way through a grant.
 /// </summary>
 public sealed partial class IamUserResolver
 {
@@ -43,11 +45,32 @@ public sealed partial class IamUserResolver
     private async Task<string> ResolveCoreAsync(AccountConfig account, string email, CancellationToken cancellationToken)
     {
         var client = _clients.For(account);
-        if (account.UserMapping.Kind == UserMapping.EmailTagKind)
+        var (userName, path) = account.UserMapping.Kind == UserMapping.EmailTagKind
+            ? await ResolveByTagAsync(client, account, email, account.UserMapping.TagKey ?? "Email", cancellationToken)
+            : await ResolveByNameAsync(client, account, email, cancellationToken);
+        await CheckScopeAsync(client, account, userName, path, cancellationToken);
+        return userName;
+    }
+
+    private async Task CheckScopeAsync(IIamClient client, AccountConfig account, string userName, string path, CancellationToken cancellationToken)
+    {
+        if (!path.StartsWith(_options.UserPath, StringComparison.Ordinal))
         {
-            return await ResolveByTagAsync(client, account, email, account.UserMapping.TagKey ?? "Email", cancellationToken);
+            throw new PermanentProvisioningException($"The IAM user {userName} in account {account.Id} is at path {path}, outside {_options.UserPath}, where AccessWorkflows may grant (AccessWorkflows:Aws:UserPath).");
         }
 
+        if (_options.UserTag is { Length: > 0 } && AwsPartition.ParseTag(_options.UserTag) is { } required)
+        {
+            var tags = await IamClientExtensions.ListAllAsync(marker => client.ListUserTagsAsync(userName, marker, cancellationToken));
+            if (!tags.Any(t => t.Key == required.Key && t.Value == required.Value))
+            {
+                throw new PermanentProvisioningException($"The IAM user {userName} in account {account.Id} does not carry the tag {_options.UserTag} that AccessWorkflows may grant to (AccessWorkflows:Aws:UserTag).");
+            }
+        }
+    }
+
+    private static async Task<(string UserName, string Path)> ResolveByNameAsync(IIamClient client, AccountConfig account, string email, CancellationToken cancellationToken)
+    {
         if (!UserNameRegex().IsMatch(email))
         {
             throw new PermanentProvisioningException($"{email} cannot be an IAM user name in account {account.Id}; map users by tag instead (userMapping kind email-tag).");
@@ -56,7 +79,7 @@ public sealed partial class IamUserResolver
         try
         {
             var user = await client.GetUserAsync(email, cancellationToken);
-            return user.UserName;
+            return (user.UserName, user.Path);
         }
         catch (IamException ex) when (ex.IsNoSuchEntity)
         {
@@ -64,7 +87,7 @@ public sealed partial class IamUserResolver
         }
     }
 
-    private async Task<string> ResolveByTagAsync(IIamClient client, AccountConfig account, string email, string tagKey, CancellationToken cancellationToken)
+    private async Task<(string UserName, string Path)> ResolveByTagAsync(IIamClient client, AccountConfig account, string email, string tagKey, CancellationToken cancellationToken)
     {
         var key = $"{account.Id}|{tagKey}";
         var now = _time.GetUtcNow();
@@ -86,7 +109,7 @@ public sealed partial class IamUserResolver
 
         if (users.Count > 1)
         {
-            throw new PermanentProvisioningException($"Several IAM users in account {account.Id} carry the tag {tagKey}={email} ({string.Join(", ", users)}); exactly one must.");
+            throw new PermanentProvisioningException($"Several IAM users in account {account.Id} carry the tag {tagKey}={email} ({string.Join(", ", users.Select(u => u.UserName))}); exactly one must.");
         }
 
         return users[0];
@@ -94,8 +117,8 @@ public sealed partial class IamUserResolver
 
     private async Task<TagMap> LoadAsync(IIamClient client, string tagKey, CancellationToken cancellationToken)
     {
-        var users = await IamClientExtensions.ListAllAsync(marker => client.ListUsersAsync(marker, cancellationToken));
-        var byEmail = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+        var users = await IamClientExtensions.ListAllAsync(marker => client.ListUsersAsync(marker, null, cancellationToken));
+        var byEmail = new Dictionary<string, List<(string, string)>>(StringComparer.OrdinalIgnoreCase);
         foreach (var user in users)
         {
             List<IamTag> tags;
@@ -116,14 +139,14 @@ public sealed partial class IamUserResolver
                     byEmail[value] = list = [];
                 }
 
-                list.Add(user.UserName);
+                list.Add((user.UserName, user.Path));
             }
         }
 
-        return new TagMap(_time.GetUtcNow(), byEmail.ToDictionary(p => p.Key, p => (IReadOnlyList<string>)p.Value, StringComparer.OrdinalIgnoreCase));
+        return new TagMap(_time.GetUtcNow(), byEmail.ToDictionary(p => p.Key, p => (IReadOnlyList<(string UserName, string Path)>)p.Value, StringComparer.OrdinalIgnoreCase));
     }
 
-    private sealed record TagMap(DateTimeOffset LoadedAt, IReadOnlyDictionary<string, IReadOnlyList<string>> Users);
+    private sealed record TagMap(DateTimeOffset LoadedAt, IReadOnlyDictionary<string, IReadOnlyList<(string UserName, string Path)>> Users);
 
     [GeneratedRegex(@"^[\w+=,.@-]{1,64}$")]
     private static partial Regex UserNameRegex();

@@ -17,9 +17,18 @@ public sealed class DurableEngineOptions
     /// it: timers then fire exactly when it passes their time.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
-    /// <summary>A safety net only: new work wakes the dispatchers at once through in-process signals. The poll
-    /// finds rows written by something else. Measured in real time, whatever <see cref="TimeProvider"/> is.</summary>
+    /// <summary>A safety net only: the engine hears of every write of its own at once. The timer dispatcher and
+    /// <c>WaitForInstanceCompletionAsync</c> look again this often anyway. Measured in real time, whatever
+    /// <see cref="TimeProvider"/> is.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Memory for the rows and histories of instances between their steps (estimated, least recently used
+    /// goes first), so that a step of a recently active instance reads nothing from the database. 0 turns it off.</summary>
+    public long InstanceCacheBytes { get; set; } = 32L * 1024 * 1024;
+
+    /// <summary>Timer rows held in memory a page at a time: the earliest this many, the rest read when those have fired.
+    /// Tests make it small.</summary>
+    internal int TimerPageSize { get; set; } = 10_000;
 
     /// <summary>Inbox messages one step consumes at most.</summary>
     public int MaxMessagesPerStep { get; set; } = 100;

@@ -6,34 +6,35 @@ using Microsoft.Extensions.Logging;
 namespace AccessWorkflows.Durable.Embedded;
 
 /// <summary>Wakes in-process waiters of <see cref="IDurableClient.WaitForInstanceCompletionAsync"/> when a step
-/// finishes an instance.</summary>
+/// finishes an instance, with the instance's final row.</summary>
 internal sealed class CompletionNotifier
 {
-    private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<InstanceRow>> _waiters = new(StringComparer.Ordinal);
 
-    public Task WaitAsync(string instanceId)
-        => _waiters.GetOrAdd(instanceId, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+    public Task<InstanceRow> WaitAsync(string instanceId)
+        => _waiters.GetOrAdd(instanceId, static _ => new TaskCompletionSource<InstanceRow>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
-    public void Notify(string instanceId)
+    public void Notify(InstanceRow finished)
     {
-        if (_waiters.TryRemove(instanceId, out var waiter))
+        if (_waiters.TryRemove(finished.InstanceId, out var waiter))
         {
-            waiter.TrySetResult();
+            waiter.TrySetResult(finished);
         }
     }
 }
 
-/// <summary>The engine's <see cref="IDurableClient"/>: every call is one short SQLite transaction, so it works
-/// whether or not the engine is started (rows wait for the dispatchers).</summary>
+/// <summary>The engine's <see cref="IDurableClient"/>. Every change is one write of the store's group commit, and a
+/// call returns once it is committed; it works whether or not the engine is started (a stopped engine reads the rows
+/// when it starts). Reads see what is committed.</summary>
 internal sealed class EmbeddedDurableClient(
     SqliteStore store,
     TimeProvider time,
     CompletionNotifier completions,
-    Action wakeOrchestrations,
+    DurableEngine.ClientCallbacks engine,
     TimeSpan pollInterval,
     ILogger logger) : IDurableClient
 {
-    public Task<string> ScheduleNewOrchestrationInstanceAsync(
+    public async Task<string> ScheduleNewOrchestrationInstanceAsync(
         TaskName orchestratorName,
         object? input = null,
         StartOrchestrationOptions? options = null,
@@ -42,26 +43,29 @@ internal sealed class EmbeddedDurableClient(
         cancellation.ThrowIfCancellationRequested();
         var instanceId = options?.InstanceId ?? Guid.NewGuid().ToString("N");
         var startAt = options?.StartAt?.UtcDateTime ?? DateTime.MinValue;
-        store.CreateInstance(instanceId, orchestratorName.Name, DurableTaskRegistry.Serialize(input), startAt, Now());
-        wakeOrchestrations();
-        return Task.FromResult(instanceId);
+        var serialized = DurableTaskRegistry.Serialize(input);
+        var now = Now();
+        await store.CreateInstanceAsync(
+            instanceId,
+            orchestratorName.Name,
+            serialized,
+            startAt,
+            now,
+            started => engine.Created(
+                new InstanceRow(instanceId, orchestratorName.Name, OrchestrationRuntimeStatus.Pending, started.Generation, serialized, null, null, null, now, now),
+                started)).ConfigureAwait(false);
+        return instanceId;
     }
 
-    public Task RaiseEventAsync(string instanceId, string eventName, object? eventPayload = null, CancellationToken cancellation = default)
+    public async Task RaiseEventAsync(string instanceId, string eventName, object? eventPayload = null, CancellationToken cancellation = default)
     {
         cancellation.ThrowIfCancellationRequested();
         var now = Now();
         var message = new HistoryEvent(HistoryEventType.EventRaised, now, -1, eventName, DurableTaskRegistry.Serialize(eventPayload));
-        if (store.EnqueueToLiveInstance(instanceId, message, visibleAtStart: true, now))
-        {
-            wakeOrchestrations();
-        }
-        else
+        if (await store.EnqueueToLiveInstanceAsync(instanceId, message, visibleAtStart: true, now, engine.Enqueued).ConfigureAwait(false) is null)
         {
             Log.EventDropped(logger, eventName, instanceId);
         }
-
-        return Task.CompletedTask;
     }
 
     public Task<OrchestrationMetadata?> GetInstanceAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellation = default)
@@ -99,23 +103,20 @@ internal sealed class EmbeddedDurableClient(
         }
     }
 
-    public Task TerminateInstanceAsync(string instanceId, TerminateInstanceOptions? options = null, CancellationToken cancellation = default)
+    public async Task TerminateInstanceAsync(string instanceId, TerminateInstanceOptions? options = null, CancellationToken cancellation = default)
     {
         cancellation.ThrowIfCancellationRequested();
         var now = Now();
         var message = new HistoryEvent(HistoryEventType.ExecutionTerminated, now, -1, null, DurableTaskRegistry.Serialize(options?.Output));
-        if (store.EnqueueToLiveInstance(instanceId, message, visibleAtStart: false, now))
-        {
-            wakeOrchestrations();
-        }
-
-        return Task.CompletedTask;
+        await store.EnqueueToLiveInstanceAsync(instanceId, message, visibleAtStart: false, now, engine.Enqueued).ConfigureAwait(false);
     }
 
-    public Task<PurgeResult> PurgeInstanceAsync(string instanceId, CancellationToken cancellation = default)
+    public async Task<PurgeResult> PurgeInstanceAsync(string instanceId, CancellationToken cancellation = default)
     {
         cancellation.ThrowIfCancellationRequested();
-        return Task.FromResult(new PurgeResult(store.Purge(instanceId)));
+        var purged = await store.PurgeAsync(instanceId).ConfigureAwait(false);
+        engine.Purged(instanceId);
+        return new PurgeResult(purged);
     }
 
     /// <summary>Waits on an in-process signal from the step that finishes the instance, with a slow poll as a
@@ -133,9 +134,14 @@ internal sealed class EmbeddedDurableClient(
             }
 
             using var poll = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-            await Task.WhenAny(finished, Task.Delay(pollInterval, poll.Token)).ConfigureAwait(false);
+            var woken = await Task.WhenAny(finished, Task.Delay(pollInterval, poll.Token)).ConfigureAwait(false);
             await poll.CancelAsync().ConfigureAwait(false);
             cancellation.ThrowIfCancellationRequested();
+            if (woken == finished)
+            {
+                // The step that finished it says how: no need to read it back.
+                return ToMetadata(await finished.ConfigureAwait(false), getInputsAndOutputs);
+            }
         }
     }
 

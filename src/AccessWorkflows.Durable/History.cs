@@ -43,11 +43,16 @@ internal enum HistoryEventType
 /// <summary>One event of an instance's history (or, with an id, one inbox message).</summary>
 internal sealed record HistoryEvent(HistoryEventType Type, DateTime Timestamp, int TaskId = -1, string? Name = null, string? Data = null);
 
-/// <summary>An unconsumed inbox message: a history event waiting to be applied by a step.</summary>
-internal sealed record InboxMessage(long Id, HistoryEvent Event);
+/// <summary>An unconsumed inbox message (row id <see cref="Id"/>): a history event waiting to be applied by a step of
+/// execution <see cref="Generation"/> of its instance, once the clock reaches <see cref="FireAt"/> (MinValue: at once).
+/// Messages of another generation are stale: their rows went with the execution they were meant for.</summary>
+internal sealed record InboxMessage(long Id, string InstanceId, long Generation, DateTime FireAt, HistoryEvent Event)
+{
+    public bool IsTimer => FireAt > DateTime.MinValue;
+}
 
-/// <summary>An activity work item (the outbox of a step).</summary>
-internal sealed record ActivityWorkItem(long Id, string InstanceId, int TaskId, string Name, string? Input, int Attempt);
+/// <summary>An activity work item (the outbox of a step), for execution <see cref="Generation"/> of its instance.</summary>
+internal sealed record ActivityWorkItem(long Id, string InstanceId, long Generation, int TaskId, string Name, string? Input, int Attempt);
 
 /// <summary>The persisted row of an instance.</summary>
 internal sealed record InstanceRow(

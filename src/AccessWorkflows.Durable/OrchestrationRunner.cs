@@ -28,21 +28,24 @@ internal sealed record ContinuedAsNew(string? Input, List<HistoryEvent> CarriedE
 /// events, and collects what the code asked for that the history does not have yet. Every call of the
 /// orchestrator gets a sequence number; the history's TaskScheduled/TimerCreated events are checked against the
 /// calls with the same number, which is how changed or non-deterministic code is detected.
-/// One runner serves one step on one thread and is dropped afterwards: an instance holds no memory between steps.
+/// A runner serves one step on one thread at a time. The engine may keep it for the instance's next step
+/// (<see cref="Continue"/>): the orchestrator's code then carries on where it awaits, with no replay, as Durable
+/// Functions' extended sessions do. Without it, the next step replays the history on a new runner.
 /// </summary>
 internal sealed class OrchestrationRunner : IOrchestrationContext
 {
     private readonly Func<IOrchestrationContext, Task<string?>>? _body;
-    private readonly IReadOnlyList<HistoryEvent> _past;
-    private readonly IReadOnlyList<HistoryEvent> _new;
+    private readonly OrchestrationSynchronizationContext _context = new();
+    private IReadOnlyList<HistoryEvent> _past;
+    private IReadOnlyList<HistoryEvent> _new;
     private readonly ILoggerFactory _loggerFactory;
 
     // Calls the history recorded, by sequence number, not yet matched by the code in this replay.
     private readonly Dictionary<int, HistoryEvent> _recordedCalls = [];
     private readonly Dictionary<int, OpenTask> _open = [];
-    private readonly List<HistoryEvent> _callEvents = [];
-    private readonly List<ActivityWorkItem> _newActivities = [];
-    private readonly List<(int, DateTime)> _newTimers = [];
+    private List<HistoryEvent> _callEvents = [];
+    private List<ActivityWorkItem> _newActivities = [];
+    private List<(int, DateTime)> _newTimers = [];
     private readonly Dictionary<string, LinkedList<Action<string?>>> _waiters = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, Queue<BufferedEvent>> _buffered = new(StringComparer.OrdinalIgnoreCase);
 
@@ -98,10 +101,13 @@ internal sealed class OrchestrationRunner : IOrchestrationContext
     /// new without ever awaiting anything would otherwise loop forever.</summary>
     internal const int MaxExecutionsPerStep = 10_000;
 
-    /// <summary>Runs one step of an instance. When the orchestrator continues as new, the new execution starts within
-    /// the same step (a fresh history: OrchestratorStarted, ExecutionStarted, then the carried events), so the step
-    /// commits only the last execution's history, with <c>Restarted</c> set and <c>Input</c> its input.</summary>
-    internal static (OrchestrationStepResult Result, bool Restarted, string? Input) RunStep(
+    /// <summary>Runs one step of an instance: on <paramref name="session"/>, the runner of its previous step, when the
+    /// caller kept it, else by replaying <paramref name="past"/> on a new runner. When the orchestrator continues as
+    /// new, the new execution starts within the same step (a fresh history: OrchestratorStarted, ExecutionStarted,
+    /// then the carried events), so the step commits only the last execution's history, with <c>Restarted</c> set and
+    /// <c>Input</c> its input. <c>Runner</c> is the runner of the last execution, to keep for the next step.</summary>
+    internal static (OrchestrationStepResult Result, bool Restarted, string? Input, OrchestrationRunner Runner) RunStep(
+        OrchestrationRunner? session,
         TaskName name,
         string instanceId,
         Func<IOrchestrationContext, Task<string?>>? body,
@@ -111,7 +117,8 @@ internal sealed class OrchestrationRunner : IOrchestrationContext
         DateTime now,
         ILoggerFactory loggerFactory)
     {
-        var result = new OrchestrationRunner(name, instanceId, body, past, newEvents, customStatus, loggerFactory).Run();
+        var runner = session ?? new OrchestrationRunner(name, instanceId, body, past, newEvents, customStatus, loggerFactory);
+        var result = session is null ? runner.Run() : session.Continue(newEvents);
         string? input = null;
         var restarted = false;
         for (var executions = 1; result.ContinuedAsNew is { } next; executions++)
@@ -128,10 +135,22 @@ internal sealed class OrchestrationRunner : IOrchestrationContext
             }
 
             List<HistoryEvent> started = [new(HistoryEventType.OrchestratorStarted, now), new(HistoryEventType.ExecutionStarted, now, -1, name.Name, input), .. next.CarriedEvents];
-            result = new OrchestrationRunner(name, instanceId, body, [], started, result.CustomStatus, loggerFactory).Run();
+            runner = new OrchestrationRunner(name, instanceId, body, [], started, result.CustomStatus, loggerFactory);
+            result = runner.Run();
         }
 
-        return (result, restarted, input);
+        return (result, restarted, input, runner);
+    }
+
+    /// <summary>The next step of a runner whose previous step was committed: only the new events are applied.</summary>
+    public OrchestrationStepResult Continue(IReadOnlyList<HistoryEvent> newEvents)
+    {
+        _past = [];
+        _new = newEvents;
+        _callEvents = [];
+        _newActivities = [];
+        _newTimers = [];
+        return Run();
     }
 
     public OrchestrationStepResult Run()
@@ -139,7 +158,8 @@ internal sealed class OrchestrationRunner : IOrchestrationContext
         var applied = new List<HistoryEvent>();
         var unapplied = _new.Count;
         var previous = SynchronizationContext.Current;
-        var context = new OrchestrationSynchronizationContext();
+        var context = _context;
+        context.Open();
         SynchronizationContext.SetSynchronizationContext(context);
         try
         {
@@ -348,7 +368,7 @@ internal sealed class OrchestrationRunner : IOrchestrationContext
         else if (kind == HistoryEventType.TaskScheduled)
         {
             _callEvents.Add(new HistoryEvent(kind, _currentUtc, id, name.Name, input));
-            _newActivities.Add(new ActivityWorkItem(0, InstanceId, id, name.Name, input, attempt));
+            _newActivities.Add(new ActivityWorkItem(0, InstanceId, 0, id, name.Name, input, attempt));
         }
         else
         {

@@ -4,7 +4,7 @@ namespace AccessWorkflows.Durable.Embedded;
 /// The single thread an orchestrator runs on during a step. Every continuation of orchestrator code is queued
 /// here and run by <see cref="Drain"/> in FIFO order on the step's thread, so the code sees the same interleaving
 /// on every replay. Code that leaves this context (awaits configured not to capture it, work queued to the thread
-/// pool, real delays) breaks determinism: what it posts after the step is dropped.
+/// pool, real delays) breaks determinism: what it posts between steps is dropped.
 /// </summary>
 internal sealed class OrchestrationSynchronizationContext : SynchronizationContext
 {
@@ -45,6 +45,16 @@ internal sealed class OrchestrationSynchronizationContext : SynchronizationConte
         }
     }
 
+    /// <summary>Takes posts again: the runner's next step begins.</summary>
+    public void Open()
+    {
+        lock (_gate)
+        {
+            _closed = false;
+        }
+    }
+
+    /// <summary>Drops what is queued and whatever is posted until <see cref="Open"/>: between steps nothing runs.</summary>
     public void Close()
     {
         lock (_gate)

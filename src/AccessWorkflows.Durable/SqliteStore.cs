@@ -21,17 +21,49 @@ internal sealed record StepCommit(
     DateTime Now)
 {
     /// <summary>Set when the orchestrator continued as new: the old execution's history, work items, timers and
-    /// results go before <see cref="StepCommit.NewHistory"/> (the new execution's, from seq 0) is written.</summary>
+    /// results go before <see cref="StepCommit.NewHistory"/> (the new execution's, from seq 0) is written, and the
+    /// instance's generation moves on.</summary>
     public ExecutionRestart? Restart { get; init; }
+
+    public bool IsTerminal => Status is OrchestrationRuntimeStatus.Completed or OrchestrationRuntimeStatus.Failed or OrchestrationRuntimeStatus.Terminated;
 }
 
 /// <summary>The input of the execution that replaces the instance's current one.</summary>
 internal sealed record ExecutionRestart(string? Input);
 
+/// <summary>What a committed step created, with the row ids the dispatchers need.</summary>
+internal sealed record StepCommitted(long Generation, List<ActivityWorkItem> Activities, List<InboxMessage> Timers);
+
+/// <summary>Where the timers an engine holds in memory end: every timer row at or before this key is held.</summary>
+internal readonly record struct TimerKey(DateTime FireAt, long Id) : IComparable<TimerKey>
+{
+    public static readonly TimerKey Max = new(DateTime.MaxValue, long.MaxValue);
+
+    public int CompareTo(TimerKey other) => FireAt != other.FireAt ? FireAt.CompareTo(other.FireAt) : Id.CompareTo(other.Id);
+
+    public static bool operator <(TimerKey left, TimerKey right) => left.CompareTo(right) < 0;
+
+    public static bool operator >(TimerKey left, TimerKey right) => left.CompareTo(right) > 0;
+
+    public static bool operator <=(TimerKey left, TimerKey right) => left.CompareTo(right) <= 0;
+
+    public static bool operator >=(TimerKey left, TimerKey right) => left.CompareTo(right) >= 0;
+}
+
+/// <summary>A page of timer rows in (fire_at, id) order; <see cref="Until"/> is <see cref="TimerKey.Max"/> when no
+/// timer row lies beyond it.</summary>
+internal sealed record TimerPage(List<InboxMessage> Timers, TimerKey Until);
+
+/// <summary>Everything a starting engine holds in memory: messages visible at once, activity work items, and the first
+/// page of timers.</summary>
+internal sealed record Recovered(List<InboxMessage> Messages, List<ActivityWorkItem> Activities, TimerPage Timers);
+
 /// <summary>
-/// All SQL of the engine. Writes go through one connection under one lock: SQLite has a single writer anyway,
-/// and the lock is also the fence of <see cref="Fence"/>. Reads use pooled connections; WAL lets them run
-/// beside the writer. Timestamps are stored as UTC ticks.
+/// All SQL of the engine. Writes are group-committed: callers submit them to one writer thread, which runs everything
+/// submitted meanwhile in one transaction, commits once, then runs each write's <c>committed</c> callback in
+/// submission order (on the writer thread: keep them short) and completes its task. A write is acknowledged only once
+/// its transaction is committed. The write lock is also the fence of <see cref="Fence"/>. Reads use pooled
+/// connections; WAL lets them run beside the writer. Timestamps are stored as UTC ticks.
 /// </summary>
 internal sealed class SqliteStore : IDisposable
 {
@@ -81,9 +113,22 @@ internal sealed class SqliteStore : IDisposable
         CREATE INDEX IF NOT EXISTS ix_activities_instance ON activities(instance_id);
         """;
 
+    /// <summary>Writes one transaction takes at most, so that one commit's latency stays bounded.</summary>
+    private const int MaxBatch = 2048;
+
+    /// <summary>WAL pages (4 KiB) past which the checkpointer stops being polite and makes writers wait for it.</summary>
+    private const int LargeWalPages = 16_384;
+
+    private static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(100);
+
     private readonly Lock _writeLock = new();
     private readonly SqliteConnection _writer;
     private readonly string _connectionString;
+    private readonly ConcurrentQueue<IPendingWrite> _queue = new();
+    private readonly ManualResetEventSlim _submitted = new(false, spinCount: 1);
+    private readonly Thread _writerThread;
+    private readonly Thread _checkpointThread;
+    private readonly CancellationTokenSource _closing = new();
 
     // Open reader connections not in use (at most MaxIdleReaders), and every open connection's prepared statements.
     // A connection and its statements are used by one thread at a time: the one that took it from the bag.
@@ -92,6 +137,7 @@ internal sealed class SqliteStore : IDisposable
     private const int MaxIdleReaders = 8;
     private bool _fenced;
     private bool _disposed;
+    private int _writerAsleep;
 
     public SqliteStore(string databasePath)
     {
@@ -108,26 +154,52 @@ internal sealed class SqliteStore : IDisposable
         _writer.Open();
         _commands[_writer] = new Dictionary<string, ReusedCommand>(StringComparer.Ordinal);
 
-        // WAL: readers never block the writer. synchronous=NORMAL in WAL mode loses nothing when the *process*
-        // dies (the WAL is in the OS page cache); only a power loss may drop the last commits.
-        Execute(_writer, null, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;");
+        // WAL: readers never block the writer. synchronous=NORMAL is the safe setting for WAL against what this store
+        // promises: a commit has written its frames to the WAL file (the OS holds them) before it returns, so a killed
+        // process loses no acknowledged write, and the database is never corrupted. Only a power loss or kernel crash
+        // may drop the last commits, never half of one; FULL would fsync on every commit for that case as well.
+        // Checkpoints (copying the WAL back into the database, with the fsyncs) run on the checkpointer thread, not
+        // inside whichever commit crossed the automatic threshold.
+        Execute(_writer, null, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864; PRAGMA busy_timeout=30000;");
         Execute(_writer, null, Schema);
+
+        _writerThread = new Thread(WriterLoop) { IsBackground = true, Name = "durable-writer" };
+        _writerThread.Start();
+        _checkpointThread = new Thread(CheckpointLoop) { IsBackground = true, Name = "durable-checkpointer" };
+        _checkpointThread.Start();
     }
 
+    /// <summary>Test hook: runs on the writer thread with the batch's size after its statements ran and before COMMIT.
+    /// A test that kills the engine here proves a batch is all or nothing.</summary>
+    internal Action<int>? BeforeCommit { get; set; }
+
     /// <summary>After this returns, no write of this store reaches the database again (a simulated process kill).
-    /// A commit in progress finishes first, as it would have on the disk of a dying process.</summary>
+    /// A commit in progress finishes first, as it would have on the disk of a dying process, unless this is called
+    /// from <see cref="BeforeCommit"/>: then that batch is rolled back, as a kill before COMMIT would leave it.</summary>
     public void Fence()
     {
         lock (_writeLock)
         {
             _fenced = true;
         }
+
+        _submitted.Set();
     }
 
     public bool IsFenced => Volatile.Read(ref _fenced);
 
+    /// <summary>Writes what was submitted before, then closes. Writes submitted later fail.</summary>
     public void Dispose()
     {
+        if (Volatile.Read(ref _disposed))
+        {
+            return;
+        }
+
+        _closing.Cancel();
+        _submitted.Set();
+        _writerThread.Join();
+        _checkpointThread.Join();
         lock (_writeLock)
         {
             _fenced = true;
@@ -140,6 +212,8 @@ internal sealed class SqliteStore : IDisposable
         {
             Close(reader);
         }
+
+        FailQueued();
     }
 
     private void Close(SqliteConnection connection)
@@ -155,68 +229,294 @@ internal sealed class SqliteStore : IDisposable
         connection.Dispose();
     }
 
-    // ---------------------------------------------------------------- client operations
+    // ---------------------------------------------------------------- writes (group-committed)
 
-    /// <summary>Creates (or re-creates, when the previous execution is finished) an instance and its
-    /// ExecutionStarted message, which becomes visible at <paramref name="startAt"/>.</summary>
-    public void CreateInstance(string instanceId, string name, string? input, DateTime startAt, DateTime now)
-    {
-        Write((c, t) =>
-        {
-            long generation = 0;
-            using (var cmd = Command(c, t, "SELECT status, generation FROM instances WHERE instance_id=$id", ("$id", instanceId)))
-            using (var r = cmd.ExecuteReader())
+    /// <summary>Creates (or re-creates, when the previous execution is finished) an instance and its ExecutionStarted
+    /// message, which becomes visible at <paramref name="startAt"/>. Throws <see cref="InstanceAlreadyExistsException"/>
+    /// when the instance is pending or running.</summary>
+    public Task<InboxMessage> CreateInstanceAsync(string instanceId, string name, string? input, DateTime startAt, DateTime now, Action<InboxMessage>? committed)
+        => SubmitAsync(
+            (c, t) =>
             {
-                if (r.Read())
+                long generation = 0;
+                using (var cmd = Command(c, t, "SELECT status, generation FROM instances WHERE instance_id=$id", ("$id", instanceId)))
+                using (var r = cmd.ExecuteReader())
                 {
-                    var status = (OrchestrationRuntimeStatus)r.GetInt32(0);
-                    if (status is OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Suspended)
+                    if (r.Read())
                     {
-                        throw new InstanceAlreadyExistsException(instanceId);
+                        if (IsLive((OrchestrationRuntimeStatus)r.GetInt32(0)))
+                        {
+                            throw new InstanceAlreadyExistsException(instanceId);
+                        }
+
+                        generation = r.GetInt64(1) + 1;
+                    }
+                }
+
+                if (generation > 0)
+                {
+                    DeleteInstanceRows(c, t, instanceId, includeInstance: true);
+                }
+
+                NonQuery(
+                    c,
+                    t,
+                    """
+                    INSERT INTO instances(instance_id, name, status, generation, input, created_at, updated_at, start_at)
+                    VALUES($id, $name, $status, $gen, $input, $now, $now, $start)
+                    """,
+                    ("$id", instanceId),
+                    ("$name", name),
+                    ("$status", (int)OrchestrationRuntimeStatus.Pending),
+                    ("$gen", generation),
+                    ("$input", input),
+                    ("$now", now.Ticks),
+                    ("$start", startAt.Ticks));
+                return InsertMessage(c, t, instanceId, generation, new HistoryEvent(HistoryEventType.ExecutionStarted, now, -1, name, input), startAt, now);
+            },
+            committed);
+
+    /// <summary>Adds an inbox message to a pending or running instance; null (and nothing written) when there is no
+    /// such instance. A pending instance's messages become visible when it starts, with <paramref name="visibleAtStart"/>.</summary>
+    public Task<InboxMessage?> EnqueueToLiveInstanceAsync(string instanceId, HistoryEvent message, bool visibleAtStart, DateTime now, Action<InboxMessage?>? committed)
+        => SubmitAsync(
+            (c, t) =>
+            {
+                long generation;
+                DateTime startAt;
+                using (var cmd = Command(c, t, "SELECT status, generation, start_at FROM instances WHERE instance_id=$id", ("$id", instanceId)))
+                using (var r = cmd.ExecuteReader())
+                {
+                    if (!r.Read() || (OrchestrationRuntimeStatus)r.GetInt32(0) is not (OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Running))
+                    {
+                        return null;
                     }
 
-                    generation = r.GetInt64(1) + 1;
+                    generation = r.GetInt64(1);
+                    startAt = new DateTime(r.GetInt64(2), DateTimeKind.Utc);
                 }
-            }
 
-            DeleteInstanceRows(c, t, instanceId, includeInstance: true);
+                return InsertMessage(c, t, instanceId, generation, message, visibleAtStart ? startAt : DateTime.MinValue, now);
+            },
+            committed);
+
+    /// <summary>Deletes a finished instance and everything it left; running instances are not purged.</summary>
+    public Task<int> PurgeAsync(string instanceId)
+        => SubmitAsync(
+            (c, t) =>
+            {
+                var deleted = NonQuery(
+                    c,
+                    t,
+                    $"DELETE FROM instances WHERE instance_id=$id AND status IN ({(int)OrchestrationRuntimeStatus.Completed}, {(int)OrchestrationRuntimeStatus.Failed}, {(int)OrchestrationRuntimeStatus.Terminated})",
+                    ("$id", instanceId));
+                if (deleted == 1)
+                {
+                    DeleteInstanceRows(c, t, instanceId, includeInstance: false);
+                }
+
+                return deleted;
+            },
+            null);
+
+    /// <summary>Drops messages nobody will consume (their instance is gone, finished, or moved to another execution).</summary>
+    public void DeleteMessages(IReadOnlyList<long> ids, Action<bool> committed, Action<Exception> failed)
+        => Submit(
+            (c, t) =>
+            {
+                DeleteMessagesById(c, t, ids);
+                return true;
+            },
+            committed,
+            failed);
+
+    /// <summary>Appends a step's history with its new work items and instance state in one transaction (the
+    /// transactional outbox). Null when the instance was re-created or purged meanwhile: nothing is written.</summary>
+    public void CommitStep(StepCommit step, Action<StepCommitted?> committed, Action<Exception> failed)
+        => Submit((c, t) => CommitStep(c, t, step), committed, failed);
+
+    private StepCommitted? CommitStep(SqliteConnection c, SqliteTransaction t, StepCommit step)
+    {
+        var generation = step.Restart is null ? step.Generation : step.Generation + 1;
+        var updated = NonQuery(
+            c,
+            t,
+            """
+            UPDATE instances SET status=$status, output=$output, failure=$failure, custom_status=$custom, updated_at=$now,
+                generation=$newGen, input=CASE WHEN $restart THEN $input ELSE input END
+            WHERE instance_id=$id AND generation=$gen
+            """,
+            ("$status", (int)step.Status),
+            ("$output", step.Output),
+            ("$failure", step.Failure),
+            ("$custom", step.CustomStatus),
+            ("$now", step.Now.Ticks),
+            ("$newGen", generation),
+            ("$restart", step.Restart is not null),
+            ("$input", step.Restart?.Input),
+            ("$id", step.InstanceId),
+            ("$gen", step.Generation));
+        if (updated != 1)
+        {
+            return null;
+        }
+
+        if (step.Restart is not null)
+        {
+            // Events not yet consumed (and a pending terminate) belong to the instance, not to the execution.
+            NonQuery(c, t, "DELETE FROM history WHERE instance_id=$id", ("$id", step.InstanceId));
+            NonQuery(c, t, "DELETE FROM activities WHERE instance_id=$id", ("$id", step.InstanceId));
             NonQuery(
                 c,
                 t,
-                """
-                INSERT INTO instances(instance_id, name, status, generation, input, created_at, updated_at, start_at)
-                VALUES($id, $name, $status, $gen, $input, $now, $now, $start)
-                """,
-                ("$id", instanceId),
-                ("$name", name),
-                ("$status", (int)OrchestrationRuntimeStatus.Pending),
-                ("$gen", generation),
-                ("$input", input),
-                ("$now", now.Ticks),
-                ("$start", startAt.Ticks));
-            InsertMessage(c, t, instanceId, new HistoryEvent(HistoryEventType.ExecutionStarted, now, -1, name, input), startAt, now);
-        });
-    }
+                $"DELETE FROM messages WHERE instance_id=$id AND type NOT IN ({(int)HistoryEventType.EventRaised}, {(int)HistoryEventType.ExecutionTerminated})",
+                ("$id", step.InstanceId));
+        }
 
-    /// <summary>Adds an inbox message to a pending or running instance; false (and nothing written) when there
-    /// is no such instance. A pending instance's messages become visible when it starts.</summary>
-    public bool EnqueueToLiveInstance(string instanceId, HistoryEvent message, bool visibleAtStart, DateTime now)
-    {
-        return Write((c, t) => NonQuery(
+        using (var cmd = Command(
             c,
             t,
-            $"""
-            INSERT INTO messages(instance_id, type, task_id, name, data, fire_at, created_at)
-            SELECT instance_id, $type, $task, $name, $data, {(visibleAtStart ? "start_at" : "0")}, $now
-            FROM instances WHERE instance_id=$id AND status IN ({(int)OrchestrationRuntimeStatus.Pending}, {(int)OrchestrationRuntimeStatus.Running})
-            """,
-            ("$id", instanceId),
-            ("$type", (int)message.Type),
-            ("$task", message.TaskId),
-            ("$name", message.Name),
-            ("$data", message.Data),
-            ("$now", now.Ticks)) == 1);
+            "INSERT INTO history(instance_id, seq, type, timestamp, task_id, name, data) VALUES($id, $seq, $type, $ts, $task, $name, $data)"))
+        {
+            var seq = cmd.Parameters.Add("$seq", SqliteType.Integer);
+            var type = cmd.Parameters.Add("$type", SqliteType.Integer);
+            var ts = cmd.Parameters.Add("$ts", SqliteType.Integer);
+            var task = cmd.Parameters.Add("$task", SqliteType.Integer);
+            var name = cmd.Parameters.Add("$name", SqliteType.Text);
+            var data = cmd.Parameters.Add("$data", SqliteType.Text);
+            cmd.Parameters.AddWithValue("$id", step.InstanceId);
+            for (var i = 0; i < step.NewHistory.Count; i++)
+            {
+                var e = step.NewHistory[i];
+                seq.Value = step.HistoryStartSeq + i;
+                type.Value = (int)e.Type;
+                ts.Value = e.Timestamp.Ticks;
+                task.Value = e.TaskId;
+                name.Value = (object?)e.Name ?? DBNull.Value;
+                data.Value = (object?)e.Data ?? DBNull.Value;
+                cmd.ExecuteNonQuery();
+            }
+        }
+
+        DeleteMessagesById(c, t, step.ConsumedMessageIds);
+        var committed = new StepCommitted(generation, [], []);
+        if (step.IsTerminal)
+        {
+            // A finished instance consumes nothing more: pending timers, late events and in-flight activities go.
+            DeleteInstanceRows(c, t, step.InstanceId, includeInstance: false, keepHistory: true);
+            return committed;
+        }
+
+        foreach (var a in step.NewActivities)
+        {
+            var id = Scalar(
+                c,
+                t,
+                "INSERT INTO activities(instance_id, task_id, name, input, attempt, created_at) VALUES($id, $task, $name, $input, $attempt, $now) RETURNING id",
+                ("$id", step.InstanceId),
+                ("$task", a.TaskId),
+                ("$name", a.Name),
+                ("$input", a.Input),
+                ("$attempt", a.Attempt),
+                ("$now", step.Now.Ticks));
+            committed.Activities.Add(a with { Id = id, Generation = generation });
+        }
+
+        foreach (var (timerId, fireAt) in step.NewTimers)
+        {
+            var fired = new HistoryEvent(HistoryEventType.TimerFired, step.Now, timerId, null, fireAt.Ticks.ToString(CultureInfo.InvariantCulture));
+            committed.Timers.Add(InsertMessage(c, t, step.InstanceId, generation, fired, fireAt, step.Now));
+        }
+
+        return committed;
     }
+
+    /// <summary>Replaces an activity work item by its result message. Null when the work item is gone (its instance
+    /// finished or moved to another execution meanwhile): then the result is dropped.</summary>
+    public void CompleteActivity(ActivityWorkItem item, HistoryEvent result, DateTime now, Action<InboxMessage?> committed, Action<Exception> failed)
+        => Submit(
+            (c, t) => NonQuery(c, t, "DELETE FROM activities WHERE id=$id", ("$id", item.Id)) == 1
+                ? InsertMessage(c, t, item.InstanceId, item.Generation, result, DateTime.MinValue, now)
+                : null,
+            committed,
+            failed);
+
+    /// <summary>What a starting engine needs in memory, read in the writer's order, so that no write committed before
+    /// it is missed and none after it is read twice.</summary>
+    public Task<Recovered> RecoverAsync(int timerPageSize, Action<Recovered> committed)
+        => SubmitAsync(
+            (c, t) =>
+            {
+                var messages = new List<InboxMessage>();
+                using (var cmd = Command(
+                    c,
+                    t,
+                    """
+                    SELECT m.id, m.instance_id, i.generation, m.fire_at, m.type, m.task_id, m.name, m.data, m.created_at
+                    FROM messages m JOIN instances i ON i.instance_id = m.instance_id WHERE m.fire_at = 0 ORDER BY m.id
+                    """))
+                using (var r = cmd.ExecuteReader())
+                {
+                    while (r.Read())
+                    {
+                        messages.Add(ReadMessage(r));
+                    }
+                }
+
+                var activities = new List<ActivityWorkItem>();
+                using (var cmd = Command(
+                    c,
+                    t,
+                    """
+                    SELECT a.id, a.instance_id, i.generation, a.task_id, a.name, a.input, a.attempt
+                    FROM activities a JOIN instances i ON i.instance_id = a.instance_id ORDER BY a.id
+                    """))
+                using (var r = cmd.ExecuteReader())
+                {
+                    while (r.Read())
+                    {
+                        activities.Add(new ActivityWorkItem(r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetInt32(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5), r.GetInt32(6)));
+                    }
+                }
+
+                return new Recovered(messages, activities, LoadTimers(c, t, null, timerPageSize));
+            },
+            committed);
+
+    /// <summary>The next page of timer rows after <paramref name="after"/>, in the writer's order (see <see cref="RecoverAsync"/>).</summary>
+    public void LoadTimers(TimerKey after, int pageSize, Action<TimerPage> committed, Action<Exception> failed)
+        => Submit((c, t) => LoadTimers(c, t, after, pageSize), committed, failed);
+
+    private TimerPage LoadTimers(SqliteConnection c, SqliteTransaction t, TimerKey? after, int pageSize)
+    {
+        var timers = new List<InboxMessage>();
+        var from = after ?? new TimerKey(DateTime.MinValue, long.MaxValue);
+        using (var cmd = Command(
+            c,
+            t,
+            """
+            SELECT m.id, m.instance_id, i.generation, m.fire_at, m.type, m.task_id, m.name, m.data, m.created_at
+            FROM messages m JOIN instances i ON i.instance_id = m.instance_id
+            WHERE (m.fire_at, m.id) > ($at, $id) ORDER BY m.fire_at, m.id LIMIT $limit
+            """,
+            ("$at", from.FireAt.Ticks),
+            ("$id", from.Id),
+            ("$limit", pageSize)))
+        using (var r = cmd.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                timers.Add(ReadMessage(r));
+            }
+        }
+
+        return new TimerPage(timers, timers.Count < pageSize ? TimerKey.Max : new TimerKey(timers[^1].FireAt, timers[^1].Id));
+    }
+
+    /// <summary>Completes once everything submitted before it is committed (or failed).</summary>
+    public Task FlushAsync() => SubmitAsync((_, _) => true, null);
+
+    // ---------------------------------------------------------------- reads
 
     public InstanceRow? GetInstance(string instanceId)
         => Read(c =>
@@ -224,6 +524,38 @@ internal sealed class SqliteStore : IDisposable
             using var cmd = Command(c, null, $"SELECT {InstanceColumns} FROM instances WHERE instance_id=$id", ("$id", instanceId));
             using var r = cmd.ExecuteReader();
             return r.Read() ? ReadInstance(r) : null;
+        });
+
+    /// <summary>An instance's row and its history, from one consistent snapshot.</summary>
+    public (InstanceRow? Instance, List<HistoryEvent> History) LoadInstance(string instanceId)
+        => Read(c =>
+        {
+            using var tx = c.BeginTransaction(deferred: true);
+            InstanceRow? instance;
+            using (var cmd = Command(c, tx, $"SELECT {InstanceColumns} FROM instances WHERE instance_id=$id", ("$id", instanceId)))
+            using (var r = cmd.ExecuteReader())
+            {
+                instance = r.Read() ? ReadInstance(r) : null;
+            }
+
+            var history = new List<HistoryEvent>();
+            if (instance is { IsTerminal: false })
+            {
+                using var cmd = Command(c, tx, "SELECT type, timestamp, task_id, name, data FROM history WHERE instance_id=$id ORDER BY seq", ("$id", instanceId));
+                using var r = cmd.ExecuteReader();
+                while (r.Read())
+                {
+                    history.Add(new HistoryEvent(
+                        (HistoryEventType)r.GetInt32(0),
+                        new DateTime(r.GetInt64(1), DateTimeKind.Utc),
+                        r.GetInt32(2),
+                        r.IsDBNull(3) ? null : r.GetString(3),
+                        r.IsDBNull(4) ? null : r.GetString(4)));
+                }
+            }
+
+            tx.Commit();
+            return (instance, history);
         });
 
     /// <summary>One page of instances ordered by (created_at, instance_id), after the given key.</summary>
@@ -277,247 +609,259 @@ internal sealed class SqliteStore : IDisposable
             return rows;
         });
 
-    /// <summary>Deletes a finished instance and everything it left; running instances are not purged.</summary>
-    public int Purge(string instanceId)
-        => Write((c, t) =>
-        {
-            var deleted = NonQuery(
-                c,
-                t,
-                $"DELETE FROM instances WHERE instance_id=$id AND status IN ({(int)OrchestrationRuntimeStatus.Completed}, {(int)OrchestrationRuntimeStatus.Failed}, {(int)OrchestrationRuntimeStatus.Terminated})",
-                ("$id", instanceId));
-            if (deleted == 1)
+    // ---------------------------------------------------------------- the writer thread
+
+    /// <summary>For callers that await the commit (the client): the task completes after <paramref name="committed"/> ran,
+    /// on the thread pool.</summary>
+    private Task<T> SubmitAsync<T>(Func<SqliteConnection, SqliteTransaction, T> write, Action<T>? committed)
+    {
+        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Submit(
+            write,
+            result =>
             {
-                DeleteInstanceRows(c, t, instanceId, includeInstance: false);
+                committed?.Invoke(result);
+                completion.TrySetResult(result);
+            },
+            error => completion.TrySetException(error));
+        return completion.Task;
+    }
+
+    /// <summary>For the engine's own writes: no task, only callbacks on the writer thread (<paramref name="failed"/> also
+    /// when the write was refused or the store is fenced).</summary>
+    private void Submit<T>(Func<SqliteConnection, SqliteTransaction, T> write, Action<T> committed, Action<Exception> failed)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _fenced) || _closing.IsCancellationRequested, this);
+        _queue.Enqueue(new PendingWrite<T>(write, committed, failed));
+
+        // Wake the writer only when it sleeps: a busy writer finds the write on its next round.
+        if (Volatile.Read(ref _writerAsleep) == 1 && Interlocked.Exchange(ref _writerAsleep, 0) == 1)
+        {
+            _submitted.Set();
+        }
+    }
+
+    private void WriterLoop()
+    {
+        var batch = new List<IPendingWrite>(MaxBatch);
+        while (true)
+        {
+            // Asleep, then one more look: a write queued before the flag was visible is found here, one after it wakes us.
+            Interlocked.Exchange(ref _writerAsleep, 1);
+            if (_queue.IsEmpty && !_closing.IsCancellationRequested)
+            {
+                _submitted.Wait();
             }
 
-            return deleted;
-        });
-
-    // ---------------------------------------------------------------- engine operations
-
-    /// <summary>Instances with at least one visible message (due timers first, then immediate messages, each oldest
-    /// first), and the earliest future message time. Both reads walk the fire_at index and stop at the limit, so
-    /// their cost does not grow with the number of waiting instances.</summary>
-    public (List<string> Ready, DateTime? NextDue) FindReadyInstances(DateTime now, int limit)
-        => Read(c =>
-        {
-            var ready = new List<string>(limit);
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-
-            // Several messages may belong to one instance: read a few more rows than instances wanted.
-            void Collect(string sql)
+            _submitted.Reset();
+            Interlocked.Exchange(ref _writerAsleep, 0);
+            while (true)
             {
-                using var cmd = Command(c, null, sql, ("$now", now.Ticks), ("$rows", limit * 4));
-                using var r = cmd.ExecuteReader();
-                while (ready.Count < limit && r.Read())
+                batch.Clear();
+                while (batch.Count < MaxBatch && _queue.TryDequeue(out var next))
                 {
-                    var id = r.GetString(0);
-                    if (seen.Add(id))
+                    batch.Add(next);
+                }
+
+                if (batch.Count == 0)
+                {
+                    break;
+                }
+
+                if (!CommitBatch(batch))
+                {
+                    // A write failed in the database itself: every write gets a transaction of its own, so one bad
+                    // write does not take the others with it.
+                    foreach (var write in batch)
                     {
-                        ready.Add(id);
+                        CommitBatch([write]);
                     }
                 }
             }
 
-            // Due timers first: they are late already, and a stream of new work must not starve them.
-            Collect("SELECT instance_id FROM messages WHERE fire_at > 0 AND fire_at <= $now ORDER BY fire_at LIMIT $rows");
-            if (ready.Count < limit)
+            if (_closing.IsCancellationRequested || Volatile.Read(ref _fenced))
             {
-                Collect("SELECT instance_id FROM messages WHERE fire_at = 0 ORDER BY id LIMIT $rows");
+                FailQueued();
+                if (_closing.IsCancellationRequested)
+                {
+                    return;
+                }
             }
+        }
+    }
 
-            using var next = Command(c, null, "SELECT MIN(fire_at) FROM messages WHERE fire_at > $now", ("$now", now.Ticks));
-            var value = next.ExecuteScalar();
-            return (ready, value is long ticks ? new DateTime(ticks, DateTimeKind.Utc) : (DateTime?)null);
-        });
-
-    /// <summary>Everything a step needs, from one consistent snapshot.</summary>
-    public (InstanceRow? Instance, List<InboxMessage> Messages, List<HistoryEvent> History) LoadStep(string instanceId, DateTime now, int maxMessages)
-        => Read(c =>
+    /// <summary>One transaction for the batch; false when the database refused a statement (nothing committed then,
+    /// and the writes are still to do).</summary>
+    private bool CommitBatch(List<IPendingWrite> batch)
+    {
+        lock (_writeLock)
         {
-            using var tx = c.BeginTransaction(deferred: true);
-            InstanceRow? instance;
-            using (var cmd = Command(c, tx, $"SELECT {InstanceColumns} FROM instances WHERE instance_id=$id", ("$id", instanceId)))
-            using (var r = cmd.ExecuteReader())
+            if (_fenced)
             {
-                instance = r.Read() ? ReadInstance(r) : null;
-            }
-
-            var messages = new List<InboxMessage>();
-            using (var cmd = Command(
-                c,
-                tx,
-                "SELECT id, type, task_id, name, data FROM messages WHERE instance_id=$id AND fire_at <= $now ORDER BY id LIMIT $limit",
-                ("$id", instanceId),
-                ("$now", now.Ticks),
-                ("$limit", maxMessages)))
-            using (var r = cmd.ExecuteReader())
-            {
-                while (r.Read())
-                {
-                    messages.Add(new InboxMessage(
-                        r.GetInt64(0),
-                        new HistoryEvent((HistoryEventType)r.GetInt32(1), now, r.GetInt32(2), r.IsDBNull(3) ? null : r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4))));
-                }
-            }
-
-            var history = new List<HistoryEvent>();
-            if (instance is { IsTerminal: false } && messages.Count > 0)
-            {
-                using var cmd = Command(c, tx, "SELECT type, timestamp, task_id, name, data FROM history WHERE instance_id=$id ORDER BY seq", ("$id", instanceId));
-                using var r = cmd.ExecuteReader();
-                while (r.Read())
-                {
-                    history.Add(new HistoryEvent(
-                        (HistoryEventType)r.GetInt32(0),
-                        new DateTime(r.GetInt64(1), DateTimeKind.Utc),
-                        r.GetInt32(2),
-                        r.IsDBNull(3) ? null : r.GetString(3),
-                        r.IsDBNull(4) ? null : r.GetString(4)));
-                }
-            }
-
-            tx.Commit();
-            return (instance, messages, history);
-        });
-
-    /// <summary>Drops messages nobody will consume (their instance is gone or finished).</summary>
-    public void DeleteMessages(IReadOnlyList<long> ids)
-        => Write((c, t) => DeleteMessagesById(c, t, ids));
-
-    /// <summary>Appends a step's history with its new work items and instance state in one transaction (the
-    /// transactional outbox). False when the instance was re-created or purged meanwhile: nothing is written.</summary>
-    public bool CommitStep(StepCommit step)
-        => Write((c, t) =>
-        {
-            var updated = NonQuery(
-                c,
-                t,
-                """
-                UPDATE instances SET status=$status, output=$output, failure=$failure, custom_status=$custom, updated_at=$now
-                WHERE instance_id=$id AND generation=$gen
-                """,
-                ("$status", (int)step.Status),
-                ("$output", step.Output),
-                ("$failure", step.Failure),
-                ("$custom", step.CustomStatus),
-                ("$now", step.Now.Ticks),
-                ("$id", step.InstanceId),
-                ("$gen", step.Generation));
-            if (updated != 1)
-            {
-                // Nothing was written: committing the empty transaction is the same as rolling it back.
-                return false;
-            }
-
-            if (step.Restart is { } restart)
-            {
-                // Events not yet consumed (and a pending terminate) belong to the instance, not to the execution.
-                NonQuery(c, t, "UPDATE instances SET input=$input WHERE instance_id=$id", ("$input", restart.Input), ("$id", step.InstanceId));
-                NonQuery(c, t, "DELETE FROM history WHERE instance_id=$id", ("$id", step.InstanceId));
-                NonQuery(c, t, "DELETE FROM activities WHERE instance_id=$id", ("$id", step.InstanceId));
-                NonQuery(
-                    c,
-                    t,
-                    $"DELETE FROM messages WHERE instance_id=$id AND type NOT IN ({(int)HistoryEventType.EventRaised}, {(int)HistoryEventType.ExecutionTerminated})",
-                    ("$id", step.InstanceId));
-            }
-
-            using (var cmd = Command(
-                c,
-                t,
-                "INSERT INTO history(instance_id, seq, type, timestamp, task_id, name, data) VALUES($id, $seq, $type, $ts, $task, $name, $data)"))
-            {
-                var seq = cmd.Parameters.Add("$seq", SqliteType.Integer);
-                var type = cmd.Parameters.Add("$type", SqliteType.Integer);
-                var ts = cmd.Parameters.Add("$ts", SqliteType.Integer);
-                var task = cmd.Parameters.Add("$task", SqliteType.Integer);
-                var name = cmd.Parameters.Add("$name", SqliteType.Text);
-                var data = cmd.Parameters.Add("$data", SqliteType.Text);
-                cmd.Parameters.AddWithValue("$id", step.InstanceId);
-                for (var i = 0; i < step.NewHistory.Count; i++)
-                {
-                    var e = step.NewHistory[i];
-                    seq.Value = step.HistoryStartSeq + i;
-                    type.Value = (int)e.Type;
-                    ts.Value = e.Timestamp.Ticks;
-                    task.Value = e.TaskId;
-                    name.Value = (object?)e.Name ?? DBNull.Value;
-                    data.Value = (object?)e.Data ?? DBNull.Value;
-                    cmd.ExecuteNonQuery();
-                }
-            }
-
-            DeleteMessagesById(c, t, step.ConsumedMessageIds);
-            if (step.Status is OrchestrationRuntimeStatus.Completed or OrchestrationRuntimeStatus.Failed or OrchestrationRuntimeStatus.Terminated)
-            {
-                // A finished instance consumes nothing more: pending timers, late events and in-flight activities go.
-                DeleteInstanceRows(c, t, step.InstanceId, includeInstance: false, keepHistory: true);
+                Fail(batch, new ObjectDisposedException(nameof(SqliteStore)));
                 return true;
             }
 
-            foreach (var a in step.NewActivities)
+            try
             {
-                NonQuery(
-                    c,
-                    t,
-                    "INSERT INTO activities(instance_id, task_id, name, input, attempt, created_at) VALUES($id, $task, $name, $input, $attempt, $now)",
-                    ("$id", step.InstanceId),
-                    ("$task", a.TaskId),
-                    ("$name", a.Name),
-                    ("$input", a.Input),
-                    ("$attempt", a.Attempt),
-                    ("$now", step.Now.Ticks));
-            }
+                using var tx = _writer.BeginTransaction();
+                foreach (var write in batch)
+                {
+                    write.Execute(_writer, tx);
+                }
 
-            foreach (var (timerId, fireAt) in step.NewTimers)
+                BeforeCommit?.Invoke(batch.Count);
+                if (_fenced)
+                {
+                    // Killed before COMMIT: the transaction rolls back as the dispose of tx, as on a real crash.
+                    Fail(batch, new ObjectDisposedException(nameof(SqliteStore)));
+                    return true;
+                }
+
+                tx.Commit();
+            }
+            catch (Exception ex)
             {
-                InsertMessage(c, t, step.InstanceId, new HistoryEvent(HistoryEventType.TimerFired, step.Now, timerId, null, fireAt.Ticks.ToString(CultureInfo.InvariantCulture)), fireAt, step.Now);
+                if (batch.Count > 1)
+                {
+                    return false;
+                }
+
+                Fail(batch, ex);
+                return true;
             }
+        }
 
-            return true;
-        });
-
-    /// <summary>Activity work items, oldest first.</summary>
-    public List<ActivityWorkItem> FindActivities(int limit)
-        => Read(c =>
+        // Outside the lock: callbacks may fence the store (tests kill the engine on a committed step).
+        foreach (var write in batch)
         {
-            using var cmd = Command(c, null, "SELECT id, instance_id, task_id, name, input, attempt FROM activities ORDER BY id LIMIT $limit", ("$limit", limit));
-            using var r = cmd.ExecuteReader();
-            var items = new List<ActivityWorkItem>();
-            while (r.Read())
+            write.Committed();
+        }
+
+        return true;
+    }
+
+    private static void Fail(List<IPendingWrite> batch, Exception error)
+    {
+        foreach (var write in batch)
+        {
+            write.Fail(error);
+        }
+    }
+
+    private void FailQueued()
+    {
+        while (_queue.TryDequeue(out var write))
+        {
+            write.Fail(new ObjectDisposedException(nameof(SqliteStore)));
+        }
+    }
+
+    /// <summary>Copies the WAL back into the database off the commit path: politely (PASSIVE, never waiting for the
+    /// writer) while the WAL is small, and making the writer wait only once it has grown large.</summary>
+    private void CheckpointLoop()
+    {
+        using var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        using (var busy = connection.CreateCommand())
+        {
+            busy.CommandText = "PRAGMA busy_timeout=30000;";
+            busy.ExecuteNonQuery();
+        }
+
+        using var passive = connection.CreateCommand();
+        passive.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+        using var restart = connection.CreateCommand();
+        restart.CommandText = "PRAGMA wal_checkpoint(RESTART);";
+        while (!_closing.Token.WaitHandle.WaitOne(CheckpointInterval))
+        {
+            if (Volatile.Read(ref _fenced))
             {
-                items.Add(new ActivityWorkItem(r.GetInt64(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.GetInt32(5)));
+                return;
             }
 
-            return items;
-        });
-
-    public bool ActivityExists(long id)
-        => Read(c =>
-        {
-            using var cmd = Command(c, null, "SELECT 1 FROM activities WHERE id=$id", ("$id", id));
-            return cmd.ExecuteScalar() is not null;
-        });
-
-    /// <summary>Replaces an activity work item by its result message. False when the work item is gone (its
-    /// instance finished or was re-created meanwhile): then the result is dropped.</summary>
-    public bool CompleteActivity(ActivityWorkItem item, HistoryEvent result, DateTime now)
-        => Write((c, t) =>
-        {
-            if (NonQuery(c, t, "DELETE FROM activities WHERE id=$id", ("$id", item.Id)) != 1)
+            try
             {
-                return false;
+                using var r = passive.ExecuteReader();
+                var walPages = r.Read() ? r.GetInt32(1) : 0;
+                r.Close();
+                if (walPages > LargeWalPages)
+                {
+                    restart.ExecuteNonQuery();
+                }
+            }
+            catch (SqliteException)
+            {
+                // Busy or locked: the next round tries again; nothing depends on one checkpoint.
+            }
+        }
+    }
+
+    private interface IPendingWrite
+    {
+        void Execute(SqliteConnection connection, SqliteTransaction transaction);
+
+        void Committed();
+
+        void Fail(Exception error);
+    }
+
+    private sealed class PendingWrite<T>(Func<SqliteConnection, SqliteTransaction, T> write, Action<T> committed, Action<Exception> failed) : IPendingWrite
+    {
+        private T _result = default!;
+        private Exception? _refused;
+
+        public void Execute(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            try
+            {
+                _result = write(connection, transaction);
+                _refused = null;
+            }
+            catch (Exception ex) when (ex is not SqliteException)
+            {
+                // A write that refuses (the instance exists already) does so before writing anything.
+                _refused = ex;
+            }
+        }
+
+        public void Committed()
+        {
+            if (_refused is not null)
+            {
+                Fail(_refused);
+                return;
             }
 
-            InsertMessage(c, t, item.InstanceId, result, DateTime.MinValue, now);
-            return true;
-        });
+            try
+            {
+                committed(_result);
+            }
+            catch (Exception ex)
+            {
+                Fail(ex);
+            }
+        }
+
+        public void Fail(Exception error)
+        {
+            try
+            {
+                failed(error);
+            }
+            catch (Exception)
+            {
+                // A failure callback has nobody left to tell.
+            }
+        }
+    }
 
     // ---------------------------------------------------------------- plumbing
 
     private const string InstanceColumns = "instance_id, name, status, generation, input, output, custom_status, failure, created_at, updated_at";
+
+    internal static bool IsLive(OrchestrationRuntimeStatus status)
+        => status is OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Suspended;
 
     private static InstanceRow ReadInstance(SqliteDataReader r) => new(
         r.GetString(0),
@@ -531,11 +875,25 @@ internal sealed class SqliteStore : IDisposable
         new DateTime(r.GetInt64(8), DateTimeKind.Utc),
         new DateTime(r.GetInt64(9), DateTimeKind.Utc));
 
-    private void InsertMessage(SqliteConnection c, SqliteTransaction t, string instanceId, HistoryEvent e, DateTime fireAt, DateTime now)
-        => NonQuery(
+    /// <summary>Columns: id, instance_id, generation, fire_at, type, task_id, name, data, created_at.</summary>
+    private static InboxMessage ReadMessage(SqliteDataReader r) => new(
+        r.GetInt64(0),
+        r.GetString(1),
+        r.GetInt64(2),
+        new DateTime(r.GetInt64(3), DateTimeKind.Utc),
+        new HistoryEvent(
+            (HistoryEventType)r.GetInt32(4),
+            new DateTime(r.GetInt64(8), DateTimeKind.Utc),
+            r.GetInt32(5),
+            r.IsDBNull(6) ? null : r.GetString(6),
+            r.IsDBNull(7) ? null : r.GetString(7)));
+
+    private InboxMessage InsertMessage(SqliteConnection c, SqliteTransaction t, string instanceId, long generation, HistoryEvent e, DateTime fireAt, DateTime now)
+    {
+        var id = Scalar(
             c,
             t,
-            "INSERT INTO messages(instance_id, type, task_id, name, data, fire_at, created_at) VALUES($id, $type, $task, $name, $data, $fire, $now)",
+            "INSERT INTO messages(instance_id, type, task_id, name, data, fire_at, created_at) VALUES($id, $type, $task, $name, $data, $fire, $now) RETURNING id",
             ("$id", instanceId),
             ("$type", (int)e.Type),
             ("$task", e.TaskId),
@@ -543,6 +901,8 @@ internal sealed class SqliteStore : IDisposable
             ("$data", e.Data),
             ("$fire", fireAt.Ticks),
             ("$now", now.Ticks));
+        return new InboxMessage(id, instanceId, generation, DateTime.SpecifyKind(fireAt, DateTimeKind.Utc), e);
+    }
 
     private void DeleteInstanceRows(SqliteConnection c, SqliteTransaction t, string instanceId, bool includeInstance, bool keepHistory = false)
     {
@@ -605,26 +965,6 @@ internal sealed class SqliteStore : IDisposable
         }
     }
 
-    private void Write(Action<SqliteConnection, SqliteTransaction> write)
-        => Write<bool>((c, t) =>
-        {
-            write(c, t);
-            return true;
-        });
-
-    private T Write<T>(Func<SqliteConnection, SqliteTransaction, T> write)
-    {
-        lock (_writeLock)
-        {
-            // Checked under the lock that Fence takes: once Fence returned, no transaction can start.
-            ObjectDisposedException.ThrowIf(_fenced, this);
-            using var tx = _writer.BeginTransaction();
-            var result = write(_writer, tx);
-            tx.Commit();
-            return result;
-        }
-    }
-
     private ReusedCommand Command(SqliteConnection c, SqliteTransaction? t, string sql, params (string Name, object? Value)[] parameters)
     {
         // Statements are prepared once per connection and reused; the using of call sites does not dispose them.
@@ -651,9 +991,15 @@ internal sealed class SqliteStore : IDisposable
         return cmd.ExecuteNonQuery();
     }
 
+    private long Scalar(SqliteConnection c, SqliteTransaction? t, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var cmd = Command(c, t, sql, parameters);
+        return (long)cmd.ExecuteScalar()!;
+    }
+
     private void Execute(SqliteConnection c, SqliteTransaction? t, string sql) => NonQuery(c, t, sql);
 
-    /// <summary>A writer command kept for reuse: the <c>using</c> of a call site does not dispose it.</summary>
+    /// <summary>A command kept for reuse: the <c>using</c> of a call site does not dispose it.</summary>
     private sealed class ReusedCommand : SqliteCommand
     {
         public ReusedCommand(string sql, SqliteConnection connection)

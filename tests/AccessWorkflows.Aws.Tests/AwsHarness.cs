@@ -1,8 +1,12 @@
 using AccessWorkflows.Aws.Credentials;
 using AccessWorkflows.Aws.Tests.Fakes;
+using AccessWorkflows.Grants;
+using AccessWorkflows.Grants.Reconciliation;
+using AccessWorkflows.Grants.Sandbox;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
 using AccessWorkflows.Storage;
+using AccessWorkflows.Workflow;
 using Amazon.Runtime;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,7 +14,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AccessWorkflows.Aws.Tests;
 
 /// <summary>The AWS provider wired through <c>AddAws</c> exactly as a host does, pointed at <see cref="FakeAws"/>
-/// by the SDKs' endpoint variables.</summary>
+/// by the SDKs' endpoint variables, with the core's grant service, sandbox and reconciler over in-memory stores and
+/// <see cref="RulesYaml"/>.</summary>
 public sealed class AwsHarness : IAsyncDisposable
 {
     private AwsHarness(FakeAws aws, ServiceProvider services, ShiftableTime time)
@@ -34,6 +39,47 @@ public sealed class AwsHarness : IAsyncDisposable
 
     public InMemoryAudit Audit => (InMemoryAudit)Services.GetRequiredService<IAuditLog>();
 
+    public InMemorySandbox Sandbox => (InMemorySandbox)Services.GetRequiredService<ISandboxIamStore>();
+
+    public GrantService Grants => Services.GetRequiredService<GrantService>();
+
+    public GrantReconciler Reconciler => Services.GetRequiredService<GrantReconciler>();
+
+    public const string SandboxAccountId = "111122223333";
+
+    /// <summary>The rules the harness runs with: the faked AWS account and a sandbox, granting ReadOnlyAccess,
+    /// AmazonS3ReadOnlyAccess (also as the base of team-* buckets) and the Developers group.</summary>
+    public const string RulesYaml = """
+        admins: [secops@example.com]
+        auditors: [audit@example.com]
+        approverGroups:
+          leads: [carol@example.com]
+        accounts:
+          - id: "111122223333"
+            name: sandbox
+            provider: sandbox
+          - id: "444455556666"
+            name: production
+            roleArn: arn:aws:iam::444455556666:role/AccessWorkflowsProvisioner
+            externalId: ext-3f1c
+        rules:
+          - name: readonly
+            requesters: ["*@example.com"]
+            accounts: ["111122223333", "444455556666"]
+            access:
+              policies: ["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/AmazonS3*ReadOnly*"]
+              groups: [Developers]
+              resources: ["arn:aws:s3:::team-*"]
+            approval:
+              levels:
+                - approvers: [group:leads]
+        """;
+
+    public static AccountConfig SandboxAccount() => new() { Id = SandboxAccountId, Name = "sandbox", Provider = "sandbox" };
+
+    public static GrantInput Grant(string requestId, AccessSpec access, string userName, string accountId = FakeAws.AccountId) =>
+        new(requestId, accountId, userName.Contains('@', StringComparison.Ordinal) ? userName : userName + "@example.com", access, userName);
+
     public static AccountConfig Account(UserMapping? mapping = null) => new()
     {
         Id = FakeAws.AccountId,
@@ -47,7 +93,8 @@ public sealed class AwsHarness : IAsyncDisposable
         string trust = "chain",
         string secretKey = FakeAws.BaseSecretKey,
         IWebIdentityTokenSource? webIdentity = null,
-        Func<FakeAws, Dictionary<string, string?>>? endpoints = null)
+        Func<FakeAws, Dictionary<string, string?>>? endpoints = null,
+        Dictionary<string, string?>? settingsOverride = null)
     {
         var aws = await FakeAws.StartAsync();
         var settings = endpoints?.Invoke(aws) ?? new Dictionary<string, string?>
@@ -59,6 +106,10 @@ public sealed class AwsHarness : IAsyncDisposable
         settings["AccessWorkflows:Aws:Retry:BaseDelay"] = "00:00:00.005";
         settings["AccessWorkflows:Aws:Retry:MaxDelay"] = "00:00:00.040";
         settings["AccessWorkflows:Aws:Retry:MaxAttempts"] = "5";
+        foreach (var (key, value) in settingsOverride ?? [])
+        {
+            settings[key] = value;
+        }
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var time = new ShiftableTime();
         var services = new ServiceCollection();
@@ -73,15 +124,21 @@ public sealed class AwsHarness : IAsyncDisposable
         services.AddSingleton<IGrantLedger, InMemoryLedger>();
         services.AddSingleton<IRequestStore, InMemoryRequests>();
         services.AddSingleton<IAuditLog, InMemoryAudit>();
+        services.AddSingleton<ISandboxIamStore, InMemorySandbox>();
+        services.AddSingleton(RulesLoader.Parse(RulesYaml));
+        services.AddSingleton<SandboxProvisioner>();
+        services.AddSingleton<IProvisionerResolver, ProvisionerResolver>();
+        services.AddSingleton<GrantService>();
+        services.AddSingleton<GrantReconciler>();
         services.AddAws(configuration);
         return new AwsHarness(aws, services.BuildServiceProvider(), time);
     }
 
-    public static AccessRequest Request(string id, RequestStatus status, AccessSpec access, string requester = "alice@example.com") => new()
+    public static AccessRequest Request(string id, RequestStatus status, AccessSpec access, string requester = "alice@example.com", string accountId = FakeAws.AccountId) => new()
     {
         Id = id,
         Requester = requester,
-        AccountId = FakeAws.AccountId,
+        AccountId = accountId,
         Access = access,
         Duration = TimeSpan.FromHours(1),
         RuleName = "readonly",
@@ -228,6 +285,40 @@ public sealed class InMemoryAudit : IAuditLog
         lock (Events)
         {
             return Task.FromResult<IReadOnlyList<AuditEvent>>(Events.Where(e => e.RequestId == requestId).ToList());
+        }
+    }
+
+    public Task<AuditPage> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("The AWS tests never export the audit log.");
+}
+
+public sealed class InMemorySandbox : ISandboxIamStore
+{
+    private readonly Dictionary<(string, string), SandboxUser> _users = [];
+
+    public Task<SandboxUser?> GetUserAsync(string accountId, string userName, CancellationToken cancellationToken = default)
+    {
+        lock (_users)
+        {
+            return Task.FromResult(_users.GetValueOrDefault((accountId, userName)));
+        }
+    }
+
+    public Task<IReadOnlyList<SandboxUser>> ListUsersAsync(string accountId, CancellationToken cancellationToken = default)
+    {
+        lock (_users)
+        {
+            return Task.FromResult<IReadOnlyList<SandboxUser>>([.. _users.Values.Where(u => u.AccountId == accountId).OrderBy(u => u.UserName, StringComparer.Ordinal)]);
+        }
+    }
+
+    public Task<SandboxUser> UpdateUserAsync(string accountId, string userName, Func<SandboxUser, SandboxUser> mutate, CancellationToken cancellationToken = default)
+    {
+        lock (_users)
+        {
+            var next = mutate(_users.GetValueOrDefault((accountId, userName)) ?? SandboxUser.Empty(accountId, userName));
+            _users[(accountId, userName)] = next;
+            return Task.FromResult(next);
         }
     }
 }

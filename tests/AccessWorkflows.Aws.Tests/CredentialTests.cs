@@ -23,6 +23,52 @@ public sealed class CredentialTests
         return h;
     }
 
+    [Theory]
+    [InlineData("eu-west-1", "us-east-1")]
+    [InlineData("us-east-1", "us-east-1")]
+    [InlineData("cn-north-1", "cn-north-1")]
+    [InlineData("cn-northwest-1", "cn-north-1")]
+    [InlineData("us-gov-east-1", "us-gov-west-1")]
+    public async Task Iam_is_signed_for_its_partitions_region_and_sts_for_the_configured_one(string region, string iamRegion)
+    {
+        await using var h = await AwsHarness.StartAsync(settingsOverride: new() { ["AccessWorkflows:Aws:Region"] = region });
+        h.Aws.IamRegion = iamRegion;
+        h.Aws.StsRegion = region;
+        h.Aws.AddUser(Alice);
+        h.Aws.AddPolicy(Policies.ReadOnlyArn, Policies.ReadOnly);
+
+        await h.Provisioner.ApplyAsync(AwsHarness.Account(), Alice, AccessSpec.Policy(Policies.ReadOnlyArn), "r1");
+
+        Assert.Empty(h.Aws.Rejections);
+        Assert.Equal(1, h.Aws.AssumeRoleCount);
+        Assert.Contains(Policies.ReadOnlyArn, h.Aws.Users[Alice].Attached);
+    }
+
+    [Fact]
+    public void Without_an_endpoint_override_iam_goes_to_its_partitions_global_endpoint()
+    {
+        Assert.Equal("https://iam.amazonaws.com/", new AwsOptions { Region = "eu-west-1" }.Partition.IamEndpoint.ToString());
+        Assert.Equal("https://iam.cn-north-1.amazonaws.com.cn/", new AwsOptions { Region = "cn-northwest-1" }.Partition.IamEndpoint.ToString());
+        Assert.Equal("https://iam.us-gov.amazonaws.com/", new AwsOptions { Region = "us-gov-east-1" }.Partition.IamEndpoint.ToString());
+    }
+
+    [Fact]
+    public async Task A_user_outside_the_configured_path_or_without_the_tag_is_refused_before_any_change()
+    {
+        await using var h = await AwsHarness.StartAsync(settingsOverride: new() { ["AccessWorkflows:Aws:UserPath"] = "/people/", ["AccessWorkflows:Aws:UserTag"] = "jit=allowed" });
+        h.Aws.AddUserAt("/people/", Alice, ("jit", "allowed"));
+        h.Aws.AddUserAt("/people/", "bob@example.com");
+        h.Aws.AddUserAt("/", "break-glass@example.com", ("jit", "allowed"));
+
+        Assert.Equal(Alice, await h.Provisioner.ResolveUserNameAsync(AwsHarness.Account(), Alice));
+        var untagged = await Assert.ThrowsAsync<PermanentProvisioningException>(() => h.Provisioner.ResolveUserNameAsync(AwsHarness.Account(), "bob@example.com"));
+        var outside = await Assert.ThrowsAsync<PermanentProvisioningException>(() => h.Provisioner.ResolveUserNameAsync(AwsHarness.Account(), "break-glass@example.com"));
+
+        Assert.Contains("jit=allowed", untagged.Message, StringComparison.Ordinal);
+        Assert.Contains("/people/", outside.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(h.Aws.CallNames(), c => c.StartsWith("Attach", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task A_tampered_secret_key_is_refused_by_the_signature_check()
     {

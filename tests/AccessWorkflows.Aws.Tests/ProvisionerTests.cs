@@ -76,7 +76,10 @@ public sealed class ProvisionerTests : IAsyncLifetime
             Assert.Equal(["arn:aws:s3:::p0-sensitive-data", "arn:aws:s3:::p0-sensitive-data/*"], resources);
         }
 
-        Assert.Equal(["GetPolicy", "GetPolicyVersion", "CreatePolicy", "AttachUserPolicy"], _h.Aws.CallNames());
+        Assert.Contains(new KeyValuePair<string, string>("access-workflows:deployment-id", "access-workflows"), created.Tags);
+
+        // IAM is eventually consistent: the policy created a moment ago is NoSuchEntity to the first attachment.
+        Assert.Equal(["GetPolicy", "GetPolicyVersion", "CreatePolicy", "AttachUserPolicy", "AttachUserPolicy"], _h.Aws.CallNames());
 
         // A second version (say an admin edited it) must go too: IAM refuses to delete a policy that still has one.
         created.Versions.Add(new FakeVersion("v2", created.Versions[0].Document, false));

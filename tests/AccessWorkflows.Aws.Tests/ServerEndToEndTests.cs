@@ -19,6 +19,7 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
     private const string Alice = "alice@example.com";
     private const string Carol = "carol@example.com";
     private const string Admin = "secops@example.com";
+    private const string Auditor = "audit@example.com";
     private FakeAws _aws = null!;
     private AwsServerFactory _server = null!;
 
@@ -82,7 +83,7 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
         Assert.Equal(["AttachUserPolicy", "DetachUserPolicy"], mutations.Select(c => c.Action));
         Assert.All(mutations, c => Assert.Equal("alice", c.Parameters["UserName"]));
         Assert.All(mutations, c => Assert.Equal(Policies.ReadOnlyArn, c.Parameters["PolicyArn"]));
-        Assert.Equal(["ListUsers", "ListUserTags", "ListUserTags", "AttachUserPolicy", "DetachUserPolicy"], _aws.CallNames());
+        Assert.Equal(["ListUsers", "ListUserTags", "ListUserTags", "ListAttachedUserPolicies", "AttachUserPolicy", "DetachUserPolicy"], _aws.CallNames());
         Assert.Equal(1, _aws.AssumeRoleCount);
         Assert.Empty(_aws.Rejections);
     }
@@ -100,7 +101,7 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
         await WaitForAsync(alice, id, "expired");
         Assert.False(_aws.Policies.ContainsKey(generated));
         Assert.Equal(
-            ["ListUsers", "ListUserTags", "ListUserTags", "GetPolicy", "GetPolicyVersion", "CreatePolicy", "AttachUserPolicy", "DetachUserPolicy", "ListPolicyVersions", "DeletePolicy"],
+            ["ListUsers", "ListUserTags", "ListUserTags", "GetPolicy", "GetPolicyVersion", "CreatePolicy", "AttachUserPolicy", "AttachUserPolicy", "DetachUserPolicy", "ListPolicyVersions", "DeletePolicy"],
             _aws.CallNames());
     }
 
@@ -125,7 +126,7 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await _server.CreateClient().PostAsync(route, null)).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await As(Alice).PostAsync(route, null)).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await As(Admin).PostAsync("/api/accounts/111122223333/reconcile", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await As(Admin).PostAsync("/api/accounts/111122223333/reconcile", null)).StatusCode); // sandboxes too
         Assert.Equal(HttpStatusCode.NotFound, (await As(Admin).PostAsync("/api/accounts/999999999999/reconcile", null)).StatusCode);
         Assert.True(_aws.Policies.ContainsKey(orphan.Arn));
 
@@ -136,6 +137,32 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
         Assert.Equal(orphan.Arn, removed.GetProperty("target").GetString());
         Assert.False(_aws.Policies.ContainsKey(orphan.Arn));
         Assert.Empty(_aws.Users["bob"].Attached);
+    }
+
+    [Fact]
+    public async Task The_account_audit_route_shows_removals_and_drift_to_admins_and_auditors_only()
+    {
+        var orphan = _aws.AddPolicy($"arn:aws:iam::{FakeAws.AccountId}:policy/access-workflows/access-workflows-gone", Policies.S3ReadOnly);
+        orphan.Tags.Add(new("access-workflows:request-id", "gone"));
+        orphan.Tags.Add(new("access-workflows:deployment-id", "access-workflows"));
+        _aws.Users["bob"].Attached.Add(Policies.ReadOnlyArn); // by hand: drift
+        Assert.Equal(HttpStatusCode.OK, (await As(Admin).PostAsync($"/api/accounts/{FakeAws.AccountId}/reconcile", null)).StatusCode);
+        var route = $"/api/accounts/{FakeAws.AccountId}/audit";
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _server.CreateClient().GetAsync(route)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await As(Alice).GetAsync(route)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await As(Auditor).GetAsync("/api/accounts/999999999999/audit")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await As(Auditor).GetAsync("/api/accounts/not-an-id/audit")).StatusCode);
+
+        foreach (var reader in new[] { Admin, Auditor })
+        {
+            var audit = await As(reader).GetFromJsonAsync<JsonElement>(route);
+            var items = audit.GetProperty("items").EnumerateArray().ToList();
+            Assert.Contains(items, e => e.GetProperty("type").GetString() == "account.removed" && e.GetProperty("detail").GetString()!.Contains(orphan.Arn, StringComparison.Ordinal));
+            Assert.Contains(items, e => e.GetProperty("type").GetString() == "account.drift" && e.GetProperty("detail").GetString()!.Contains("bob", StringComparison.Ordinal));
+        }
+
+        Assert.Contains(Policies.ReadOnlyArn, _aws.Users["bob"].Attached);
     }
 
     private sealed class AwsServerFactory(FakeAws aws) : WebApplicationFactory<Program>

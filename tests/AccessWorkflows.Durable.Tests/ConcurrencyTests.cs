@@ -5,8 +5,10 @@ namespace AccessWorkflows.Durable.Tests;
 
 public sealed class ConcurrencyTests
 {
-    [Fact]
-    public async Task A_thousand_concurrent_instances_all_complete()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_thousand_concurrent_instances_all_complete(bool cached)
     {
         await using var harness = new EngineHarness();
         var activityRuns = 0;
@@ -21,7 +23,7 @@ public sealed class ConcurrencyTests
                 var doubled = await ctx.CallActivityAsync<int>("Double", x);
                 return await ctx.CallActivityAsync<int>("Double", doubled);
             });
-        var engine = await harness.StartAsync(registry);
+        var engine = await harness.StartAsync(registry, cached: cached);
 
         var ids = new List<string>();
         for (var i = 0; i < 1000; i++)

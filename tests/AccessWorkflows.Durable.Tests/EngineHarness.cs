@@ -24,7 +24,9 @@ public sealed class EngineHarness : IAsyncDisposable
 
     public ManualTimeProvider Clock { get; } = new();
 
-    public DurableEngine Create(DurableTaskRegistry registry, int maxOrchestrations = 4, int maxActivities = 8)
+    /// <summary>An engine on the harness's file and clock. <paramref name="cached"/> false turns the instance cache off,
+    /// so that every step replays its instance's history from the database.</summary>
+    public DurableEngine Create(DurableTaskRegistry registry, int maxOrchestrations = 4, int maxActivities = 8, bool cached = true, int timerPageSize = 10_000)
     {
         var engine = new DurableEngine(registry, new DurableEngineOptions
         {
@@ -32,14 +34,16 @@ public sealed class EngineHarness : IAsyncDisposable
             TimeProvider = Clock,
             MaxConcurrentOrchestrations = maxOrchestrations,
             MaxConcurrentActivities = maxActivities,
+            InstanceCacheBytes = cached ? new DurableEngineOptions().InstanceCacheBytes : 0,
+            TimerPageSize = timerPageSize,
         });
         _engines.Add(engine);
         return engine;
     }
 
-    public async Task<DurableEngine> StartAsync(DurableTaskRegistry registry, int maxOrchestrations = 4, int maxActivities = 8)
+    public async Task<DurableEngine> StartAsync(DurableTaskRegistry registry, int maxOrchestrations = 4, int maxActivities = 8, bool cached = true, int timerPageSize = 10_000)
     {
-        var engine = Create(registry, maxOrchestrations, maxActivities);
+        var engine = Create(registry, maxOrchestrations, maxActivities, cached, timerPageSize);
         await engine.StartAsync();
         return engine;
     }

@@ -60,9 +60,7 @@ public sealed class WorkflowFidelityTests
     public async Task Relinquish_ends_an_active_grant_early()
     {
         await using var app = await FunctionsAppHarness.StartAsync();
-        var id = await CreateAsync(app, "frank@example.com", duration: "PT50S");
-        await WaitForPromptAsync(app, id);
-        Assert.Equal(202, (await DecideAsync(app, id, "carol@example.com", "approve")).Status);
+        var id = await CreateApprovedAsync(app, "frank@example.com", "carol@example.com", duration: "PT50S");
         await WaitForAsync(app, id, "active");
 
         var (status, _) = await app.HttpAsync((r, c) => HttpFunctions.RelinquishRequest(r, id, c), "POST", $"/api/requests/{id}/relinquish", "frank@example.com");
@@ -77,9 +75,7 @@ public sealed class WorkflowFidelityTests
     public async Task Admin_revoke_ends_an_active_grant()
     {
         await using var app = await FunctionsAppHarness.StartAsync();
-        var id = await CreateAsync(app, "grace@example.com", duration: "PT50S");
-        await WaitForPromptAsync(app, id);
-        Assert.Equal(202, (await DecideAsync(app, id, "dave@example.com", "approve")).Status);
+        var id = await CreateApprovedAsync(app, "grace@example.com", "dave@example.com", duration: "PT50S");
         await WaitForAsync(app, id, "active");
 
         var (status, _) = await app.HttpAsync((r, c) => HttpFunctions.RevokeRequest(r, id, c), "POST", $"/api/requests/{id}/revoke", "secops@example.com", new { comment = "incident" });
@@ -126,9 +122,7 @@ public sealed class WorkflowFidelityTests
             services.RemoveAll<IAccessProvisioner>();
             services.AddSingleton<IAccessProvisioner>(provisioner);
         });
-        var id = await CreateAsync(app, "judy@example.com", account: "444455556666");
-        await WaitForPromptAsync(app, id);
-        Assert.Equal(202, (await DecideAsync(app, id, "carol@example.com", "approve")).Status);
+        var id = await CreateApprovedAsync(app, "judy@example.com", "carol@example.com", account: "444455556666");
 
         var failed = await WaitForAsync(app, id, "failed");
 
@@ -151,9 +145,7 @@ public sealed class WorkflowFidelityTests
             services.RemoveAll<IAccessProvisioner>();
             services.AddSingleton<IAccessProvisioner>(provisioner);
         });
-        var id = await CreateAsync(app, "mallory@example.com", account: "444455556666", duration: "PT2S");
-        await WaitForPromptAsync(app, id);
-        Assert.Equal(202, (await DecideAsync(app, id, "carol@example.com", "approve")).Status);
+        var id = await CreateApprovedAsync(app, "mallory@example.com", "carol@example.com", account: "444455556666", duration: "PT2S");
 
         await WaitForAsync(app, id, "expired");
         Assert.Equal(13, provisioner.Removes);
@@ -210,6 +202,15 @@ public sealed class WorkflowFidelityTests
         var (status, body) = await app.HttpAsync(HttpFunctions.CreateRequest, "POST", "/api/requests", user, Body(account, policy, duration));
         Assert.True(status == 202, $"create answered {status}: {body}");
         return body.GetProperty("id").GetString()!;
+    }
+
+    /// <summary>Creates a request, waits until its level-1 approvers are prompted, and has one of them approve it.</summary>
+    private static async Task<string> CreateApprovedAsync(FunctionsAppHarness app, string user, string approver, string account = Sandbox, string? duration = null)
+    {
+        var id = await CreateAsync(app, user, account, duration: duration);
+        await WaitForPromptAsync(app, id);
+        Assert.Equal(202, (await DecideAsync(app, id, approver, "approve")).Status);
+        return id;
     }
 
     private static Task<(int Status, JsonElement Body)> DecideAsync(FunctionsAppHarness app, string id, string approver, string decision, string? comment = null) =>

@@ -10,7 +10,8 @@ public interface IIamClient
 {
     Task<IamUser> GetUserAsync(string userName, CancellationToken cancellationToken = default);
 
-    Task<IamPage<IamUser>> ListUsersAsync(string? marker = null, CancellationToken cancellationToken = default);
+    /// <param name="pathPrefix">Only users under this path; null: all.</param>
+    Task<IamPage<IamUser>> ListUsersAsync(string? marker = null, string? pathPrefix = null, CancellationToken cancellationToken = default);
 
     Task<IamPage<IamTag>> ListUserTagsAsync(string userName, string? marker = null, CancellationToken cancellationToken = default);
 
@@ -37,6 +38,9 @@ public interface IIamClient
     Task<IamPage<IamGroup>> ListGroupsAsync(string? marker = null, CancellationToken cancellationToken = default);
 
     Task<ManagedPolicy> CreatePolicyAsync(string policyName, string path, string policyDocument, string? description, IReadOnlyList<IamTag> tags, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds a version (the default one when <paramref name="setAsDefault"/>); IAM keeps at most five.</summary>
+    Task<PolicyVersion> CreatePolicyVersionAsync(string policyArn, string policyDocument, bool setAsDefault, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<PolicyVersion>> ListPolicyVersionsAsync(string policyArn, CancellationToken cancellationToken = default);
 

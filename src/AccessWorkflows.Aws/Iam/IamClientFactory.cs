@@ -9,14 +9,16 @@ using Polly.Timeout;
 namespace AccessWorkflows.Aws.Iam;
 
 /// <summary>Builds <see cref="IamQueryClient"/>s that sign with the account's session credentials and retry transient
-/// failures with jittered exponential backoff inside the configured budget.</summary>
+/// failures with jittered exponential backoff inside the configured budget. IAM is a global service: it is called on
+/// its partition's endpoint and signed for its partition's region (us-east-1 for <c>aws</c>), never for the
+/// deployment's <see cref="AwsOptions.Region"/> — AWS refuses an IAM call scoped to any other region.</summary>
 public sealed partial class IamClientFactory : IIamClientFactory
 {
     public const string HttpClientName = "AccessWorkflows.Aws.Iam";
 
     private readonly IHttpClientFactory _httpClients;
     private readonly IAwsCredentialProvider _credentials;
-    private readonly AwsEndpoints _endpoints;
+    private readonly Uri _endpoint;
     private readonly RegionEndpoint _region;
     private readonly ResiliencePipeline _retry;
 
@@ -24,14 +26,15 @@ public sealed partial class IamClientFactory : IIamClientFactory
     {
         _httpClients = httpClients;
         _credentials = credentials;
-        _endpoints = endpoints;
-        _region = RegionEndpoint.GetBySystemName(options.Region);
+        var partition = options.Partition;
+        _endpoint = endpoints.Configured("IAM") ?? partition.IamEndpoint;
+        _region = RegionEndpoint.GetBySystemName(partition.IamSigningRegion);
         _retry = BuildRetryPipeline(options.Retry, logger);
     }
 
     public IIamClient For(AccountConfig account) => new IamQueryClient(
         _httpClients.CreateClient(HttpClientName),
-        _endpoints.Iam,
+        _endpoint,
         _region,
         ct => _credentials.GetCredentialsAsync(account, ct),
         _retry);

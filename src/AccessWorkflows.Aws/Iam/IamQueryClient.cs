@@ -51,9 +51,10 @@ public sealed class IamQueryClient : IIamClient
         return ParseUser(Required(result, "User"));
     }
 
-    public async Task<IamPage<IamUser>> ListUsersAsync(string? marker = null, CancellationToken cancellationToken = default)
+    public async Task<IamPage<IamUser>> ListUsersAsync(string? marker = null, string? pathPrefix = null, CancellationToken cancellationToken = default)
     {
-        var result = await CallAsync("ListUsers", Paging(marker), cancellationToken);
+        List<KeyValuePair<string, string>> parameters = pathPrefix is null ? [] : [new("PathPrefix", pathPrefix)];
+        var result = await CallAsync("ListUsers", [.. parameters, .. Paging(marker)], cancellationToken);
         return Page(result, "Users", ParseUser);
     }
 
@@ -145,6 +146,15 @@ public sealed class IamQueryClient : IIamClient
 
         var result = await CallAsync("CreatePolicy", parameters, cancellationToken);
         return ParsePolicy(Required(result, "Policy"));
+    }
+
+    public async Task<PolicyVersion> CreatePolicyVersionAsync(string policyArn, string policyDocument, bool setAsDefault, CancellationToken cancellationToken = default)
+    {
+        var result = await CallAsync(
+            "CreatePolicyVersion",
+            [new("PolicyArn", policyArn), new("PolicyDocument", policyDocument), new("SetAsDefault", setAsDefault ? "true" : "false")],
+            cancellationToken);
+        return ParseVersion(Required(result, "PolicyVersion"));
     }
 
     public async Task<IReadOnlyList<PolicyVersion>> ListPolicyVersionsAsync(string policyArn, CancellationToken cancellationToken = default)

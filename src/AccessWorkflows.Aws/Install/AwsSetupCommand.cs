@@ -1,12 +1,14 @@
+using AccessWorkflows.Requests;
 using System.Security.Cryptography;
 
 namespace AccessWorkflows.Aws.Install;
 
 /// <summary>
-/// <c>aws-setup --account 444455556666 [--trust chain --principal ARN [--external-id ID]]
-/// [--trust azure --tenant GUID --principal OBJECT-ID [--audience AUD]] [--role-name NAME]</c>: prints the
-/// CloudFormation template and the AWS CLI commands that create the provisioner role, and the rules-file lines that
-/// use it. The server's Program dispatches its <c>aws-setup</c> verb here.
+/// <c>aws-setup --account 444455556666 [--rules access-rules.yaml] [--trust chain --principal ARN [--external-id ID]]
+/// [--trust azure --tenant GUID --principal OBJECT-ID [--audience AUD]] [--role-name NAME] [--deployment-id ID]
+/// [--user-path /people/] [--user-tag key=value] [--region REGION]</c>: prints the CloudFormation template and the AWS
+/// CLI commands that create the provisioner role — its permissions generated from what the rules file grants in that
+/// account — and the rules-file lines that use it. The server's Program dispatches its <c>aws-setup</c> verb here.
 /// </summary>
 public static class AwsSetupCommand
 {
@@ -32,6 +34,11 @@ public static class AwsSetupCommand
             return Usage(output, "--account is required.");
         }
 
+        if (!Grammar.IsAccountId(account))
+        {
+            return Usage(output, "The account id must be 12 digits.");
+        }
+
         var mode = options.GetValueOrDefault("trust", TrustModes.Chain).ToLowerInvariant();
         var generatedExternalId = false;
         ProvisionerTrust trust;
@@ -55,10 +62,33 @@ public static class AwsSetupCommand
             trust = new ProvisionerTrust(mode, PrincipalArn: options.GetValueOrDefault("principal"), ExternalId: externalId);
         }
 
+        var rulesPath = options.GetValueOrDefault("rules", "access-rules.yaml");
+        Rules.AccessRules rules;
+        try
+        {
+            rules = Rules.RulesLoader.Load(rulesPath);
+        }
+        catch (Rules.RulesFileException ex)
+        {
+            return Usage(output, ex.Message);
+        }
+
+        if (rules.FindAccount(account) is not { IsSandbox: false })
+        {
+            return Usage(output, $"Account {account} is not a real AWS account of {rulesPath}; add it there first (the role's permissions come from the rules).");
+        }
+
+        var scope = ProvisionerScope.FromRules(
+            rules,
+            account,
+            options.GetValueOrDefault("deployment-id", AwsOptions.DefaultDeploymentId),
+            options.GetValueOrDefault("user-path", "/"),
+            options.GetValueOrDefault("user-tag"),
+            AwsPartition.ForRegion(options.GetValueOrDefault("region", "us-east-1")).Name);
         ProvisionerRoleTemplate template;
         try
         {
-            template = new ProvisionerRoleTemplate(account, trust, options.GetValueOrDefault("role-name", ProvisionerRoleTemplate.DefaultRoleName));
+            template = new ProvisionerRoleTemplate(account, trust, scope, options.GetValueOrDefault("role-name", ProvisionerRoleTemplate.DefaultRoleName));
         }
         catch (ArgumentException ex)
         {
@@ -90,6 +120,9 @@ public static class AwsSetupCommand
         output.WriteLine(mode == TrustModes.Azure
             ? "# and set AccessWorkflows__Aws__Trust=azure on the deployment."
             : "# and leave AccessWorkflows__Aws__Trust unset (chain) on the deployment.");
+        output.WriteLine($"# The deployment must run with AccessWorkflows__Aws__DeploymentId={scope.DeploymentId}, AccessWorkflows__Aws__UserPath={scope.UserPath}"
+            + (scope.UserTag is { Length: > 0 } ? $" and AccessWorkflows__Aws__UserTag={scope.UserTag}." : "."));
+        output.WriteLine("# The role's permissions follow the rules file: re-run aws-setup and update the stack whenever the rules for this account change.");
         return 0;
     }
 
@@ -98,6 +131,7 @@ public static class AwsSetupCommand
         output.WriteLine($"aws-setup: {problem}");
         output.WriteLine("usage: aws-setup --account 123456789012 --trust chain --principal arn:aws:iam::111111111111:role/AccessWorkflows [--external-id ID] [--role-name NAME]");
         output.WriteLine("       aws-setup --account 123456789012 --trust azure --tenant <tenant-guid> --principal <managed-identity-object-id> [--audience api://AzureADTokenExchange] [--role-name NAME]");
+        output.WriteLine("       common: [--rules access-rules.yaml] [--deployment-id access-workflows] [--user-path /] [--user-tag key=value] [--region us-east-1]");
         return 2;
     }
 }

@@ -12,7 +12,9 @@ namespace AccessWorkflows.Aws.Policies;
 /// sure: only <c>Allow</c> statements with <c>Action</c> and <c>Resource</c> count; statements with <c>NotAction</c>,
 /// <c>NotResource</c> or a <c>Condition</c> are left out (a dropped condition would widen them), and a statement counts
 /// only for the resources its own Resource patterns cover. The document holds our constants, action names from the
-/// shipped data and the validated resource ARN: no text from the request or the base policy is copied into it.
+/// shipped data and the validated resource ARN: no text from the request or the base policy is copied into it. With an
+/// expiry, every statement carries <c>DateLessThan aws:CurrentTime</c>, so AWS itself stops allowing after it even
+/// if revocation is late.
 /// </summary>
 public sealed class ResourcePolicyGenerator
 {
@@ -23,7 +25,8 @@ public sealed class ResourcePolicyGenerator
         _data = data;
     }
 
-    public GeneratedPolicy Generate(string basePolicyDocument, string resourceArn, string basePolicyArn)
+    /// <param name="notAfter">The instant after which the policy allows nothing; null: no time limit.</param>
+    public GeneratedPolicy Generate(string basePolicyDocument, string resourceArn, string basePolicyArn, DateTimeOffset? notAfter = null)
     {
         if (!Grammar.IsResourceArn(resourceArn))
         {
@@ -64,7 +67,7 @@ public sealed class ResourcePolicyGenerator
                 $"{basePolicyArn} allows no action that applies to a {type.Service} {type.Name}, so there is nothing to grant on {resourceArn}.");
         }
 
-        return new GeneratedPolicy(Render(result), result);
+        return new GeneratedPolicy(Render(result, notAfter), result);
     }
 
     /// <summary>The canonical names (<c>service:Action</c>) of the data's actions a policy action pattern covers.</summary>
@@ -144,7 +147,10 @@ public sealed class ResourcePolicyGenerator
             (ignoreCase ? RegexOptions.IgnoreCase : RegexOptions.None) | RegexOptions.CultureInvariant | RegexOptions.Singleline,
             TimeSpan.FromSeconds(1));
 
-    private static string Render(List<GeneratedStatement> statements)
+    /// <summary>The form IAM's date condition operators take (ISO 8601, UTC, seconds).</summary>
+    public static string FormatTime(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Render(List<GeneratedStatement> statements, DateTimeOffset? notAfter)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
@@ -165,6 +171,15 @@ public sealed class ResourcePolicyGenerator
 
                 writer.WriteEndArray();
                 writer.WriteString("Resource", statements[i].Resource);
+                if (notAfter is { } end)
+                {
+                    writer.WriteStartObject("Condition");
+                    writer.WriteStartObject("DateLessThan");
+                    writer.WriteString("aws:CurrentTime", FormatTime(end));
+                    writer.WriteEndObject();
+                    writer.WriteEndObject();
+                }
+
                 writer.WriteEndObject();
             }
 

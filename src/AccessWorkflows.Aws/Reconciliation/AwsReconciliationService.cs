@@ -1,3 +1,4 @@
+using AccessWorkflows.Grants.Reconciliation;
 using AccessWorkflows.Rules;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -5,7 +6,8 @@ using Microsoft.Extensions.Logging;
 
 namespace AccessWorkflows.Aws.Reconciliation;
 
-/// <summary>The periodic sweep of SPEC 6 over every real AWS account of the rules file, every
+/// <summary>The periodic sweep of SPEC 6 over every account of the rules file — real AWS and sandboxes alike, with the
+/// core's <see cref="GrantReconciler"/> — every
 /// <c>AccessWorkflows:Aws:ReconcileInterval</c> (default one hour; zero turns it off). The first sweep runs one
 /// interval after start, so a restart storm does not hammer IAM.</summary>
 public sealed partial class AwsReconciliationService : BackgroundService
@@ -26,7 +28,7 @@ public sealed partial class AwsReconciliationService : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var rules = _services.GetService<AccessRules>();
-        var accounts = rules?.Accounts.Where(a => !a.IsSandbox).ToList() ?? [];
+        var accounts = rules?.Accounts.ToList() ?? [];
         if (_options.ReconcileInterval <= TimeSpan.Zero || accounts.Count == 0)
         {
             return;
@@ -39,7 +41,7 @@ public sealed partial class AwsReconciliationService : BackgroundService
             {
                 try
                 {
-                    await _services.GetRequiredService<AwsReconciler>().ReconcileAsync(account, stoppingToken);
+                    await _services.GetRequiredService<GrantReconciler>().ReconcileAsync(account, stoppingToken);
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {

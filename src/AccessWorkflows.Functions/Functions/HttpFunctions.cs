@@ -1,4 +1,3 @@
-using AccessWorkflows.Aws.Reconciliation;
 using AccessWorkflows.Functions.Durable;
 using AccessWorkflows.Http;
 using AccessWorkflows.Slack;
@@ -70,6 +69,12 @@ public static class HttpFunctions
         [DurableClient] DurableTaskClient client) =>
         Run(client, () => AccessRequestHandlers.AuditAsync(request.HttpContext, id));
 
+    [Function("AuditExport")]
+    public static Task<IResult> AuditExport(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "audit")] HttpRequest request,
+        [DurableClient] DurableTaskClient client) =>
+        Run(client, () => AuditExportHandlers.ExportAsync(request.HttpContext));
+
     [Function("Health")]
     public static Task<IResult> Health(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request,
@@ -95,7 +100,14 @@ public static class HttpFunctions
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "accounts/{accountId}/reconcile")] HttpRequest request,
         string accountId,
         [DurableClient] DurableTaskClient client) =>
-        Run(client, () => AwsReconciliationEndpoints.ReconcileAsync(request.HttpContext, accountId));
+        Run(client, () => AccountHandlers.ReconcileAsync(request.HttpContext, accountId));
+
+    [Function("AccountAudit")]
+    public static Task<IResult> AccountAudit(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "accounts/{accountId}/audit")] HttpRequest request,
+        string accountId,
+        [DurableClient] DurableTaskClient client) =>
+        Run(client, () => AccountHandlers.AuditAsync(request.HttpContext, accountId));
 
     [Function("SlackCommands")]
     public static Task<IResult> SlackCommands(

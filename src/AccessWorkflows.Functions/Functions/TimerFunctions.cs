@@ -1,6 +1,6 @@
-using AccessWorkflows.Aws.Reconciliation;
 using AccessWorkflows.Durable;
 using AccessWorkflows.Functions.Durable;
+using AccessWorkflows.Grants.Reconciliation;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
 using AccessWorkflows.Storage;
@@ -13,19 +13,19 @@ namespace AccessWorkflows.Functions.Functions;
 /// <summary>
 /// The periodic work the server does with hosted services, as timer functions (an app on Flex Consumption may have no
 /// instance running between requests, so a timer trigger is what wakes it): the reconciliation sweep of SPEC 6 over
-/// every real AWS account, and the start of requests recorded by an invocation that died before starting their
+/// every account (AWS and sandbox), and the start of requests recorded by an invocation that died before starting their
 /// orchestration.
 /// </summary>
 public sealed partial class TimerFunctions
 {
     private readonly AccessRules _rules;
-    private readonly AwsReconciler _reconciler;
+    private readonly GrantReconciler _reconciler;
     private readonly IRequestStore _requests;
     private readonly RequestService _service;
     private readonly TimeProvider _time;
     private readonly ILogger<TimerFunctions> _logger;
 
-    public TimerFunctions(AccessRules rules, AwsReconciler reconciler, IRequestStore requests, RequestService service, TimeProvider time, ILogger<TimerFunctions> logger)
+    public TimerFunctions(AccessRules rules, GrantReconciler reconciler, IRequestStore requests, RequestService service, TimeProvider time, ILogger<TimerFunctions> logger)
     {
         _time = time;
         _rules = rules;
@@ -36,15 +36,15 @@ public sealed partial class TimerFunctions
     }
 
     /// <summary>Hourly, at minute 7 (off the hour, when everything else runs).</summary>
-    [Function("ReconcileAwsAccounts")]
-    public async Task ReconcileAwsAccounts([TimerTrigger("0 7 * * * *")] TimerInfo timer, FunctionContext context)
+    [Function("ReconcileAccounts")]
+    public async Task ReconcileAccounts([TimerTrigger("0 7 * * * *")] TimerInfo timer, FunctionContext context)
     {
-        foreach (var account in _rules.Accounts.Where(a => !a.IsSandbox))
+        foreach (var account in _rules.Accounts)
         {
             try
             {
                 var report = await _reconciler.ReconcileAsync(account, context.CancellationToken);
-                LogSwept(_logger, account.Id, report.Removed.Count);
+                LogSwept(_logger, account.Id, report.Removed.Count, report.Repaired.Count, report.Drift.Count);
             }
             catch (Exception ex) when (!context.CancellationToken.IsCancellationRequested)
             {
@@ -78,8 +78,8 @@ public sealed partial class TimerFunctions
         while (token is not null);
     }
 
-    [LoggerMessage(EventId = 8001, Level = LogLevel.Information, Message = "Reconciled AWS account {AccountId}: {Removed} unexplained grants removed")]
-    private static partial void LogSwept(ILogger logger, string accountId, int removed);
+    [LoggerMessage(EventId = 8001, Level = LogLevel.Information, Message = "Reconciled account {AccountId}: {Removed} unexplained grants removed, {Repaired} repaired, {Drift} drift findings")]
+    private static partial void LogSwept(ILogger logger, string accountId, int removed, int repaired, int drift);
 
     [LoggerMessage(EventId = 8002, Level = LogLevel.Error, Message = "The reconciliation sweep of account {AccountId} failed; it runs again at the next interval")]
     private static partial void LogSweepFailed(ILogger logger, string accountId, Exception exception);

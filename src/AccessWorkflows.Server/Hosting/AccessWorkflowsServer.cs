@@ -1,5 +1,4 @@
 using AccessWorkflows.Aws;
-using AccessWorkflows.Aws.Reconciliation;
 using AccessWorkflows.Durable;
 using AccessWorkflows.Durable.Embedded;
 using AccessWorkflows.Hosting;
@@ -74,8 +73,9 @@ public static class AccessWorkflowsServer
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapAccessRequestApi();
+        app.MapAuditExportApi();
         app.MapOperationsApi();
-        app.MapAws();
+        app.MapAccountApi();
         app.MapWebhook();
         app.MapTeams();
         app.MapSlack();

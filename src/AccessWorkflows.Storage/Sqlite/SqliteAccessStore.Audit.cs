@@ -1,3 +1,6 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
 namespace AccessWorkflows.Storage.Sqlite;
 
 public sealed partial class SqliteAccessStore
@@ -43,17 +46,73 @@ public sealed partial class SqliteAccessStore
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var at = new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(reader.GetInt32(3)));
-            events.Add(new AuditEvent(
-                reader.GetString(0),
-                reader.GetString(1),
-                at,
-                reader.GetString(4),
-                reader.GetString(5),
-                reader.GetString(6),
-                reader.IsDBNull(7) ? null : reader.GetString(7)));
+            events.Add(ReadAuditEvent(reader));
         }
 
         return events;
+    }
+
+    /// <summary>Oldest first by instant, then append order (<c>seq</c>); the token holds the last (instant, seq) served.</summary>
+    async Task<AuditPage> IAuditLog.QueryAsync(AuditQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        var (afterTicks, afterSeq) = (long.MinValue, long.MinValue);
+        if (query.ContinuationToken is not null)
+        {
+            var (ticks, tieBreak) = AuditContinuationToken.Decode(query);
+            afterTicks = ticks;
+            afterSeq = long.TryParse(tieBreak, NumberStyles.None, CultureInfo.InvariantCulture, out var seq)
+                ? seq
+                : throw PositionToken.Invalid(nameof(AuditQuery.ContinuationToken));
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var select = Command(
+            connection,
+            """
+            SELECT id, request_id, at_utc_ticks, at_offset_min, type, actor, channel, detail, seq
+            FROM audit_events
+            WHERE at_utc_ticks >= $since AND at_utc_ticks < $until AND (at_utc_ticks, seq) > ($afterTicks, $afterSeq)
+            ORDER BY at_utc_ticks, seq
+            LIMIT $limit
+            """);
+        select.Parameters.AddWithValue("$since", query.Since.UtcTicks);
+        select.Parameters.AddWithValue("$until", query.Until.UtcTicks);
+        select.Parameters.AddWithValue("$afterTicks", afterTicks);
+        select.Parameters.AddWithValue("$afterSeq", afterSeq);
+
+        // One more than a page: tells whether a next page exists without a token that leads to an empty page.
+        select.Parameters.AddWithValue("$limit", query.PageSize + 1);
+        var events = new List<AuditEvent>();
+        var seqs = new List<long>();
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(ReadAuditEvent(reader));
+            seqs.Add(reader.GetInt64(8));
+        }
+
+        if (events.Count <= query.PageSize)
+        {
+            return new AuditPage(events, null);
+        }
+
+        events.RemoveAt(events.Count - 1);
+        var token = AuditContinuationToken.Encode(events[^1].At.UtcTicks, seqs[events.Count - 1].ToString(CultureInfo.InvariantCulture), query);
+        return new AuditPage(events, token);
+    }
+
+    private static AuditEvent ReadAuditEvent(SqliteDataReader reader)
+    {
+        var at = new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(reader.GetInt32(3)));
+        return new AuditEvent(
+            reader.GetString(0),
+            reader.GetString(1),
+            at,
+            reader.GetString(4),
+            reader.GetString(5),
+            reader.GetString(6),
+            reader.IsDBNull(7) ? null : reader.GetString(7));
     }
 }

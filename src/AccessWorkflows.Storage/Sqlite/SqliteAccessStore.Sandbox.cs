@@ -13,6 +13,25 @@ public sealed partial class SqliteAccessStore
         return (await ReadUserAsync(connection, accountId, userName, cancellationToken))?.User;
     }
 
+    /// <summary>Ordered by user name (ordinal).</summary>
+    public async Task<IReadOnlyList<SandboxUser>> ListUsersAsync(string accountId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(accountId);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var select = Command(
+            connection,
+            "SELECT user_name, attached_policies, groups FROM sandbox_users WHERE account_id = $account ORDER BY user_name");
+        select.Parameters.AddWithValue("$account", accountId);
+        var users = new List<SandboxUser>();
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            users.Add(new SandboxUser(accountId, reader.GetString(0), ReadList(reader.GetString(1)), ReadList(reader.GetString(2))));
+        }
+
+        return users;
+    }
+
     /// <summary>
     /// Optimistic read-modify-write like <see cref="UpdateAsync"/>: <paramref name="mutate"/> may run several times.
     /// The result is normalized (lists sorted ordinally and distinct) before it is stored and returned; a result
@@ -75,10 +94,10 @@ public sealed partial class SqliteAccessStore
             return null;
         }
 
-        var policies = JsonSerializer.Deserialize<string[]>(reader.GetString(1), StoreJson.Options) ?? [];
-        var groups = JsonSerializer.Deserialize<string[]>(reader.GetString(2), StoreJson.Options) ?? [];
-        return (reader.GetInt64(0), new SandboxUser(accountId, userName, policies, groups));
+        return (reader.GetInt64(0), new SandboxUser(accountId, userName, ReadList(reader.GetString(1)), ReadList(reader.GetString(2))));
     }
+
+    private static string[] ReadList(string json) => JsonSerializer.Deserialize<string[]>(json, StoreJson.Options) ?? [];
 
     private static string[] Normalize(IReadOnlyList<string>? values) =>
         values is null ? [] : [.. values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];

@@ -82,6 +82,11 @@ internal static class SqliteSchema
             reference_json  TEXT NOT NULL
         ) WITHOUT ROWID;
         """,
+
+        // 2: the SIEM export reads the whole log by time range, in (instant, append order).
+        """
+        CREATE INDEX ix_audit_events_time ON audit_events (at_utc_ticks, seq);
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

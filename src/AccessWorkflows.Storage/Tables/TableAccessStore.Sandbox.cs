@@ -15,6 +15,15 @@ public sealed partial class TableAccessStore
         return entity is null ? null : ToSandboxUser(accountId, userName, entity);
     }
 
+    /// <summary>Ordered by user name (ordinal).</summary>
+    public async Task<IReadOnlyList<SandboxUser>> ListUsersAsync(string accountId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(accountId);
+        var client = await ClientAsync(cancellationToken).ConfigureAwait(false);
+        var entities = await client.QueryAllAsync(SandboxTable, "PartitionKey eq " + TableRestClient.Literal(TableKeys.Escape(accountId)), cancellationToken).ConfigureAwait(false);
+        return [.. entities.Select(e => ToSandboxUser(accountId, TableKeys.Unescape(e.RowKey), e)).OrderBy(u => u.UserName, StringComparer.Ordinal)];
+    }
+
     /// <summary>
     /// Optimistic read-modify-write like <see cref="UpdateAsync"/>: <paramref name="mutate"/> may run several times.
     /// The result is normalized (lists sorted ordinally and distinct) before it is stored and returned; a result

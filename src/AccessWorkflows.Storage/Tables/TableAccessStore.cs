@@ -73,6 +73,7 @@ public sealed partial class TableAccessStore
         RequestsTable = prefix + "Requests";
         RequestIndexTable = prefix + "RequestIndex";
         AuditTable = prefix + "Audit";
+        AuditByTimeTable = prefix + "AuditByTime";
         GrantsTable = prefix + "Grants";
         SandboxTable = prefix + "SandboxUsers";
         MessageRefsTable = prefix + "MessageRefs";
@@ -85,6 +86,8 @@ public sealed partial class TableAccessStore
     internal string RequestIndexTable { get; }
 
     internal string AuditTable { get; }
+
+    internal string AuditByTimeTable { get; }
 
     internal string GrantsTable { get; }
 
@@ -110,7 +113,7 @@ public sealed partial class TableAccessStore
         {
             if (!_tablesReady)
             {
-                string[] tables = [RequestsTable, RequestIndexTable, AuditTable, GrantsTable, SandboxTable, MessageRefsTable, DeliveriesTable, ConversationsTable];
+                string[] tables = [RequestsTable, RequestIndexTable, AuditTable, AuditByTimeTable, GrantsTable, SandboxTable, MessageRefsTable, DeliveriesTable, ConversationsTable];
                 await Task.WhenAll(tables.Select(t => _client.CreateTableIfNotExistsAsync(t, cancellationToken))).ConfigureAwait(false);
                 _tablesReady = true;
             }

@@ -42,6 +42,27 @@ internal static class TableKeys
             : throw new ArgumentException($"A table key is longer than {MaxKeyLength} characters once escaped.", nameof(value));
     }
 
+    /// <summary>The value <see cref="Escape"/> was given: every <c>%XX</c> back to its character.</summary>
+    public static string Unescape(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var value = new StringBuilder(key.Length);
+        for (var i = 0; i < key.Length; i++)
+        {
+            if (key[i] == '%' && i + 2 < key.Length && int.TryParse(key.AsSpan(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code))
+            {
+                value.Append((char)code);
+                i += 2;
+            }
+            else
+            {
+                value.Append(key[i]);
+            }
+        }
+
+        return value.ToString();
+    }
+
     /// <summary>Composite key: each part escaped, joined with <see cref="Separator"/> (which escaping removes from the
     /// parts, so two different tuples never produce the same key).</summary>
     public static string Join(params string[] parts) => string.Join(Separator, parts.Select(Escape));

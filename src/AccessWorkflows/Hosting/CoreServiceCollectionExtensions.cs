@@ -35,6 +35,7 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton<SandboxProvisioner>();
         services.AddSingleton<IProvisionerResolver, ProvisionerResolver>();
         services.AddSingleton<GrantService>();
+        services.AddSingleton<Grants.Reconciliation.GrantReconciler>();
         services.AddSingleton<AccessOptions>();
         services.AddSingleton<AccessWorkflowActivities>();
         services.AddSingleton<RequestService>();

@@ -13,9 +13,14 @@ using Microsoft.AspNetCore.WebUtilities;
 namespace AccessWorkflows.Aws.Tests.Fakes;
 
 /// <summary>
-/// IAM's Query API and STS on loopback: every IAM call's SigV4 signature is verified against the test's long-term key
-/// or a session key this STS issued; users, groups, managed policies, versions, tags and attachments live in memory;
-/// answers use IAM's XML and error codes; throttling and 500s can be injected per action.
+/// IAM's Query API and STS on loopback, as strict as AWS where AccessWorkflows could get it wrong: every IAM call's
+/// SigV4 signature is verified against the test's long-term key or a session key this STS issued (scope: service
+/// <c>iam</c> in <see cref="IamRegion"/>, <c>sts</c> in <see cref="StsRegion"/>; a session key needs its token and
+/// dies at its expiry); users (with paths and tags), groups, managed policies, versions, tags and attachments live in
+/// memory; answers use IAM's XML and error codes; a policy just created is NoSuchEntity to the next
+/// <see cref="CreateLag"/> attachments (eventual consistency); throttling and 500s can be injected per action; and
+/// with <see cref="AuthorizeSessions"/> every call made with a session key is authorized against the role's policy
+/// and permissions boundary by <see cref="IamPolicyEvaluator"/>, answering AccessDenied as IAM does.
 /// </summary>
 public sealed partial class FakeAws : IAsyncDisposable
 {
@@ -30,13 +35,15 @@ public sealed partial class FakeAws : IAsyncDisposable
     private const string StsNs = "https://sts.amazonaws.com/doc/2011-06-15/";
 
     private readonly object _gate = new();
-    private readonly ConcurrentDictionary<string, (string Secret, string? Token)> _keys = new();
+    private readonly ConcurrentDictionary<string, (string Secret, string? Token, DateTimeOffset Expires)> _keys = new();
+    private readonly Dictionary<string, int> _lag = new(StringComparer.Ordinal);
+    private (string Policy, string? Boundary)? _roleAuthorization;
     private readonly Dictionary<string, Queue<int>> _faults = new(StringComparer.Ordinal);
     private LoopbackServer? _server;
 
     private FakeAws()
     {
-        _keys[BaseAccessKey] = (BaseSecretKey, null);
+        _keys[BaseAccessKey] = (BaseSecretKey, null, DateTimeOffset.MaxValue);
     }
 
     public Uri BaseAddress => _server!.BaseAddress;
@@ -54,6 +61,16 @@ public sealed partial class FakeAws : IAsyncDisposable
     public List<string> Rejections { get; } = [];
 
     public List<RecordedCall> StsCalls { get; } = [];
+
+    /// <summary>The region IAM calls must be signed for (IAM is global: us-east-1 in the aws partition).</summary>
+    public string IamRegion { get; set; } = "us-east-1";
+
+    /// <summary>The region STS calls must be signed for: the regional endpoint of the deployment's region.</summary>
+    public string StsRegion { get; set; } = "us-east-1";
+
+    /// <summary>How many AttachUserPolicy calls a freshly created policy answers NoSuchEntity (IAM is eventually
+    /// consistent; AWS documents that a new entity may not be visible at once).</summary>
+    public int CreateLag { get; set; } = 1;
 
     /// <summary>How long sessions issued by AssumeRole* last.</summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(1);
@@ -103,11 +120,23 @@ public sealed partial class FakeAws : IAsyncDisposable
         }
     }
 
-    public FakeUser AddUser(string name, params (string Key, string Value)[] tags)
+    /// <summary>Every IAM call made with a session key is authorized against this identity policy (and boundary),
+    /// as AWS authorizes the provisioner role.</summary>
+    public void AuthorizeSessions(string policy, string? boundary = null)
     {
         lock (_gate)
         {
-            var user = new FakeUser(name, "AIDA" + RandomId(16), tags.Select(t => new KeyValuePair<string, string>(t.Key, t.Value)).ToList());
+            _roleAuthorization = (policy, boundary);
+        }
+    }
+
+    public FakeUser AddUser(string name, params (string Key, string Value)[] tags) => AddUserAt("/", name, tags);
+
+    public FakeUser AddUserAt(string path, string name, params (string Key, string Value)[] tags)
+    {
+        lock (_gate)
+        {
+            var user = new FakeUser(name, "AIDA" + RandomId(16), tags.Select(t => new KeyValuePair<string, string>(t.Key, t.Value)).ToList()) { Path = path };
             Users[name] = user;
             return user;
         }
@@ -175,7 +204,7 @@ public sealed partial class FakeAws : IAsyncDisposable
 
     private (int, string) HandleIam(HttpRequest request, byte[] body, string action, Dictionary<string, string> form)
     {
-        var verified = SigV4Verifier.Verify(request, body, "iam", "us-east-1", ak => _keys.TryGetValue(ak, out var k) ? k : null, DateTimeOffset.UtcNow);
+        var verified = SigV4Verifier.Verify(request, body, "iam", IamRegion, SecretFor, DateTimeOffset.UtcNow);
         lock (_gate)
         {
             if (!verified.Ok)
@@ -190,6 +219,12 @@ public sealed partial class FakeAws : IAsyncDisposable
             }
 
             Calls.Add(new RecordedCall(action, form, verified.AccessKeyId!));
+            if (_roleAuthorization is { } role && _keys[verified.AccessKeyId!].Token is not null && Authorize(role, action, form) is { } denied)
+            {
+                Rejections.Add("AccessDenied");
+                return Error(IamNs, 403, "AccessDenied", denied);
+            }
+
             if (_faults.TryGetValue(action, out var queue) && queue.Count > 0)
             {
                 var fault = queue.Dequeue();
@@ -209,10 +244,82 @@ public sealed partial class FakeAws : IAsyncDisposable
         }
     }
 
+    private (string Secret, string? Token)? SecretFor(string accessKeyId) =>
+        _keys.TryGetValue(accessKeyId, out var k) && k.Expires > DateTimeOffset.UtcNow ? (k.Secret, k.Token) : null;
+
+    /// <summary>Null when the role's policy allows the call; otherwise IAM's AccessDenied message.</summary>
+    private string? Authorize((string Policy, string? Boundary) role, string action, Dictionary<string, string> p)
+    {
+        var calls = new List<IamCall>();
+        IamCall OnUser(string name)
+        {
+            var user = Users.GetValueOrDefault(name);
+            var call = new IamCall("iam:" + action, $"arn:aws:iam::{AccountId}:user{user?.Path ?? "/"}{name}");
+            foreach (var tag in user?.Tags ?? [])
+            {
+                call = call.With("aws:ResourceTag/" + tag.Key, tag.Value);
+            }
+
+            return call;
+        }
+
+        IamCall OnPolicy(string arn)
+        {
+            var call = new IamCall("iam:" + action, arn);
+            foreach (var tag in Policies.GetValueOrDefault(arn)?.Tags ?? [])
+            {
+                call = call.With("aws:ResourceTag/" + tag.Key, tag.Value);
+            }
+
+            return call;
+        }
+
+        switch (action)
+        {
+            case "GetUser" or "ListUserTags" or "ListAttachedUserPolicies" or "ListGroupsForUser":
+                calls.Add(OnUser(p.GetValueOrDefault("UserName", string.Empty)));
+                break;
+            case "AttachUserPolicy" or "DetachUserPolicy":
+                calls.Add(OnUser(p.GetValueOrDefault("UserName", string.Empty)).With("iam:PolicyARN", p.GetValueOrDefault("PolicyArn", string.Empty)));
+                break;
+            case "AddUserToGroup" or "RemoveUserFromGroup":
+                calls.Add(new IamCall("iam:" + action, $"arn:aws:iam::{AccountId}:group/{p.GetValueOrDefault("GroupName")}"));
+                break;
+            case "GetPolicy" or "GetPolicyVersion" or "ListPolicyVersions" or "ListEntitiesForPolicy" or "DeletePolicy" or "DeletePolicyVersion" or "CreatePolicyVersion":
+                calls.Add(OnPolicy(p.GetValueOrDefault("PolicyArn", string.Empty)));
+                break;
+            case "CreatePolicy":
+                var created = new IamCall("iam:CreatePolicy", $"arn:aws:iam::{AccountId}:policy{p.GetValueOrDefault("Path", "/")}{p.GetValueOrDefault("PolicyName")}");
+                var keys = new List<string>();
+                for (var i = 1; p.TryGetValue($"Tags.member.{i}.Key", out var key); i++)
+                {
+                    created = created.With("aws:RequestTag/" + key, p.GetValueOrDefault($"Tags.member.{i}.Value") ?? string.Empty);
+                    keys.Add(key);
+                }
+
+                created = created.With("aws:TagKeys", [.. keys]);
+                calls.Add(created);
+                if (keys.Count > 0)
+                {
+                    calls.Add(created with { Action = "iam:TagPolicy" });
+                }
+
+                break;
+            default:
+                calls.Add(new IamCall("iam:" + action, "*"));
+                break;
+        }
+
+        var refused = calls.FirstOrDefault(c => IamPolicyEvaluator.Evaluate(role.Policy, c, role.Boundary) != IamDecision.Allow);
+        return refused is null
+            ? null
+            : $"User: arn:aws:sts::{AccountId}:assumed-role/AccessWorkflowsProvisioner/access-workflows is not authorized to perform: {refused.Action} on resource: {refused.Resource}";
+    }
+
     private string Iam(string action, Dictionary<string, string> p) => action switch
     {
         "GetUser" => Ok("GetUser", "<User>" + UserXml(User(Param(p, "UserName"))) + "</User>"),
-        "ListUsers" => Ok("ListUsers", PageXml("Users", Users.Values.OrderBy(u => u.Name, StringComparer.Ordinal).Select(UserXml), p)),
+        "ListUsers" => Ok("ListUsers", PageXml("Users", Users.Values.Where(u => u.Path.StartsWith(p.GetValueOrDefault("PathPrefix", "/"), StringComparison.Ordinal)).OrderBy(u => u.Name, StringComparer.Ordinal).Select(UserXml), p)),
         "ListUserTags" => Ok("ListUserTags", PageXml("Tags", User(Param(p, "UserName")).Tags.Select(TagXml), p)),
         "ListAttachedUserPolicies" => Ok("ListAttachedUserPolicies", PageXml("AttachedPolicies", User(Param(p, "UserName")).Attached.Order(StringComparer.Ordinal).Select(a => $"<PolicyName>{X(Policies[a].Name)}</PolicyName><PolicyArn>{X(a)}</PolicyArn>"), p)),
         "ListGroupsForUser" => Ok("ListGroupsForUser", PageXml("Groups", Groups.Where(g => g.Value.Contains(User(Param(p, "UserName")).Name)).Select(g => GroupXml(g.Key)), p)),
@@ -228,6 +335,7 @@ public sealed partial class FakeAws : IAsyncDisposable
             .OrderBy(x => x.Arn, StringComparer.Ordinal).Select(x => PolicyXml(x, withTags: false)), p)),
         "ListGroups" => Ok("ListGroups", PageXml("Groups", Groups.Keys.Order(StringComparer.Ordinal).Select(GroupXml), p)),
         "CreatePolicy" => CreatePolicy(p),
+        "CreatePolicyVersion" => CreatePolicyVersion(Policy(Param(p, "PolicyArn")), p),
         "ListPolicyVersions" => Ok("ListPolicyVersions", PageXml("Versions", Policy(Param(p, "PolicyArn")).Versions.Select(v => $"<VersionId>{v.Id}</VersionId><IsDefaultVersion>{(v.IsDefault ? "true" : "false")}</IsDefaultVersion><CreateDate>2026-01-01T00:00:00Z</CreateDate>"), p)),
         "DeletePolicyVersion" => DeletePolicyVersion(Policy(Param(p, "PolicyArn")), Param(p, "VersionId")),
         "DeletePolicy" => DeletePolicy(Policy(Param(p, "PolicyArn"))),
@@ -237,6 +345,12 @@ public sealed partial class FakeAws : IAsyncDisposable
 
     private string AttachUserPolicy(FakeUser user, FakePolicy policy)
     {
+        if (_lag.TryGetValue(policy.Arn, out var lag) && lag > 0)
+        {
+            _lag[policy.Arn] = lag - 1;
+            throw new IamFault(404, "NoSuchEntity", $"Policy {policy.Arn} does not exist or is not attachable.");
+        }
+
         if (!user.Attached.Contains(policy.Arn) && user.Attached.Count >= 10)
         {
             throw new IamFault(409, "LimitExceeded", "Cannot exceed quota for PoliciesPerUser: 10");
@@ -304,7 +418,36 @@ public sealed partial class FakeAws : IAsyncDisposable
         var policy = new FakePolicy(arn, name, path, "ANPA" + RandomId(16), tags);
         policy.Versions.Add(new FakeVersion("v1", document, true));
         Policies[arn] = policy;
+        _lag[arn] = CreateLag;
         return Ok("CreatePolicy", PolicyXml(policy, withTags: true));
+    }
+
+    private string CreatePolicyVersion(FakePolicy policy, Dictionary<string, string> p)
+    {
+        var document = Param(p, "PolicyDocument");
+        ValidatePolicyDocument(document);
+        if (policy.IsAwsManaged)
+        {
+            throw new IamFault(403, "AccessDenied", "AWS managed policies cannot be changed.");
+        }
+
+        if (policy.Versions.Count >= 5)
+        {
+            throw new IamFault(409, "LimitExceeded", "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.");
+        }
+
+        var makeDefault = string.Equals(p.GetValueOrDefault("SetAsDefault"), "true", StringComparison.OrdinalIgnoreCase);
+        var id = "v" + (policy.Versions.Select(v => int.Parse(v.Id[1..], CultureInfo.InvariantCulture)).Max() + 1).ToString(CultureInfo.InvariantCulture);
+        if (makeDefault)
+        {
+            for (var i = 0; i < policy.Versions.Count; i++)
+            {
+                policy.Versions[i] = policy.Versions[i] with { IsDefault = false };
+            }
+        }
+
+        policy.Versions.Add(new FakeVersion(id, document, makeDefault));
+        return Ok("CreatePolicyVersion", $"<PolicyVersion><VersionId>{id}</VersionId><IsDefaultVersion>{(makeDefault ? "true" : "false")}</IsDefaultVersion><CreateDate>2026-01-01T00:00:00Z</CreateDate></PolicyVersion>");
     }
 
     private static void ValidatePolicyDocument(string document)
@@ -327,6 +470,21 @@ public sealed partial class FakeAws : IAsyncDisposable
                 if (statement.GetProperty("Effect").GetString() is not ("Allow" or "Deny") || !statement.TryGetProperty("Resource", out _))
                 {
                     throw new IamFault(400, "MalformedPolicyDocument", "Statement is missing Effect or Resource.");
+                }
+
+                if (statement.TryGetProperty("Condition", out var condition))
+                {
+                    foreach (var op in condition.EnumerateObject())
+                    {
+                        foreach (var key in op.Value.EnumerateObject())
+                        {
+                            if (op.Name.StartsWith("Date", StringComparison.Ordinal)
+                                && !DateTimeOffset.TryParseExact(key.Value.GetString(), "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _))
+                            {
+                                throw new IamFault(400, "MalformedPolicyDocument", $"The date {key.Value} of {op.Name} is not valid.");
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -384,7 +542,7 @@ public sealed partial class FakeAws : IAsyncDisposable
 
         if (action == "AssumeRole")
         {
-            var verified = SigV4Verifier.Verify(request, body, "sts", "us-east-1", ak => ak == BaseAccessKey ? (BaseSecretKey, null) : null, DateTimeOffset.UtcNow);
+            var verified = SigV4Verifier.Verify(request, body, "sts", StsRegion, ak => ak == BaseAccessKey ? (BaseSecretKey, null) : null, DateTimeOffset.UtcNow);
             if (!verified.Ok)
             {
                 lock (_gate)
@@ -425,7 +583,7 @@ public sealed partial class FakeAws : IAsyncDisposable
         var accessKey = "ASIA" + RandomId(16);
         var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(30));
         var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(60));
-        _keys[accessKey] = (secret, token);
+        _keys[accessKey] = (secret, token, DateTimeOffset.UtcNow.Add(SessionLifetime));
         var expiration = DateTime.UtcNow.Add(SessionLifetime).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         var session = form.GetValueOrDefault("RoleSessionName");
         var extra = action == "AssumeRoleWithWebIdentity"
@@ -484,7 +642,7 @@ public sealed partial class FakeAws : IAsyncDisposable
     }
 
     private static string UserXml(FakeUser u) =>
-        $"<Path>/</Path><UserName>{X(u.Name)}</UserName><UserId>{u.Id}</UserId><Arn>arn:aws:iam::{AccountId}:user/{X(u.Name)}</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate>";
+        $"<Path>{X(u.Path)}</Path><UserName>{X(u.Name)}</UserName><UserId>{u.Id}</UserId><Arn>arn:aws:iam::{AccountId}:user{X(u.Path)}{X(u.Name)}</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate>";
 
     private static string TagXml(KeyValuePair<string, string> t) => $"<Key>{X(t.Key)}</Key><Value>{X(t.Value)}</Value>";
 
@@ -529,6 +687,8 @@ public sealed partial class FakeAws : IAsyncDisposable
 
 public sealed record FakeUser(string Name, string Id, List<KeyValuePair<string, string>> Tags)
 {
+    public string Path { get; init; } = "/";
+
     public HashSet<string> Attached { get; } = new(StringComparer.Ordinal);
 }
 

@@ -21,6 +21,21 @@ public abstract class GrantLedgerContract : StoreContract<IGrantLedger>
     }
 
     [Fact]
+    public async Task Standing_access_is_a_holder_that_keeps_the_count_above_zero_and_survives_reopening()
+    {
+        var ledger = await CreateStoreAsync();
+        await ledger.AddHolderAsync(ReadOnly, GrantHolders.Standing);
+        await ledger.AddHolderAsync(ReadOnly, "req-a");
+
+        Assert.Equal(1, await ledger.RemoveHolderAsync(ReadOnly, "req-a"));
+
+        var reopened = await ReopenStoreAsync();
+        Assert.Equal([GrantHolders.Standing], await reopened.GetHoldersAsync(ReadOnly));
+        var holding = Assert.Single(await reopened.ListAsync(ReadOnly.AccountId));
+        Assert.Equal([GrantHolders.Standing], holding.RequestIds);
+    }
+
+    [Fact]
     public async Task Removing_from_an_unknown_key_returns_zero()
     {
         var ledger = await CreateStoreAsync();

@@ -93,6 +93,23 @@ public abstract class SandboxIamStoreContract : StoreContract<ISandboxIamStore>
     }
 
     [Fact]
+    public async Task Listing_an_account_returns_its_users_by_name_with_their_holdings_and_no_other_accounts()
+    {
+        var store = await CreateStoreAsync();
+        await store.UpdateUserAsync(Account, "bob@example.com", u => u with { Groups = ["Developers"] });
+        await store.UpdateUserAsync(Account, "alice/ops@example.com", u => u with { AttachedPolicies = [ReadOnly] });
+        await store.UpdateUserAsync("444455556666", "carol@example.com", u => u with { Groups = ["Admins"] });
+
+        var users = await store.ListUsersAsync(Account);
+
+        Assert.Equal(["alice/ops@example.com", "bob@example.com"], users.Select(u => u.UserName));
+        Assert.Equal([ReadOnly], users[0].AttachedPolicies);
+        Assert.Equal(["Developers"], users[1].Groups);
+        Assert.All(users, u => Assert.Equal(Account, u.AccountId));
+        Assert.Empty(await store.ListUsersAsync("999999999999"));
+    }
+
+    [Fact]
     public async Task Concurrent_updates_of_one_user_lose_nothing_even_when_racing_to_create_it()
     {
         var store = await CreateStoreAsync();

@@ -30,18 +30,47 @@ public sealed class SqliteAccessStoreTests : IDisposable
         database.Open();
         database.Open();
 
-        Assert.Equal(1L, Scalar("SELECT version FROM schema_version"));
+        Assert.Equal(2L, Scalar("SELECT version FROM schema_version"));
         Assert.Equal(1L, Scalar("SELECT count(*) FROM schema_version"));
     }
 
     [Fact]
-    public void A_file_from_a_newer_schema_is_refused()
+    public async Task A_version_1_file_gains_the_audit_time_index_and_keeps_its_events()
+    {
+        var store = database.Open();
+        var before = new AuditEvent("e-1", "req-1", TestData.T0, "request.created", "alice@example.com", "api", null);
+        await store.AppendAsync(before);
+
+        // The file as version 1 left it: no time index, version 1 recorded.
+        Scalar("DROP INDEX ix_audit_events_time");
+        Scalar("UPDATE schema_version SET version = 1");
+
+        var reopened = database.Open();
+
+        Assert.Equal(2L, Scalar("SELECT version FROM schema_version"));
+        Assert.Equal(1L, Scalar("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'ix_audit_events_time'"));
+        Assert.Equal([before], (await ((IAuditLog)reopened).QueryAsync(new AuditQuery(TestData.T0, TestData.T0.AddHours(1)))).Items);
+    }
+
+    [Fact]
+    public void A_time_range_of_the_audit_log_is_an_index_scan_not_a_table_scan()
     {
         database.Open();
-        Scalar("UPDATE schema_version SET version = 999");
 
-        var error = Assert.Throws<NotSupportedException>(database.Open);
-        Assert.Contains("999", error.Message, StringComparison.Ordinal);
+        // EXPLAIN QUERY PLAN rows are (id, parent, notused, detail); ExecuteScalar would read only the id.
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database.Path, Pooling = false }.ToString());
+        connection.Open();
+        using var explain = connection.CreateCommand();
+        explain.CommandText = "EXPLAIN QUERY PLAN SELECT id FROM audit_events WHERE at_utc_ticks >= 1 AND at_utc_ticks < 2 AND (at_utc_ticks, seq) > (1, 0) ORDER BY at_utc_ticks, seq LIMIT 10";
+        using var reader = explain.ExecuteReader();
+        var plan = new List<string>();
+        while (reader.Read())
+        {
+            plan.Add(reader.GetString(3));
+        }
+
+        Assert.Contains(plan, step => step.Contains("ix_audit_events_time", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, step => step.Contains("TEMP B-TREE", StringComparison.Ordinal));
     }
 
     [Fact]

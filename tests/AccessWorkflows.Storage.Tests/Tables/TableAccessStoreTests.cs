@@ -3,6 +3,7 @@ using AccessWorkflows.Storage.Tables;
 using AccessWorkflows.Storage.Tests.Contracts;
 using AccessWorkflows.Testing;
 using Azure;
+using Azure.Core.Pipeline;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -158,6 +159,49 @@ public sealed class TableAccessStoreTests
     }
 
     [Fact]
+    public async Task Audit_events_stored_before_the_time_copy_existed_are_exported_once()
+    {
+        var azurite = await Azurite.SharedAsync();
+        var prefix = Azurite.NewTablePrefix();
+        var options = new TableStoreOptions { ConnectionString = azurite.ConnectionString, TablePrefix = prefix };
+        var store = new TableAccessStore(options);
+        await store.EnsureTablesAsync();
+
+        // Two events as the previous version appended them: the request partition only, no AuditByTime copy.
+        var parsed = TableConnectionString.Parse(azurite.ConnectionString);
+        var raw = new TableRestClient(HttpPipelineBuilder.Build(new RawClientOptions(), new TableSharedKeyPolicy(parsed.AccountName, parsed.AccountKey, TableSharedKeyScheme.SharedKey)), parsed.TableEndpoint);
+        var legacy = new[]
+        {
+            new AuditEvent("old-2", "req-old", TestData.T0.AddMinutes(1), "request.pending", "system", "system", null),
+            new AuditEvent("old-1", "account:111122223333", TestData.T0, "reconcile.removed", "system", "system", "removed"),
+        };
+        var stamp = 1L;
+        foreach (var e in legacy)
+        {
+            var entity = new TableEntity(TableKeys.Escape(e.RequestId), TableKeys.Escape(e.Id))
+            {
+                ["Id"] = e.Id,
+                ["RequestId"] = e.RequestId,
+                ["AtTicks"] = e.At.UtcTicks.ToString("D19", System.Globalization.CultureInfo.InvariantCulture),
+                ["AtOffsetMinutes"] = "0",
+                ["AppendStamp"] = (stamp++).ToString("D19", System.Globalization.CultureInfo.InvariantCulture),
+                ["Type"] = e.Type,
+                ["Actor"] = e.Actor,
+                ["Channel"] = e.Channel,
+            };
+            EntityChunks.Write(entity, "Detail", e.Detail);
+            Assert.Equal(TableWriteOutcome.Done, (await raw.InsertAsync(prefix + "Audit", entity, CancellationToken.None)).Outcome);
+        }
+
+        var fresh = new AuditEvent("new-1", "req-new", TestData.T0.AddMinutes(2), "request.created", "alice@example.com", "api", null);
+        await store.AppendAsync(fresh);
+        var range = new AuditQuery(TestData.T0, TestData.T0.AddHours(1));
+
+        Assert.Equal([legacy[1], legacy[0], fresh], (await ((IAuditLog)store).QueryAsync(range)).Items);
+        Assert.Equal([legacy[1], legacy[0], fresh], (await ((IAuditLog)new TableAccessStore(options)).QueryAsync(range)).Items);
+    }
+
+    [Fact]
     public async Task AddTableAccessStore_binds_the_connection_string_and_shares_one_store_across_the_ports()
     {
         var azurite = await Azurite.SharedAsync();
@@ -200,6 +244,10 @@ public sealed class TableAccessStoreTests
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("c2VjcmV0", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("not*base64!", error.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class RawClientOptions : Azure.Core.ClientOptions
+    {
     }
 
     private static async Task ForwardAsync(HttpContext context, Uri target)

@@ -13,7 +13,8 @@ namespace AccessWorkflows.Tests.Workflow;
 /// path an instance can be sleeping in when a new release arrives, exported from the embedded engine's database with
 /// <see cref="HistoryReplay.Export"/> after driving the server through that path (version 1: the server of commit
 /// a3c951c and its test rules, tests/AccessWorkflows.Server.Tests/test-rules.yaml; revoke-failing through the AWS
-/// end-to-end harness with IAM refusing DetachUserPolicy).</para>
+/// end-to-end harness with IAM refusing DetachUserPolicy, once in the pause after round 1 and once in round 2, which is
+/// what catches a change of the revocation loop).</para>
 /// <para>When a release raises <see cref="AccessWorkflowInput.CurrentVersion"/>, record that version's paths into a new
 /// folder the same way. Never re-record or edit an old version's files: they are what production instances hold.</para>
 /// </remarks>
@@ -49,7 +50,7 @@ public sealed class ReplayCompatibilityTests
 
         Assert.Subset(
             recorded,
-            new HashSet<string?> { "pending-level1", "escalated-level2", "pending-one-of-two-approvals", "active", "active-pre-approved", "active-after-reminder", "revoke-failing" });
+            new HashSet<string?> { "pending-level1", "escalated-level2", "pending-one-of-two-approvals", "active", "active-pre-approved", "active-after-reminder", "revoke-failing", "revoke-failing-round-2" });
     }
 
     [Fact]

@@ -30,7 +30,8 @@ public sealed class SandboxProvisioner : IAccessProvisioner
         return Task.FromResult(Grammar.NormalizeEmail(email));
     }
 
-    public async Task ApplyAsync(AccountConfig account, string userName, AccessSpec access, string requestId, CancellationToken cancellationToken = default)
+    /// <summary>The sandbox has no clock in its policies: <paramref name="notAfter"/> is not kept (revocation ends it).</summary>
+    public async Task ApplyAsync(AccountConfig account, string userName, AccessSpec access, string requestId, DateTimeOffset? notAfter = null, CancellationToken cancellationToken = default)
         => await _store.UpdateUserAsync(account.Id, userName, user => access.Type switch
         {
             AccessKind.Group => user with { Groups = With(user.Groups, access.GroupName!) },
@@ -43,6 +44,42 @@ public sealed class SandboxProvisioner : IAccessProvisioner
             AccessKind.Group => user with { Groups = Without(user.Groups, access.GroupName!) },
             _ => user with { AttachedPolicies = Without(user.AttachedPolicies, PolicyArn(account, access, requestId)) },
         }, cancellationToken);
+
+    public async Task<bool> HoldsAsync(AccountConfig account, string userName, AccessSpec access, CancellationToken cancellationToken = default)
+    {
+        if (access.Type == AccessKind.Resource || await _store.GetUserAsync(account.Id, userName, cancellationToken) is not { } user)
+        {
+            return false;
+        }
+
+        return access.Type == AccessKind.Group
+            ? user.Groups.Contains(access.GroupName!, StringComparer.Ordinal)
+            : user.AttachedPolicies.Contains(access.PolicyArn!, StringComparer.Ordinal);
+    }
+
+    public Task ExtendAsync(AccountConfig account, AccessSpec access, string requestId, DateTimeOffset notAfter, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    /// <summary>Every sandbox user; the generated policies are the <c>/access-workflows/</c> ARNs attached to them
+    /// (the sandbox keeps no separate policy objects, and one deployment owns it).</summary>
+    public async Task<AccountInventory> InventoryAsync(AccountConfig account, CancellationToken cancellationToken = default)
+    {
+        var users = await _store.ListUsersAsync(account.Id, cancellationToken);
+        var prefix = GeneratedPolicyArn(account.Id, string.Empty);
+        var generated = users
+            .SelectMany(u => u.AttachedPolicies.Where(p => p.StartsWith(prefix, StringComparison.Ordinal)).Select(p => (Policy: p, u.UserName)))
+            .GroupBy(x => x.Policy, StringComparer.Ordinal)
+            .Select(g => new GeneratedPolicyInfo(g.Key, g.Key[prefix.Length..], [.. g.Select(x => x.UserName)]))
+            .ToList();
+        return new AccountInventory([.. users.Select(u => new UserHoldings(u.UserName, u.AttachedPolicies, u.Groups))], generated);
+    }
+
+    public async Task RemoveGeneratedPolicyAsync(AccountConfig account, GeneratedPolicyInfo policy, CancellationToken cancellationToken = default)
+    {
+        foreach (var userName in policy.AttachedTo)
+        {
+            await _store.UpdateUserAsync(account.Id, userName, user => user with { AttachedPolicies = Without(user.AttachedPolicies, policy.Arn) }, cancellationToken);
+        }
+    }
 
     private static string PolicyArn(AccountConfig account, AccessSpec access, string requestId) =>
         access.Type == AccessKind.Resource ? GeneratedPolicyArn(account.Id, requestId) : access.PolicyArn!;
