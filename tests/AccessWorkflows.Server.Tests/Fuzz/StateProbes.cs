@@ -86,6 +86,8 @@ public sealed class StateProbe
         }
 
         public Task<IReadOnlyList<AuditEvent>> ListAsync(string requestId, CancellationToken cancellationToken = default) => ((IAuditLog)inner).ListAsync(requestId, cancellationToken);
+
+        public Task<AuditPage> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default) => ((IAuditLog)inner).QueryAsync(query, cancellationToken);
     }
 
     private sealed class RecordingDurableClient(StateProbe probe) : IDurableClient
