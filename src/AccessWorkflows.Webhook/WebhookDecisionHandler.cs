@@ -93,6 +93,10 @@ public sealed partial class WebhookDecisionHandler(IOptions<WebhookOptions> opti
             case CommandOutcome.NotFound:
                 await ProblemAsync(context, StatusCodes.Status404NotFound, "Request not found", result.Problem);
                 break;
+            case CommandOutcome.Conflict when result.Request is { } decided:
+                // The outcome the decision arrived after, so the receiving system can tell the approver.
+                await Problems.Conflict(result.Problem ?? "The request is not pending.", decided.Status).ExecuteAsync(context);
+                break;
             case CommandOutcome.Conflict:
                 await ProblemAsync(context, StatusCodes.Status409Conflict, "Request is not pending", result.Problem);
                 break;

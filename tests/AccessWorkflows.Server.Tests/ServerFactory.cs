@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace AccessWorkflows.Server.Tests;
 
@@ -42,6 +43,9 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
     /// <summary>Replaces services after the server's own composition (an IAM that fails on purpose, say).</summary>
     public Action<IServiceCollection>? TestServices { get; init; }
 
+    /// <summary>Extra logging, such as a provider that records what the server logs.</summary>
+    public Action<ILoggingBuilder>? Logging { get; init; }
+
     /// <summary>A client that calls as <paramref name="email"/> (Development authentication).</summary>
     public HttpClient As(string email)
     {
@@ -61,6 +65,11 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
+        }
+
+        if (Logging is { } logging)
+        {
+            builder.ConfigureLogging(logging);
         }
     }
 }

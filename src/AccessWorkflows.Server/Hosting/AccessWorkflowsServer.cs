@@ -12,6 +12,7 @@ using AccessWorkflows.Storage;
 using AccessWorkflows.Teams;
 using AccessWorkflows.Webhook;
 using AccessWorkflows.Workflow;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace AccessWorkflows.Server.Hosting;
 
@@ -55,6 +56,7 @@ public static class AccessWorkflowsServer
 
         AddDurableEngine(services, section);
         services.AddHostedService<RequestRecoveryService>();
+        services.Configure<KestrelServerOptions>(ConfigureRefusals);
         return services;
     }
 
@@ -65,6 +67,9 @@ public static class AccessWorkflowsServer
             app.Logger.LogWarning("Authentication is in Development mode: the X-Dev-User header is trusted. Never use this outside a developer machine.");
         }
 
+        // First in the pipeline: an unexpected exception or an empty refusal (404, 405) anywhere below is answered
+        // as problem+json without a stack trace, even in Development.
+        app.UseProblemResponses();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapAccessRequestApi();
@@ -76,6 +81,14 @@ public static class AccessWorkflowsServer
         app.MapSlack();
         return app;
     }
+
+    /// <summary>
+    /// Kestrel answers what it refuses before the pipeline with an empty body and has no hook to change that (SPEC 8
+    /// wants problem+json). It reads request lines up to 64 KiB here, so that a target over
+    /// <see cref="ProblemResponses.MaxRequestTargetLength"/> gets the pipeline's 414 problem. What Kestrel still refuses
+    /// itself (a NUL byte or a malformed header, a malformed request line, a line over 64 KiB) keeps its empty answer.
+    /// </summary>
+    private static void ConfigureRefusals(KestrelServerOptions kestrel) => kestrel.Limits.MaxRequestLineSize = 64 * 1024;
 
     private static void AddStorage(IServiceCollection services, IConfiguration configuration)
     {

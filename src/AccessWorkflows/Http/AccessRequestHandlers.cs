@@ -171,12 +171,18 @@ public static class AccessRequestHandlers
         return ToResult(result);
     }
 
-    /// <summary><c>POST /api/requests/{id}/relinquish</c> → 202; 403 not the requester; 409 not active.</summary>
+    /// <summary><c>POST /api/requests/{id}/relinquish</c> → 202; 403 not the requester; 409 not active. It needs no
+    /// body, but one that is sent is read within the cap like every other route's (413 beyond it).</summary>
     public static async Task<IResult> RelinquishAsync(HttpContext http, string id)
     {
         if (await AuthenticateAsync(http) is not { } caller)
         {
             return Problems.Unauthorized();
+        }
+
+        if (HttpBodies.HasBody(http.Request) && await HttpBodies.ReadCappedAsync(http.Request, HttpBodies.MaxApiBodyBytes, http.RequestAborted) is null)
+        {
+            return Problems.TooLarge(HttpBodies.MaxApiBodyBytes);
         }
 
         var result = await http.RequestServices.GetRequiredService<IAccessRequestCommands>().RelinquishAsync(id, caller.Email, Channels.Api, http.RequestAborted);
@@ -192,7 +198,7 @@ public static class AccessRequestHandlers
         }
 
         string? comment = null;
-        if (http.Request.ContentLength is > 0 || http.Request.Headers.TransferEncoding.Count > 0)
+        if (HttpBodies.HasBody(http.Request))
         {
             var (body, problem) = await HttpBodies.ReadJsonAsync<RevokeBody>(http.Request, cancellationToken: http.RequestAborted);
             if (problem is not null)
@@ -247,6 +253,7 @@ public static class AccessRequestHandlers
     private static IResult ToResult(CommandResult result) => result.Outcome switch
     {
         CommandOutcome.Accepted => Results.Accepted($"/api/requests/{result.Request!.Id}", AccessRequestView.From(result.Request)),
+        CommandOutcome.Conflict when result.Request is { } request => Problems.Conflict(result.Problem ?? "Conflict.", request.Status),
         _ => FromOutcome(result.Outcome, result.Problem, result.Errors),
     };
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AccessWorkflows.Requests;
 using Microsoft.AspNetCore.Http;
 
 namespace AccessWorkflows.Http;
@@ -10,6 +11,11 @@ public static class HttpBodies
     public const int MaxApiBodyBytes = 64 * 1024;
 
     public static JsonSerializerOptions Json { get; } = CreateJsonOptions();
+
+    /// <summary>Whether the request carries a body: a positive Content-Length, or a chunked (or otherwise
+    /// length-less) transfer encoding.</summary>
+    public static bool HasBody(HttpRequest request) =>
+        request.ContentLength is > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
 
     /// <summary>Reads the raw body up to <paramref name="maxBytes"/>; null when it is larger.</summary>
     public static async Task<byte[]?> ReadCappedAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken = default)
@@ -80,6 +86,11 @@ public static class Problems
     public static IResult NotFound(string detail) => Results.Problem(detail, statusCode: StatusCodes.Status404NotFound, title: "Not found.");
 
     public static IResult Conflict(string detail) => Results.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Not in a state that allows this.");
+
+    /// <summary>409 naming the state the request is in (<c>requestStatus</c>, its wire name; <c>status</c> is the HTTP status, as RFC 7807 has it), e.g. the outcome a late
+    /// decision arrived after.</summary>
+    public static IResult Conflict(string detail, RequestStatus status) =>
+        Results.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Not in a state that allows this.", extensions: new Dictionary<string, object?> { ["requestStatus"] = status.WireName() });
 
     public static IResult TooLarge(int maxBytes) => Results.Problem($"The body is larger than {maxBytes} bytes.", statusCode: StatusCodes.Status413PayloadTooLarge, title: "Body too large.");
 }

@@ -12,7 +12,7 @@ public static class DecisionRules
     {
         if (request.Status != RequestStatus.Pending)
         {
-            return CommandResult.Refused(CommandOutcome.Conflict, $"The request is {request.Status.WireName()}, no longer pending.", request);
+            return TooLate(request);
         }
 
         if (!request.IsApproverAtOrBelow(approver, notifiedLevel))
@@ -45,6 +45,33 @@ public static class DecisionRules
 
         return CommandResult.Ok(request);
     }
+
+    /// <summary>
+    /// The level a pending request counts as notified at when deciding. A request is decidable by its level-1
+    /// approvers from the moment it is accepted (SPEC 6.5): the workflow records level 1 a moment later, and a
+    /// decision raised before that is buffered and checked again by the workflow once level 1 is notified.
+    /// </summary>
+    public static int DecidableLevel(AccessRequest request) => Math.Max(request.ApprovalLevel, 1);
+
+    /// <summary>
+    /// The audit id of a decision that arrived after the request's outcome. The commands port and the workflow both
+    /// record such a decision under this id, so whichever sees it first records it and the other is a no-op.
+    /// </summary>
+    public static string LateAuditId(string requestId, string decisionId) => $"{requestId}:late:{decisionId}";
+
+    /// <summary>The audit detail of a late decision: what was sent, and the outcome it arrived after.</summary>
+    public static string LateDetail(DecisionKind decision, RequestStatus outcome) =>
+        $"{decision.ToString().ToLowerInvariant()} arrived after the request was {outcome.WireName()}; not counted";
+
+    /// <summary>The 409 answer to a decision on a request that is no longer pending, naming the outcome.</summary>
+    public static CommandResult TooLate(AccessRequest request) =>
+        CommandResult.Refused(
+            CommandOutcome.Conflict,
+            $"The request is already {request.Status.WireName()}"
+            + (request.ApprovedBy is { Length: > 0 } by && request.Status is RequestStatus.Approved or RequestStatus.Active ? $" (approved by {by})" : string.Empty)
+            + (request.EndedBy is { Length: > 0 } ended && request.Status.IsTerminal() ? $" (by {ended})" : string.Empty)
+            + "; this decision was not counted.",
+            request);
 
     /// <summary>The lowest notified level whose approvers include <paramref name="approver"/>; 0 when none.</summary>
     public static int LevelOf(AccessRequest request, string approver, int notifiedLevel) =>

@@ -90,9 +90,19 @@ public sealed partial class RequestService : IAccessRequestCommands
 
         var rule = match.Rule;
         var onBehalfOf = string.IsNullOrWhiteSpace(body.OnBehalfOf) ? null : Grammar.NormalizeEmail(body.OnBehalfOf);
-        if (onBehalfOf is not null && onBehalfOf != requester && !rule.AllowOnBehalfOf)
+        if (onBehalfOf is not null && onBehalfOf != requester)
         {
-            return new SubmitResult(CommandOutcome.Forbidden, Problem: $"Rule '{rule.Name}' does not allow requests on behalf of someone else.");
+            // The grantee gets the permission, so the rule must allow them as much as the requester (SPEC 4, 12):
+            // otherwise anyone allowed to ask could hand access to anyone at all.
+            if (!rule.AllowOnBehalfOf)
+            {
+                return new SubmitResult(CommandOutcome.Forbidden, Problem: $"Rule '{rule.Name}' does not allow requests on behalf of someone else.");
+            }
+
+            if (!_rules.RequesterMatches(rule, onBehalfOf))
+            {
+                return new SubmitResult(CommandOutcome.Forbidden, Problem: $"Rule '{rule.Name}' does not allow {onBehalfOf} as a requester, so no one can request it for them.");
+            }
         }
 
         var requested = duration ?? rule.DefaultDuration;
@@ -155,7 +165,8 @@ public sealed partial class RequestService : IAccessRequestCommands
         }
 
         await _audit.AppendAsync(
-            new AuditEvent($"{request.Id}:created", request.Id, request.CreatedAt, "request.created", requester, channel, $"{access.Describe()} in {accountId} for {AccessDuration.Format(requested)} (rule {rule.Name})"),
+            new AuditEvent($"{request.Id}:created", request.Id, request.CreatedAt, "request.created", requester, channel, $"{access.Describe()} in {accountId} for {AccessDuration.Format(requested)} (rule {rule.Name})"
+                + (request.OnBehalfOf is { } grantedTo ? $", requested by {requester} on behalf of {grantedTo}" : string.Empty)),
             cancellationToken);
         await StartWorkflowAsync(request, cancellationToken);
         return new SubmitResult(CommandOutcome.Accepted, request);
@@ -175,6 +186,14 @@ public sealed partial class RequestService : IAccessRequestCommands
         }
     }
 
+    /// <remarks>
+    /// 202 means recorded (SPEC 6.5). A decision on a request that is no longer pending is answered 409 with the
+    /// outcome. One checked while pending can still lose the race with the decision that settles the request: after
+    /// raising it, the request is read again, and if it has left pending without counting this decision, the
+    /// decision is recorded in the audit log as too late and answered 409. Once this read has seen the request
+    /// pending, the request's move out of pending is ordered after the event, and the workflow (version 3) records
+    /// the event as too late itself under the same audit id.
+    /// </remarks>
     public async Task<CommandResult> DecideAsync(string requestId, string approverEmail, DecisionKind decision, TimeSpan? duration, string? comment, string channel, string decisionId, CancellationToken cancellationToken = default)
     {
         var request = await _requests.GetAsync(requestId, cancellationToken);
@@ -188,8 +207,18 @@ public sealed partial class RequestService : IAccessRequestCommands
             return CommandResult.Refused(CommandOutcome.Invalid, $"The comment is longer than {Grammar.MaxReasonLength} characters.", request);
         }
 
+        if (request.Decisions.Any(d => d.Id == decisionId))
+        {
+            return CommandResult.Ok(request); // the same click delivered again: it counted the first time
+        }
+
         var approver = Grammar.NormalizeEmail(approverEmail);
-        var check = DecisionRules.Check(request, request.ApprovalLevel, approver, decision, duration);
+        if (request.Status != RequestStatus.Pending)
+        {
+            return await TooLateAsync(request, approver, decision, channel, decisionId, cancellationToken);
+        }
+
+        var check = DecisionRules.Check(request, DecisionRules.DecidableLevel(request), approver, decision, duration);
         if (!check.Accepted)
         {
             await _audit.AppendAsync(
@@ -200,7 +229,24 @@ public sealed partial class RequestService : IAccessRequestCommands
 
         var evt = new DecisionEvent(decisionId, approver, decision, duration, comment, channel, _time.GetUtcNow());
         await _durable.RaiseEventAsync(requestId, WorkflowNames.DecisionEvent, evt, cancellationToken);
-        return CommandResult.Ok(request);
+
+        var after = await _requests.GetAsync(requestId, cancellationToken) ?? request;
+        if (after.Status != RequestStatus.Pending && !after.Decisions.Any(d => d.Id == decisionId))
+        {
+            return await TooLateAsync(after, approver, decision, channel, decisionId, cancellationToken);
+        }
+
+        return CommandResult.Ok(after);
+    }
+
+    /// <summary>Records a decision that arrived after the request's outcome and answers 409 with that outcome.</summary>
+    private async Task<CommandResult> TooLateAsync(AccessRequest request, string approver, DecisionKind decision, string channel, string decisionId, CancellationToken cancellationToken)
+    {
+        await _audit.AppendAsync(
+            new AuditEvent(DecisionRules.LateAuditId(request.Id, decisionId), request.Id, _time.GetUtcNow(), "decision.late", approver, channel, DecisionRules.LateDetail(decision, request.Status)),
+            cancellationToken);
+        LogDecisionTooLate(_logger, request.Id, approver, request.Status.WireName());
+        return DecisionRules.TooLate(request);
     }
 
     public async Task<CommandResult> RelinquishAsync(string requestId, string requesterEmail, string channel, CancellationToken cancellationToken = default)
@@ -217,7 +263,9 @@ public sealed partial class RequestService : IAccessRequestCommands
             return CommandResult.Refused(CommandOutcome.Forbidden, "Only the requester can relinquish this access.", request);
         }
 
-        if (request.Status != RequestStatus.Active)
+        // Approved is provisioning: the workflow takes the relinquish as soon as the grant is active, so a requester
+        // who relinquishes right after the approval is not refused for being a moment early.
+        if (request.Status is not (RequestStatus.Active or RequestStatus.Approved))
         {
             return CommandResult.Refused(CommandOutcome.Conflict, $"The request is {request.Status.WireName()}, not active.", request);
         }
@@ -245,7 +293,7 @@ public sealed partial class RequestService : IAccessRequestCommands
             return CommandResult.Refused(CommandOutcome.Conflict, $"The request already ended ({request.Status.WireName()}).", request);
         }
 
-        await _durable.RaiseEventAsync(requestId, WorkflowNames.RevokeEvent, new EndCommand(Guid.NewGuid().ToString("N"), caller, channel, comment, _time.GetUtcNow()), cancellationToken);
+        await _durable.RaiseEventAsync(requestId, WorkflowNames.RevokeEvent, new EndCommand(Guid.NewGuid().ToString("N"), caller, channel, null, _time.GetUtcNow()), cancellationToken);
         return CommandResult.Ok(request);
     }
 
@@ -306,4 +354,7 @@ public sealed partial class RequestService : IAccessRequestCommands
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Could not look up the IAM user of {Email} in {AccountId} at submission ({Error}); provisioning will try again")]
     private static partial void LogUserLookupFailed(ILogger logger, string email, string accountId, string error);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Decision by {Approver} on request {RequestId} arrived after it was {Status}: recorded as too late")]
+    private static partial void LogDecisionTooLate(ILogger logger, string requestId, string approver, string status);
 }

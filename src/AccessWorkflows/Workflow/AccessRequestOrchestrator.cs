@@ -22,6 +22,13 @@ public sealed class AccessRequestOrchestrator
     private readonly NotificationLanes _lanes;
     private AccessRequest _request;
 
+    /// <summary>The pending wait for the next decision event; it outlives the approval phase (version 3), so
+    /// decisions that arrive after the outcome can be recorded as too late instead of vanishing.</summary>
+    private Task<DecisionEvent>? _decision;
+
+    /// <summary>Ids of the decisions already handled: the same click delivered twice counts once.</summary>
+    private readonly HashSet<string> _seenDecisionIds = new(StringComparer.Ordinal);
+
     private AccessRequestOrchestrator(IOrchestrationContext context, AccessWorkflowInput input)
     {
         _context = context;
@@ -58,6 +65,11 @@ public sealed class AccessRequestOrchestrator
             GrantedDuration = approval.Duration,
             ApprovedBy = approval.By,
         });
+        if (_input.Version >= 3)
+        {
+            await RecordLateDecisionsAsync();
+        }
+
         Notify(NotificationKind.Approved, approval.By, approval.Comment);
 
         string userName;
@@ -147,18 +159,17 @@ public sealed class AccessRequestOrchestrator
         var plan = _request.Approval;
         var level = 0;
         var approvals = new Dictionary<string, DecisionRecord>(StringComparer.OrdinalIgnoreCase);
-        var seenDecisionIds = new HashSet<string>(StringComparer.Ordinal);
 
         using var timers = new CancellationTokenSource();
         var window = Timer(Now + plan.ApprovalWindow, timers.Token);
-        var decision = _context.WaitForExternalEvent<DecisionEvent>(WorkflowNames.DecisionEvent);
+        _decision = _context.WaitForExternalEvent<DecisionEvent>(WorkflowNames.DecisionEvent);
 
         Task? escalation = await NotifyNextLevelAsync();
         try
         {
             while (true)
             {
-                var winner = await Task.WhenAny(escalation is null ? [decision, window, revoke] : [decision, window, revoke, escalation]);
+                var winner = await Task.WhenAny(escalation is null ? [_decision, window, revoke] : [_decision, window, revoke, escalation]);
                 if (winner == revoke)
                 {
                     var command = await revoke;
@@ -176,9 +187,9 @@ public sealed class AccessRequestOrchestrator
                     continue;
                 }
 
-                var received = await decision;
-                decision = _context.WaitForExternalEvent<DecisionEvent>(WorkflowNames.DecisionEvent);
-                if (!seenDecisionIds.Add(received.Id))
+                var received = await _decision;
+                _decision = _context.WaitForExternalEvent<DecisionEvent>(WorkflowNames.DecisionEvent);
+                if (!_seenDecisionIds.Add(received.Id))
                 {
                     continue; // the same click delivered twice counts once
                 }
@@ -238,6 +249,34 @@ public sealed class AccessRequestOrchestrator
             var current = plan.Levels.Single(l => l.Level == level);
             var hasNext = plan.Levels.Any(l => l.Level == level + 1);
             return hasNext && current.EscalateAfter is { } after ? Timer(Now + after, timers.Token) : null;
+        }
+    }
+
+    /// <summary>
+    /// Version 3: records, as too late, every decision event that arrived before the request left pending but was
+    /// not taken by the approval phase (one sent right after the approval that was enough, say). Called right after
+    /// the change that moves the request out of pending: the commands port answered 202 only for decisions it
+    /// raised while the stored request was still pending, and those are in the history before that change's
+    /// completion, so they are all here; later ones are answered 409 and recorded by the port under the same
+    /// audit id.
+    /// </summary>
+    private async Task RecordLateDecisionsAsync()
+    {
+        _decision ??= _context.WaitForExternalEvent<DecisionEvent>(WorkflowNames.DecisionEvent);
+        while (_decision.IsCompleted)
+        {
+            var late = await _decision;
+            _decision = _context.WaitForExternalEvent<DecisionEvent>(WorkflowNames.DecisionEvent);
+            if (!_seenDecisionIds.Add(late.Id))
+            {
+                continue;
+            }
+
+            await ApplyAsync(Change(RequestChangeKind.DecisionLate, Grammar.NormalizeEmail(late.Approver), late.Channel) with
+            {
+                AuditId = DecisionRules.LateAuditId(_request.Id, late.Id),
+                Detail = DecisionRules.LateDetail(late.Decision, _request.Status),
+            });
         }
     }
 
@@ -349,6 +388,11 @@ public sealed class AccessRequestOrchestrator
             EndStatus = status,
             Detail = comment,
         });
+        if (_input.Version >= 3)
+        {
+            await RecordLateDecisionsAsync();
+        }
+
         var kind = status switch
         {
             RequestStatus.Denied => NotificationKind.Denied,

@@ -89,7 +89,7 @@ public sealed class AccessWorkflowActivities
         RequestChangeKind.Approved => request.Approve(change.GrantedDuration ?? request.Duration, change.ApprovedBy ?? change.Actor),
         RequestChangeKind.Active => request.Activate(change.GrantedAt!.Value, change.ExpiresAt!.Value),
         RequestChangeKind.Ended => request.End(change.EndStatus!.Value, change.At, change.Actor, change.Detail),
-        RequestChangeKind.DecisionRefused or RequestChangeKind.RevokeFailing => false, // audit only
+        RequestChangeKind.DecisionRefused or RequestChangeKind.DecisionLate or RequestChangeKind.RevokeFailing => false, // audit only
         _ => throw new InvalidOperationException($"Unknown change {change.Kind}."),
     };
 
@@ -98,6 +98,7 @@ public sealed class AccessWorkflowActivities
         RequestChangeKind.Pending => "request.pending",
         RequestChangeKind.Decision => change.Decision?.Decision == DecisionKind.Deny ? "decision.denied" : "decision.approved",
         RequestChangeKind.DecisionRefused => "decision.refused",
+        RequestChangeKind.DecisionLate => "decision.late",
         RequestChangeKind.Approved => "request.approved",
         RequestChangeKind.Active => "request.active",
         RequestChangeKind.Ended => $"request.{change.EndStatus!.Value.WireName()}",

@@ -48,7 +48,9 @@ public sealed record AccessWorkflowInput(
 {
     /// <summary>The version new requests start with. Raise it with every change of the orchestrator's sequence.</summary>
     /// <remarks>2: revocation that keeps failing continues as new after every round, so its history stays bounded.</remarks>
-    public const int CurrentVersion = 2;
+    /// <remarks>3: decisions that arrive after the outcome are recorded as too late (audit <c>decision.late</c>)
+    /// right after the request leaves pending, instead of being left unread.</remarks>
+    public const int CurrentVersion = 3;
 }
 
 /// <summary>How revocation retries while AWS refuses it (SPEC 6.9: until it succeeds, alerting loudly).</summary>
@@ -76,6 +78,9 @@ public enum RequestChangeKind
     Pending,
     Decision,
     DecisionRefused,
+
+    /// <summary>A decision that arrived after the outcome: audited, not counted (workflow version 3).</summary>
+    DecisionLate,
     Approved,
     Active,
     Ended,

@@ -92,6 +92,28 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_webhook_decision_sent_right_after_creation_counts_and_one_after_the_outcome_is_409_naming_it()
+    {
+        var bob = _server.As("bob@example.com");
+        var id = (await IntegrationServer.CreateAsync(bob)).GetProperty("id").GetString()!;
+
+        // Before the workflow has asked PagerDuty, let alone notified level 1: decidable from the moment it is accepted.
+        var approve = await PostDecisionAsync(new { requestId = id, decision = "approve", approver = "carol@example.com", duration = "PT20S" });
+        Assert.Equal(HttpStatusCode.Accepted, approve.StatusCode);
+        await IntegrationServer.WaitForStatusAsync(bob, id, "active");
+
+        var deny = await PostDecisionAsync(new { requestId = id, decision = "deny", approver = "dave@example.com" });
+
+        Assert.Equal(HttpStatusCode.Conflict, deny.StatusCode);
+        Assert.Equal("application/problem+json", deny.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(await deny.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("active", problem.GetProperty("requestStatus").GetString());
+        var audit = JsonDocument.Parse(await _server.As("audit@example.com").GetStringAsync($"/api/requests/{id}/audit")).RootElement;
+        var late = Assert.Single(audit.GetProperty("items").EnumerateArray(), e => e.GetProperty("type").GetString() == "decision.late");
+        Assert.Equal(("dave@example.com", "webhook"), (late.GetProperty("actor").GetString(), late.GetProperty("channel").GetString()));
+    }
+
+    [Fact]
     public async Task A_request_approved_from_the_receiving_system_becomes_active_after_the_receiver_was_down()
     {
         _receiver.DownFor(4); // longer than the quick retries: the workflow's durable retry delivers the first event

@@ -49,7 +49,8 @@ internal sealed class OrchestratorHarness
 
     public AccessRequest Request { get; private set; }
 
-    public AccessWorkflowInput Input { get; }
+    /// <summary>The input the orchestrator starts with: workflow version 1 unless a test sets another.</summary>
+    public AccessWorkflowInput Input { get; set; }
 
     public DateTime Now { get; set; } = new(2026, 11, 21, 9, 0, 0, DateTimeKind.Utc);
 
