@@ -8,6 +8,7 @@ using AccessWorkflows.OnCall;
 using AccessWorkflows.PagerDuty;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
+using AccessWorkflows.Server.Page;
 using AccessWorkflows.Slack;
 using AccessWorkflows.Storage;
 using AccessWorkflows.Teams;
@@ -113,6 +114,7 @@ public static class AccessWorkflowsServer
         app.MapAccessRequestApi();
         app.MapOperationsApi();
         app.MapProbes();
+        app.MapConsole();
         app.MapAws();
         app.MapWebhook();
         app.MapTeams();
