@@ -9,6 +9,7 @@ using AccessWorkflows.PagerDuty;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
 using AccessWorkflows.Server.Page;
+using AccessWorkflows.Server.Telemetry;
 using AccessWorkflows.Slack;
 using AccessWorkflows.Storage;
 using AccessWorkflows.Teams;
@@ -61,6 +62,7 @@ public static class AccessWorkflowsServer
         services.AddSlack(configuration);
         services.AddAws(configuration);
         services.AddAccessWorkflowsCore(section);
+        services.AddAccessWorkflowsTelemetry(configuration);
 
         var durablePath = ServerPaths.Resolve(section["Durable:Path"] ?? ".data/durable.db", mustExist: false);
         dataDirectories.Add(Path.GetDirectoryName(durablePath)!);
@@ -115,6 +117,7 @@ public static class AccessWorkflowsServer
         app.MapOperationsApi();
         app.MapProbes();
         app.MapConsole();
+        app.MapAccessWorkflowsTelemetry();
         app.MapAws();
         app.MapWebhook();
         app.MapTeams();
