@@ -41,11 +41,12 @@ internal static class CliCommands
         var root = new RootCommand("aw: ask for just-in-time AWS access, decide on requests and read their audit trail.")
         {
             ServerOption, UserOption, TokenOption, OutputOption,
-            Request(context), List(context), Show(context),
+            Request(context), List(context),
+            IdCommand(context, "show", "Show one request: its state, decisions and times.", (api, route, _, ct) => api.ShowAsync(route, ct)),
             Decide(context, "approve"), Decide(context, "deny"),
-            Simple(context, "relinquish", "End your own active grant now.", "relinquish"),
+            IdCommand(context, "relinquish", "End your own active grant now.", (api, route, _, ct) => api.SendAsync(HttpMethod.Post, route + "/relinquish", null, ct)),
             Revoke(context),
-            Audit(context),
+            IdCommand(context, "audit", "A request's audit trail, oldest first (admins and auditors).", (api, route, _, ct) => api.AuditAsync(route + "/audit", ct)),
             Completion(context),
         };
         return root;
@@ -141,57 +142,39 @@ internal static class CliCommands
         return command;
     }
 
-    private static Command Show(CliContext context)
-    {
-        var id = IdArgument();
-        var command = new Command("show", "Show one request: its state, decisions and times.") { id };
-        command.SetAction((parse, ct) => Api(context, parse).ShowAsync($"api/requests/{parse.GetValue(id)}", ct));
-        return command;
-    }
-
     private static Command Decide(CliContext context, string decision)
     {
-        var id = IdArgument();
         var comment = new Option<string?>("--comment") { Description = decision == "deny" ? "Why (the requester reads it)" : "A note for the record", HelpName = "text" };
-        var command = new Command(decision, decision == "approve" ? "Approve a pending request (you must be one of its approvers)." : "Deny a pending request.") { id, comment };
-        Option<string?>? duration = null;
-        if (decision == "approve")
-        {
-            duration = DurationOption("Grant less than was asked for (never more than the rule's maximum)");
-            command.Options.Add(duration);
-        }
-
-        command.SetAction((parse, ct) =>
+        var duration = decision == "approve" ? DurationOption("Grant less than was asked for (never more than the rule's maximum)") : null;
+        Option[] options = duration is null ? [comment] : [comment, duration];
+        var description = decision == "approve" ? "Approve a pending request (you must be one of its approvers)." : "Deny a pending request.";
+        return IdCommand(context, decision, description, (api, route, parse, ct) =>
         {
             var body = Body(("decision", decision), ("duration", duration is null ? null : CliApp.IsoDuration(parse.GetValue(duration))), ("comment", parse.GetValue(comment)));
-            return Api(context, parse).SendAsync(HttpMethod.Post, $"api/requests/{parse.GetValue(id)}/decision", body, ct);
-        });
-        return command;
+            return api.SendAsync(HttpMethod.Post, route + "/decision", body, ct);
+        }, options);
     }
 
-    private static Command Simple(CliContext context, string name, string description, string route)
+    /// <summary>A command on one request: <c>aw NAME ID [options]</c>; <paramref name="run"/> gets the caller, the
+    /// request's route and the parse.</summary>
+    private static Command IdCommand(CliContext context, string name, string description, Func<ApiCaller, string, ParseResult, CancellationToken, Task<int>> run, params Option[] options)
     {
         var id = IdArgument();
         var command = new Command(name, description) { id };
-        command.SetAction((parse, ct) => Api(context, parse).SendAsync(HttpMethod.Post, $"api/requests/{parse.GetValue(id)}/{route}", null, ct));
+        foreach (var option in options)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction((parse, ct) => run(Api(context, parse), $"api/requests/{parse.GetValue(id)}", parse, ct));
         return command;
     }
 
     private static Command Revoke(CliContext context)
     {
-        var id = IdArgument();
         var comment = new Option<string?>("--comment") { Description = "Why (recorded in the audit log)", HelpName = "text" };
-        var command = new Command("revoke", "End anyone's grant now (admins).") { id, comment };
-        command.SetAction((parse, ct) => Api(context, parse).SendAsync(HttpMethod.Post, $"api/requests/{parse.GetValue(id)}/revoke", Body(("comment", parse.GetValue(comment))), ct));
-        return command;
-    }
-
-    private static Command Audit(CliContext context)
-    {
-        var id = IdArgument();
-        var command = new Command("audit", "A request's audit trail, oldest first (admins and auditors).") { id };
-        command.SetAction((parse, ct) => Api(context, parse).AuditAsync($"api/requests/{parse.GetValue(id)}/audit", ct));
-        return command;
+        return IdCommand(context, "revoke", "End anyone's grant now (admins).", (api, route, parse, ct) =>
+            api.SendAsync(HttpMethod.Post, route + "/revoke", Body(("comment", parse.GetValue(comment))), ct), comment);
     }
 
     private static Command Completion(CliContext context)
