@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the repository on a fresh machine: installs what the tests need (Azurite from npm, when a
-# test project needs it), builds each test project, runs them one after another (2 cores: parallel runs only
-# fight), and ends with one line "N passed, N failed[, N skipped]" summed over all test projects. Exits non-zero
-# when anything failed to build or any test failed. The Functions project and its fidelity tests are never built
-# here (SPEC 3).
+# test project needs it; Debian's chromium for the browser tests), builds each test project, runs them one after
+# another (2 cores: parallel runs only fight), and ends with one line "N passed, N failed[, N skipped]" summed over
+# all test projects. Exits non-zero when anything failed to build or any test failed. The Functions project and
+# its fidelity tests are never built here (SPEC 3).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,16 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 if [ -f package.json ] && [ ! -x node_modules/.bin/azurite ]; then
   echo "== installing test tools from npm (package.json)"
   npm ci --no-audit --no-fund --loglevel=error || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+# The page's browser tests drive Debian's chromium (Playwright's driver ships inside its NuGet package; no browser is
+# ever downloaded). CI runs as root with apt reachable.
+if [ -d tests/AccessWorkflows.Browser.Tests ] && [ ! -x /usr/bin/chromium ]; then
+  echo "== installing chromium from apt (browser tests)"
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  if ! { $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null; }; then
+    echo "apt-get install chromium failed"; echo "0 passed, 1 failed"; exit 1
+  fi
 fi
 
 # tests/AccessWorkflows.Functions.Tests is left out: its packages (the Functions worker, Microsoft.DurableTask.*) are not on

@@ -6,6 +6,7 @@ namespace AccessWorkflows.Server.Tests;
 public sealed class CliTests : IClassFixture<CliTests.Fixture>
 {
     private readonly ServerFactory _server;
+    private readonly CallCount _calls = new();
 
     public CliTests(Fixture fixture) => _server = fixture.Server;
 
@@ -15,16 +16,17 @@ public sealed class CliTests : IClassFixture<CliTests.Fixture>
         var (code, output, _) = await RunAsync("--user", "zoe@example.com", "request", "--account", Api.Account, "--policy", Api.ReadOnly, "--duration", "1m", "--reason", "on call");
         Assert.Equal(0, code);
         var id = output.Split(' ', 2)[0];
-        Assert.Contains("pending", output);
-        Assert.Contains("PT1M", output);
+        Assert.Contains($"{id}  pending  zoe@example.com  {Api.ReadOnly} in {Api.Account} for 1m", output);
         await Api.CreatePendingAsyncFor(_server.As("zoe@example.com"), id);
 
         Assert.Equal(0, (await RunAsync("--user", "carol@example.com", "approve", id, "--duration", "30s", "--comment", "ok")).Code);
         await Api.WaitForStatusAsync(_server.As("zoe@example.com"), id, "active");
 
         var list = await RunAsync("--user", "zoe@example.com", "list", "--mine");
-        Assert.Contains($"{id}  active", list.Output);
-        Assert.Contains("PT30S until", list.Output);
+        Assert.StartsWith("ID ", list.Output);
+        var row = Assert.Single(list.Output.Split('\n'), l => l.StartsWith(id, StringComparison.Ordinal));
+        Assert.Contains("  active  ", row);
+        Assert.Contains("  30s  ", row);
 
         Assert.Equal(0, (await RunAsync("--user", "zoe@example.com", "relinquish", id)).Code);
         await Api.WaitForStatusAsync(_server.As("zoe@example.com"), id, "relinquished");
@@ -50,25 +52,124 @@ public sealed class CliTests : IClassFixture<CliTests.Fixture>
     }
 
     [Theory]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    [InlineData("request", "--help")]
+    [InlineData("approve", "-h")]
+    [InlineData("list", "--status", "active", "-h")]
+    public async Task Help_is_there_on_every_command_and_exits_0(params string[] args)
+    {
+        var (code, output, error) = await RunAsync(args);
+        Assert.Equal(0, code);
+        Assert.Contains("Usage:", output);
+        Assert.Empty(error);
+        Assert.Equal(0, _calls.Count);
+    }
+
+    [Theory]
     [InlineData("request", "--policy", "arn:aws:iam::aws:policy/ReadOnlyAccess")]
     [InlineData("approve")]
     [InlineData("show", "../../api/health")]
     [InlineData("request", "--account", "111122223333", "--policy", "arn:aws:iam::aws:policy/ReadOnlyAccess", "--duration", "forever")]
+    [InlineData("request", "--account", "111122223333", "--resource", "arn:aws:s3:::team-a")]
     [InlineData("explode")]
     [InlineData("request", "--account")]
+    [InlineData("list", "--mine", "--bogus")]
+    [InlineData("list", "--status", "sleeping")]
+    [InlineData("list", "-o", "yaml")]
     public async Task Usage_errors_exit_2_without_calling_the_server(params string[] args)
     {
         var (code, _, error) = await RunAsync(["--user", "zoe@example.com", .. args]);
         Assert.Equal(2, code);
         Assert.Contains("usage: aw", error);
+        Assert.Equal(0, _calls.Count);
     }
 
-    private async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
+    [Fact]
+    public async Task Unknown_options_are_named_not_swallowed()
+    {
+        var (code, _, error) = await RunAsync("--user", "zoe@example.com", "list", "--mine", "--statuss", "active");
+        Assert.Equal(2, code);
+        Assert.Contains("'--statuss'", error);
+    }
+
+    [Fact]
+    public async Task Show_prints_times_in_the_readers_zone_with_date_and_json_prints_the_servers_answer()
+    {
+        var zoe = _server.As("zoe@example.com");
+        var id = (await Api.CreatePendingAsync(zoe, Api.PolicyRequest(duration: "PT1M"))).Id;
+        await Api.DecideAsync(_server.As("carol@example.com"), id, "approve", comment: "ok");
+        var active = await Api.WaitForStatusAsync(zoe, id, "active");
+
+        var kolkata = TimeZoneInfo.FindSystemTimeZoneById("Asia/Kolkata");
+        var (code, output, _) = await RunAsync(kolkata, "--user", "zoe@example.com", "show", id);
+        Assert.Equal(0, code);
+        var expected = TimeZoneInfo.ConvertTime(active.ExpiresAt!.Value, kolkata).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($"expires    {expected} +05:30", output);
+        Assert.Contains("decision   approve by carol@example.com via api at ", output);
+        Assert.Contains(": ok", output);
+
+        var json = await RunAsync(kolkata, "--user", "zoe@example.com", "-o", "json", "show", id);
+        using var document = System.Text.Json.JsonDocument.Parse(json.Output);
+        Assert.Equal(id, document.RootElement.GetProperty("id").GetString());
+        Assert.Equal(active.ExpiresAt, document.RootElement.GetProperty("expiresAt").GetDateTimeOffset());
+
+        Assert.Equal(0, (await RunAsync("--user", "zoe@example.com", "relinquish", id)).Code);
+    }
+
+    [Fact]
+    public async Task Tab_completion_offers_commands_and_option_values_and_prints_a_shell_script()
+    {
+        var commands = await RunAsync("[suggest:5]", "aw re");
+        Assert.Equal(["relinquish", "request", "revoke"], commands.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+        var statuses = await RunAsync("[suggest:17]", "aw list --status ");
+        Assert.Contains("timedOut", statuses.Output);
+        Assert.Contains("relinquished", statuses.Output);
+
+        var script = await RunAsync("completion", "bash");
+        Assert.Equal(0, script.Code);
+        Assert.Contains("complete -o default -F _aw_complete aw", script.Output);
+        Assert.Equal(0, _calls.Count);
+    }
+
+    [Fact]
+    public async Task An_unreachable_server_is_one_line_and_exit_1()
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var code = await CliApp.RunAsync(args, _server.Server.CreateHandler(), output, error, _ => null);
+        using var handler = new HttpClientHandler();
+        var code = await CliApp.RunAsync(["--server", "http://127.0.0.1:1", "--user", "zoe@example.com", "list"], handler, output, error, _ => null);
+        Assert.Equal(1, code);
+        Assert.StartsWith("Could not reach http://127.0.0.1:1/", error.ToString());
+    }
+
+    private Task<(int Code, string Output, string Error)> RunAsync(params string[] args) => RunAsync(TimeZoneInfo.Utc, args);
+
+    private async Task<(int Code, string Output, string Error)> RunAsync(TimeZoneInfo zone, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        using var counting = new CountingHandler(_server.Server.CreateHandler(), _calls);
+        var code = await CliApp.RunAsync(args, counting, output, error, _ => null, zone);
         return (code, output.ToString(), error.ToString());
+    }
+
+    /// <summary>Counts what reaches the server, so usage errors can be shown to send nothing.</summary>
+    private sealed class CountingHandler(HttpMessageHandler inner, CallCount calls) : DelegatingHandler(inner)
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref calls.Value);
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    private sealed class CallCount
+    {
+        public int Value;
+
+        public int Count => Volatile.Read(ref Value);
     }
 
     public sealed class Fixture : IDisposable

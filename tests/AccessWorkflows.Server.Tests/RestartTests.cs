@@ -60,6 +60,9 @@ public sealed class RestartTests
         // Kill the engine the moment the approval is raised: whatever it had not persisted is as if never done.
         before.Services.GetRequiredService<DurableEngine>().Kill();
 
+        // The dead process's lock on the data directory goes with it; a second live server there would be refused.
+        await before.DisposeAsync();
+
         using var after = new ServerFactory(before.DataDirectory);
         var client = after.As("yusuf@example.com");
         await Api.WaitForStatusAsync(client, id, "active");

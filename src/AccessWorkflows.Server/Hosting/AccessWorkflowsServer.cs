@@ -7,12 +7,16 @@ using AccessWorkflows.OnCall;
 using AccessWorkflows.PagerDuty;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
+using AccessWorkflows.Server.Page;
+using AccessWorkflows.Server.Telemetry;
 using AccessWorkflows.Slack;
 using AccessWorkflows.Storage;
 using AccessWorkflows.Teams;
 using AccessWorkflows.Webhook;
 using AccessWorkflows.Workflow;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 
 namespace AccessWorkflows.Server.Hosting;
 
@@ -29,6 +33,10 @@ public static class AccessWorkflowsServer
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
+        // A host that fails to start (a port in use) is reported by Program as one line; the host's own error log
+        // of the same failure would add the stack trace the operator does not need.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+
         builder.Services.AddAccessWorkflowsServer(builder.Configuration, builder.Environment);
         var app = builder.Build();
         app.MapAccessWorkflowsServer();
@@ -41,9 +49,10 @@ public static class AccessWorkflowsServer
 
         // The rules are validated before anything else: a broken file stops the host with the line and field.
         var rulesPath = ServerPaths.Resolve(section["RulesPath"] ?? "access-rules.yaml", mustExist: true);
-        services.AddSingleton(RulesLoader.Load(rulesPath));
+        var rules = LoadRules(rulesPath);
+        services.AddSingleton(rules);
 
-        AddStorage(services, configuration);
+        var dataDirectories = AddStorage(services, configuration);
         services.AddCallerAuthentication(section.GetSection("Auth"), environment);
 
         // Integrations register themselves only when configured; the core fills in the rest.
@@ -53,11 +62,40 @@ public static class AccessWorkflowsServer
         services.AddSlack(configuration);
         services.AddAws(configuration);
         services.AddAccessWorkflowsCore(section);
+        services.AddAccessWorkflowsTelemetry(configuration);
 
-        AddDurableEngine(services, section);
+        var durablePath = ServerPaths.Resolve(section["Durable:Path"] ?? ".data/durable.db", mustExist: false);
+        dataDirectories.Add(Path.GetDirectoryName(durablePath)!);
+
+        // Taken last, once nothing else can refuse the configuration, and before anything opens a database: a second
+        // server on the same files stops here. The container owns it, so it is released when the host is disposed.
+        var dataLock = DataDirectoryLock.Acquire(dataDirectories);
+        services.AddSingleton(_ => dataLock);
+        services.AddSingleton(new ServerStartupInfo(rulesPath, rules));
+        services.AddSingleton<ServerReadiness>();
+
+        AddDurableEngine(services, durablePath);
         services.AddHostedService<RequestRecoveryService>();
         services.Configure<KestrelServerOptions>(ConfigureRefusals);
         return services;
+    }
+
+    private static AccessRules LoadRules(string rulesPath)
+    {
+        if (!File.Exists(rulesPath))
+        {
+            throw new ServerStartupException($"{rulesPath}: the rules file does not exist (AccessWorkflows:RulesPath names it; relative paths are looked up from the working directory upwards)");
+        }
+
+        try
+        {
+            return RulesLoader.Load(rulesPath);
+        }
+        catch (RulesFileException e)
+        {
+            // The loader names the file only; the operator needs the path that was read.
+            throw new ServerStartupException(e.Line > 0 ? $"{rulesPath}:{e.Line}: {e.Field}: {e.Problem}" : $"{rulesPath}: {e.Problem}", e);
+        }
     }
 
     public static WebApplication MapAccessWorkflowsServer(this WebApplication app)
@@ -65,6 +103,13 @@ public static class AccessWorkflowsServer
         if (app.Services.GetRequiredService<ICallerAuthenticator>() is DevelopmentCallerAuthenticator)
         {
             app.Logger.LogWarning("Authentication is in Development mode: the X-Dev-User header is trusted. Never use this outside a developer machine.");
+        }
+
+        var info = app.Services.GetRequiredService<ServerStartupInfo>();
+        ServerLog.RulesLoaded(app.Logger, info.RulesPath, info.Rules.Rules.Count, info.Rules.Accounts.Count, info.Rules.Admins.Count, info.Rules.Auditors.Count);
+        foreach (var directory in app.Services.GetRequiredService<DataDirectoryLock>().Directories)
+        {
+            ServerLog.DataDirectoryLocked(app.Logger, directory);
         }
 
         // First in the pipeline: an unexpected exception or an empty refusal (404, 405) anywhere below is answered
@@ -76,6 +121,9 @@ public static class AccessWorkflowsServer
         app.MapAuditExportApi();
         app.MapOperationsApi();
         app.MapAccountApi();
+        app.MapProbes();
+        app.MapConsole();
+        app.MapAccessWorkflowsTelemetry();
         app.MapWebhook();
         app.MapTeams();
         app.MapSlack();
@@ -90,28 +138,30 @@ public static class AccessWorkflowsServer
     /// </summary>
     private static void ConfigureRefusals(KestrelServerOptions kestrel) => kestrel.Limits.MaxRequestLineSize = 64 * 1024;
 
-    private static void AddStorage(IServiceCollection services, IConfiguration configuration)
+    /// <summary>Registers the request store; returns the local directories it writes (none for Table Storage).</summary>
+    private static List<string> AddStorage(IServiceCollection services, IConfiguration configuration)
     {
         var section = configuration.GetSection("AccessWorkflows");
         var storage = section["Storage"] ?? "sqlite";
         if (string.Equals(storage, "sqlite", StringComparison.OrdinalIgnoreCase))
         {
-            services.AddSqliteAccessStore(ServerPaths.Resolve(section["Sqlite:Path"] ?? ".data/accessworkflows.db", mustExist: false));
+            var path = ServerPaths.Resolve(section["Sqlite:Path"] ?? ".data/accessworkflows.db", mustExist: false);
+            services.AddSqliteAccessStore(path);
+            return [Path.GetDirectoryName(path)!];
         }
-        else if (string.Equals(storage, "tables", StringComparison.OrdinalIgnoreCase))
+
+        if (string.Equals(storage, "tables", StringComparison.OrdinalIgnoreCase))
         {
             // Azure Table Storage (AccessWorkflows:Tables:ServiceUri with the managed identity, or :ConnectionString).
             services.AddTableAccessStore(configuration);
+            return [];
         }
-        else
-        {
-            throw new InvalidOperationException($"AccessWorkflows:Storage must be sqlite or tables, not '{storage}'.");
-        }
+
+        throw new InvalidOperationException($"AccessWorkflows:Storage must be sqlite or tables, not '{storage}'.");
     }
 
-    private static void AddDurableEngine(IServiceCollection services, IConfigurationSection section)
+    private static void AddDurableEngine(IServiceCollection services, string path)
     {
-        var path = ServerPaths.Resolve(section["Durable:Path"] ?? ".data/durable.db", mustExist: false);
         services.AddSingleton(sp =>
         {
             var registry = WorkflowRegistration.Create(sp.GetRequiredService<AccessWorkflowActivities>());
@@ -135,12 +185,46 @@ public static class WorkflowRegistration
         .AddActivity<GrantInput>(WorkflowNames.DeprovisionActivity, (_, input, ct) => activities.DeprovisionAsync(input, ct));
 }
 
-/// <summary>Starts the engine with the host and stops it gracefully (SIGTERM): in-flight steps finish, nothing is lost.</summary>
-internal sealed class DurableEngineHostedService(DurableEngine engine) : IHostedService
+/// <summary>
+/// Starts the engine once the server listens, and stops it gracefully (SIGTERM): in-flight steps finish, nothing is
+/// lost. Starting it only after the port is bound means a server that cannot bind never runs a single step.
+/// </summary>
+internal sealed class DurableEngineHostedService(
+    DurableEngine engine,
+    ServerReadiness readiness,
+    DataDirectoryLock dataLock,
+    IServiceProvider services,
+    ILogger<DurableEngineHostedService> logger) : IHostedLifecycleService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => engine.StartAsync(cancellationToken);
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Runs after every hosted service started, the web server included: the port is ours.</summary>
+    public async Task StartedAsync(CancellationToken cancellationToken)
+    {
+        var addresses = services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        ServerLog.EngineStarting(logger, addresses.Count == 0 ? "(in-process)" : string.Join(", ", addresses));
+        await engine.StartAsync(cancellationToken);
+        readiness.EngineRunning = true;
+    }
+
+    public Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        readiness.EngineRunning = false;
+        ServerLog.Stopping(logger);
+        return Task.CompletedTask;
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => engine.StopAsync(cancellationToken);
+
+    /// <summary>The engine has stopped and the web server drained: release the data directory now rather than when
+    /// the container is disposed, which may come later (a restarted host in the same process must not wait for it).</summary>
+    public Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        dataLock.Dispose();
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>Finds a file or folder the configuration names relative to the working directory.</summary>
