@@ -60,6 +60,9 @@ param awsUserPath string = '/'
 @description('Optional key=value tag a user must carry for the provisioner to change it; empty: no tag condition.')
 param awsUserTag string = ''
 
+@description('Entra authority base for the Teams bot\'s outbound token (default: this cloud\'s login endpoint).')
+param teamsLoginBaseUrl string = environment().authentication.loginEndpoint
+
 @description('Slack signing secret (stored in Key Vault; empty leaves Slack off).')
 @secure()
 param slackSigningSecret string = ''
@@ -190,6 +193,7 @@ module settings 'modules/appsettings.bicep' = {
       AccessWorkflows__Teams__TenantId: tenant().tenantId
       AccessWorkflows__Teams__ManagedIdentityClientId: teamsAppType == 'UserAssignedMSI' ? identity.outputs.clientId : ''
       AccessWorkflows__Teams__OpenIdMetadataUrl: teamsOpenIdMetadataUrl
+      AccessWorkflows__Teams__LoginBaseUrl: teamsLoginBaseUrl
       AccessWorkflows__PagerDuty__ApiToken: secretRef(vault.outputs.uri, secretNames.pagerDutyApiToken, pagerDutyApiToken)
       AccessWorkflows__PagerDuty__ApiBaseUrl: pagerDutyApiBaseUrl
       AccessWorkflows__Webhook__Url: webhookUrl
