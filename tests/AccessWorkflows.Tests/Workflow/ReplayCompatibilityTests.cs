@@ -15,6 +15,10 @@ namespace AccessWorkflows.Tests.Workflow;
 /// a3c951c and its test rules, tests/AccessWorkflows.Server.Tests/test-rules.yaml; revoke-failing through the AWS
 /// end-to-end harness with IAM refusing DetachUserPolicy, once in the pause after round 1 and once in round 2, which is
 /// what catches a change of the revocation loop).</para>
+/// <para>Version 3 (this release also made version 2, which no released build started) was recorded the same way from
+/// the server of its release, revoke-failing with the test provisioner that refuses every removal
+/// (tests/AccessWorkflows.Testing/Fakes/FailingProvisioner.cs); its round-2 history is the second execution, after
+/// <c>ContinueAsNew</c>.</para>
 /// <para>When a release raises <see cref="AccessWorkflowInput.CurrentVersion"/>, record that version's paths into a new
 /// folder the same way. Never re-record or edit an old version's files: they are what production instances hold.</para>
 /// </remarks>
@@ -43,14 +47,20 @@ public sealed class ReplayCompatibilityTests
         Assert.Equal(OrchestrationRuntimeStatus.Running, result.Status); // still waiting where the history stopped
     }
 
-    [Fact]
-    public void Every_path_an_instance_can_sleep_in_has_a_version_one_history()
+    [Theory]
+    [InlineData("v1")]
+    [InlineData("v3")]
+    public void Every_path_an_instance_can_sleep_in_has_a_recorded_history(string version)
     {
-        var recorded = Directory.EnumerateFiles(Path.Combine(Histories, "v1"), "*.json").Select(Path.GetFileNameWithoutExtension).ToHashSet();
+        var recorded = Directory.EnumerateFiles(Path.Combine(Histories, version), "*.json").Select(Path.GetFileNameWithoutExtension).ToHashSet();
 
         Assert.Subset(
             recorded,
-            new HashSet<string?> { "pending-level1", "escalated-level2", "pending-one-of-two-approvals", "active", "active-pre-approved", "active-after-reminder", "revoke-failing", "revoke-failing-round-2" });
+            new HashSet<string?>
+            {
+                "pending-level1", "escalated-level2", "pending-one-of-two-approvals", "active", "active-pre-approved", "active-after-reminder",
+                "revoke-failing", "revoke-failing-round-2",
+            });
     }
 
     [Fact]
