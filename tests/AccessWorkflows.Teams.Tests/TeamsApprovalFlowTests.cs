@@ -79,9 +79,12 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
         Assert.Equal(Channels.Teams, decision.Channel);
         Assert.Equal(TimeSpan.FromHours(1), decision.Duration);
 
-        var final = await Eventually.Until(() => Task.FromResult(CardOf(_h.Connector.Versions(cardId)[^1])), c => Verbs(c).Count == 0, "the channel card was updated");
+        // The card goes "being provisioned" then "active until": wait for the last state, not the first without buttons.
         var until = stored.ExpiresAt!.Value.UtcDateTime.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Contains(Texts(final), t => t.Contains("Approved by carol@example.com, active until " + until, StringComparison.Ordinal));
+        var final = await Eventually.Until(
+            () => Task.FromResult(CardOf(_h.Connector.Versions(cardId)[^1])),
+            c => Texts(c).Any(t => t.Contains("Approved by carol@example.com, active until " + until, StringComparison.Ordinal)),
+            "the channel card shows who approved and until when");
         Assert.Empty(Verbs(final));
     }
 
@@ -179,8 +182,12 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
         var final = await Eventually.Until(() => Task.FromResult(CardOf(_h.Connector.Versions(cardId)[^1])), c => Texts(c).Contains("Denied by carol@example.com"), "the channel card shows the denial");
         Assert.Contains("Denied by carol@example.com", Texts(final));
         Assert.Contains(Texts(final), t => t.Contains("use the read-only role", StringComparison.Ordinal));
-        var requesterCards = _h.Connector.MessagesIn("a:personal-29:alice").Select(m => CardOf(m.Latest)).ToList();
-        Assert.All(requesterCards, c => Assert.Contains("Denied by carol@example.com", Texts(c)));
+        // The requester's card is updated on its own notification lane: wait for it rather than read it once.
+        var requesterCards = await Eventually.Until(
+            () => Task.FromResult(_h.Connector.MessagesIn("a:personal-29:alice").Select(m => CardOf(m.Latest)).ToList()),
+            cards => cards.Count > 0 && cards.All(c => Texts(c).Contains("Denied by carol@example.com")),
+            "the requester's card shows the denial");
+        Assert.NotEmpty(requesterCards);
     }
 
     [Fact]
