@@ -192,6 +192,7 @@ public sealed class RequestLifecycleTests : IClassFixture<RequestLifecycleTests.
 
         var revoked = await Api.WaitForStatusAsync(leo, created.Id, "revoked");
         Assert.Equal("secops@example.com", revoked.EndedBy);
+        Assert.Equal("incident over", revoked.StatusDetail); // the admin's reason travels with the revoke
         Assert.DoesNotContain("Auditors", (await Api.SandboxUserAsync(admin, "leo@example.com")).Groups);
         Assert.Equal(HttpStatusCode.Conflict, (await admin.PostAsync($"/api/requests/{created.Id}/revoke", null)).StatusCode);
     }

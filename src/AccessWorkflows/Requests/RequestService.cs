@@ -293,7 +293,7 @@ public sealed partial class RequestService : IAccessRequestCommands
             return CommandResult.Refused(CommandOutcome.Conflict, $"The request already ended ({request.Status.WireName()}).", request);
         }
 
-        await _durable.RaiseEventAsync(requestId, WorkflowNames.RevokeEvent, new EndCommand(Guid.NewGuid().ToString("N"), caller, channel, null, _time.GetUtcNow()), cancellationToken);
+        await _durable.RaiseEventAsync(requestId, WorkflowNames.RevokeEvent, new EndCommand(Guid.NewGuid().ToString("N"), caller, channel, comment, _time.GetUtcNow()), cancellationToken);
         return CommandResult.Ok(request);
     }
 
