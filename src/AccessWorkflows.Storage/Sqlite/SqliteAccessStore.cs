@@ -9,7 +9,7 @@ namespace AccessWorkflows.Storage.Sqlite;
 /// IAM users, chat message refs and delivery keys, Teams conversation references.
 /// </summary>
 /// <remarks>
-/// Thread-safe; meant to be a singleton per file. Each operation opens a pooled connection, so concurrent callers
+/// Thread-safe; meant to be a singleton per file. Each operation opens a connection of its own, so concurrent callers
 /// (and several instances on the same file) serialize on SQLite's own locking: WAL journal, a busy timeout, and
 /// <c>BEGIN IMMEDIATE</c> for every read-modify-write so that two writers never deadlock upgrading a read lock.
 /// Read-modify-write operations whose mutation is caller code (<see cref="UpdateAsync"/>, <see cref="UpdateUserAsync"/>)
@@ -43,7 +43,13 @@ public sealed partial class SqliteAccessStore
             DataSource = DatabasePath,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Cache = SqliteCacheMode.Private,
-            Pooling = true,
+
+            // No pooling: Microsoft.Data.Sqlite's pool can lend one native connection to two concurrent openers
+            // (dotnet/efcore#39008, reproduced upstream on 10.0.11, the version used here), and the second BEGIN then
+            // fails with "cannot start a transaction within a transaction" — seen here as a 500 on POST /api/requests
+            // under the Teams benchmark. Worse, the two owners would share one transaction. Opening a connection per
+            // operation costs a file open and four pragmas, nothing at this store's write rate.
+            Pooling = false,
             DefaultTimeout = 30,
         }.ToString();
 
@@ -57,7 +63,8 @@ public sealed partial class SqliteAccessStore
     /// <summary>Same as the constructor; reads better at composition roots.</summary>
     public static SqliteAccessStore Open(string databasePath) => new(databasePath);
 
-    /// <summary>Releases this file's pooled connections (so the file can be moved or deleted). Idempotent.</summary>
+    /// <summary>Marks the store disposed and clears any pool of this file's connection string (the store pools none;
+    /// other code opening the same file may). Idempotent.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref disposed, 1) == 0)
@@ -70,7 +77,7 @@ public sealed partial class SqliteAccessStore
     private const string ConnectionPragmas =
         "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 
-    // Per-connection settings go on every open: a pooled connection keeps them, and setting them again is cheap.
+    // Per-connection settings go on every open (connections are not pooled, see the constructor).
     // journal_mode is persistent in the file, but asking each time also covers a file another tool created.
     // synchronous = FULL, not WAL's usual NORMAL: a committed audit event or grant-ledger entry must survive a power
     // loss too (a lost ledger entry would leave an AWS permission nobody revokes), and the write rate is low.
