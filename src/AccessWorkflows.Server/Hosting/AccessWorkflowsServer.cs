@@ -25,8 +25,19 @@ public static class AccessWorkflowsServer
 {
     public const string DefaultUrl = "http://127.0.0.1:7071";
 
+    /// <summary>
+    /// The thread pool's minimum of worker threads while the server runs. SQLite's ADO.NET provider does its I/O
+    /// synchronously even from its async methods, so a burst of requests holds pool threads; with the default minimum
+    /// (one per core) the pool then adds threads slowly and about 1% of answers to 32 simultaneous Teams clicks waited
+    /// 250-370 ms on a quiet 2-core machine (p99 46-52 ms with this minimum; docs/benchmarks/teams-ack.md).
+    /// </summary>
+    public const int MinWorkerThreads = 64;
+
     public static WebApplication Build(string[] args)
     {
+        ThreadPool.GetMinThreads(out var workers, out var completionPorts);
+        ThreadPool.SetMinThreads(Math.Max(workers, MinWorkerThreads), completionPorts);
+
         var builder = WebApplication.CreateBuilder(args);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
         {
