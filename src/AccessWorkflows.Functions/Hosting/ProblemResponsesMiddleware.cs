@@ -25,9 +25,7 @@ internal sealed class ProblemResponsesMiddleware : IFunctionsWorkerMiddleware
 
         if (ProblemResponses.IsTargetTooLong(http))
         {
-            context.GetInvocationResult().Value = Results.Problem(
-                $"The request target is longer than {ProblemResponses.MaxRequestTargetLength} characters.",
-                statusCode: StatusCodes.Status414UriTooLong);
+            context.GetInvocationResult().Value = ProblemResponses.TargetTooLong();
             return;
         }
 

@@ -36,11 +36,15 @@ public static partial class ProblemResponses
             ExceptionHandler = http => WriteUnhandledAsync(http, http.Features.Get<IExceptionHandlerFeature>()?.Error),
         });
         app.UseStatusCodePages(context => WriteEmptyErrorAsync(context.HttpContext));
-        app.Use((http, next) => IsTargetTooLong(http)
-            ? Results.Problem($"The request target is longer than {MaxRequestTargetLength} characters.", statusCode: StatusCodes.Status414UriTooLong, title: TitleOf(StatusCodes.Status414UriTooLong)).ExecuteAsync(http)
-            : next(http));
+        app.Use((http, next) => IsTargetTooLong(http) ? TargetTooLong().ExecuteAsync(http) : next(http));
         return app;
     }
+
+    /// <summary>The 414 answer to a target over <see cref="MaxRequestTargetLength"/>, the same on every host.</summary>
+    public static IResult TargetTooLong() => Results.Problem(
+        $"The request target is longer than {MaxRequestTargetLength} characters.",
+        statusCode: StatusCodes.Status414UriTooLong,
+        title: TitleOf(StatusCodes.Status414UriTooLong));
 
     /// <summary>Whether the request's target (path and query, as sent) is over <see cref="MaxRequestTargetLength"/>.</summary>
     public static bool IsTargetTooLong(HttpContext http)
