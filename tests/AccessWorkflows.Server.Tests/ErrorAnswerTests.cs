@@ -109,15 +109,42 @@ public sealed class ErrorAnswerTests : IClassFixture<ErrorAnswerTests.Fixture>
     [InlineData("a request target over 8 KiB", "GET /api/health?q={long} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 414)]
     [InlineData("no such route", "GET /api/nothing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 404)]
     [InlineData("a method the route does not take", "DELETE /api/requests HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 405)]
+    [InlineData("a NUL byte in a header", "GET /api/health HTTP/1.1\r\nHost: localhost\r\nX-Dev-User: a\u0000b@example.com\r\n\r\n", 400)]
+    [InlineData("a header line without a colon", "GET /api/health HTTP/1.1\r\nHost: localhost\r\nnot a header\r\n\r\n", 400)]
+    [InlineData("a malformed request line", "GET\u0001/api/health HTTP/1.1\r\nHost: localhost\r\n\r\n", 400)]
+    [InlineData("a request line over 64 KiB", "GET /api/health?q={huge} HTTP/1.1\r\nHost: localhost\r\n\r\n", 414)]
+    [InlineData("headers over 32 KiB", "GET /api/health HTTP/1.1\r\nHost: localhost\r\nX-Big: {long}\r\nX-Big2: {long}\r\n\r\n", 431)]
     public async Task Over_a_real_socket_what_the_server_refuses_is_a_problem_too(string what, string request, int expected)
     {
-        var raw = Encoding.Latin1.GetBytes(request.Replace("{long}", new string('a', 20_000), StringComparison.Ordinal));
+        var raw = Encoding.Latin1.GetBytes(request.Replace("{long}", new string('a', 20_000), StringComparison.Ordinal).Replace("{huge}", new string('a', 70_000), StringComparison.Ordinal));
 
         var (status, headers, body) = await _fixture.Kestrel.SendRawAsync(raw);
 
         Assert.True(status == expected, $"{what}: expected {expected}, got {status}");
         Assert.Contains("content-type: application/problem+json", headers, StringComparison.OrdinalIgnoreCase);
         Assert.Equal(expected, JsonDocument.Parse(body).RootElement.GetProperty("status").GetInt32());
+    }
+
+    [Fact]
+    public async Task On_a_kept_alive_connection_the_answer_before_a_refusal_is_untouched_and_the_refusal_is_a_problem()
+    {
+        var raw = Encoding.Latin1.GetBytes(
+            "GET /api/health HTTP/1.1\r\nHost: localhost\r\n\r\n" +
+            "GET /api/health HTTP/1.1\r\nHost: localhost\r\nnot a header\r\n\r\n");
+
+        var text = await _fixture.Kestrel.SendRawForTextAsync(raw);
+
+        var second = text.IndexOf("HTTP/1.1 400 ", StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", text, StringComparison.Ordinal);
+        Assert.True(second > 0, text);
+        var first = text[..second];
+        Assert.DoesNotContain("problem+json", first, StringComparison.Ordinal);
+        var refusal = text[second..];
+        var split = refusal.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        Assert.Contains("Content-Type: application/problem+json", refusal[..split], StringComparison.Ordinal);
+        var body = refusal[(split + 4)..];
+        Assert.Contains($"Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\n", refusal[..split], StringComparison.Ordinal);
+        Assert.Equal(400, JsonDocument.Parse(body).RootElement.GetProperty("status").GetInt32());
     }
 
     /// <summary>A body of unknown length, so it is sent chunked, without a Content-Length to refuse it by.</summary>
@@ -194,17 +221,23 @@ public sealed class ErrorAnswerTests : IClassFixture<ErrorAnswerTests.Fixture>
         /// <summary>Sends the bytes as they are and reads the whole answer (the request asks to close).</summary>
         public async Task<(int Status, string Headers, string Body)> SendRawAsync(byte[] request)
         {
+            var text = await SendRawForTextAsync(request);
+            var split = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+            var head = split < 0 ? text : text[..split];
+            var status = int.Parse(head.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+            return (status, head, split < 0 ? "" : Dechunk(head, text[(split + 4)..]));
+        }
+
+        /// <summary>Sends the bytes as they are and reads everything until the server closes the connection.</summary>
+        public async Task<string> SendRawForTextAsync(byte[] request)
+        {
             using var tcp = new System.Net.Sockets.TcpClient();
             await tcp.ConnectAsync(_address.Host, _address.Port);
             var stream = tcp.GetStream();
             await stream.WriteAsync(request);
             using var answer = new MemoryStream();
             await stream.CopyToAsync(answer).WaitAsync(TimeSpan.FromSeconds(30));
-            var text = Encoding.UTF8.GetString(answer.ToArray());
-            var split = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-            var head = split < 0 ? text : text[..split];
-            var status = int.Parse(head.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
-            return (status, head, split < 0 ? "" : Dechunk(head, text[(split + 4)..]));
+            return Encoding.UTF8.GetString(answer.ToArray());
         }
 
         public void Dispose() => _factory.Dispose();

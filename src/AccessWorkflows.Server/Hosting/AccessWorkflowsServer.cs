@@ -142,12 +142,16 @@ public static class AccessWorkflowsServer
     }
 
     /// <summary>
-    /// Kestrel answers what it refuses before the pipeline with an empty body and has no hook to change that (SPEC 8
-    /// wants problem+json). It reads request lines up to 64 KiB here, so that a target over
-    /// <see cref="ProblemResponses.MaxRequestTargetLength"/> gets the pipeline's 414 problem. What Kestrel still refuses
-    /// itself (a NUL byte or a malformed header, a malformed request line, a line over 64 KiB) keeps its empty answer.
+    /// Kestrel answers what it refuses before the pipeline with an empty body (SPEC 8 wants problem+json). It reads
+    /// request lines up to 64 KiB here, so that a target over <see cref="ProblemResponses.MaxRequestTargetLength"/> gets
+    /// the pipeline's 414 problem; what Kestrel still refuses itself (a NUL byte or a malformed header, a malformed
+    /// request line, a line over 64 KiB, headers too large) gets its problem body from <see cref="KestrelRefusalProblems"/>.
     /// </summary>
-    private static void ConfigureRefusals(KestrelServerOptions kestrel) => kestrel.Limits.MaxRequestLineSize = 64 * 1024;
+    private static void ConfigureRefusals(KestrelServerOptions kestrel)
+    {
+        kestrel.Limits.MaxRequestLineSize = 64 * 1024;
+        kestrel.ConfigureEndpointDefaults(KestrelRefusalProblems.Use);
+    }
 
     /// <summary>Registers the request store; returns the local directories it writes (none for Table Storage).</summary>
     private static List<string> AddStorage(IServiceCollection services, IConfiguration configuration)

@@ -105,7 +105,8 @@ public static partial class ProblemResponses
         return Results.Problem(detail, statusCode: status, title: TitleOf(status)).ExecuteAsync(http);
     }
 
-    private static string TitleOf(int status) => status switch
+    /// <summary>The problem title of an error status, the same wherever the error is written.</summary>
+    public static string TitleOf(int status) => status switch
     {
         StatusCodes.Status400BadRequest => "The request is not valid.",
         StatusCodes.Status404NotFound => "Not found.",
