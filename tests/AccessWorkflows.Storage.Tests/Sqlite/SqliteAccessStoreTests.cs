@@ -150,8 +150,8 @@ public sealed class SqliteAccessStoreTests : IDisposable
 
     /// <summary>
     /// Many callers at once, in waves, each in write transactions of its own: every one is recorded exactly once, none
-    /// fails. (The store opens a connection per operation; Microsoft.Data.Sqlite's pool could lend one native connection
-    /// to two concurrent openers, dotnet/efcore#39008. This test did not reproduce that race here; it guards the
+    /// fails. (The store lends each operation a connection of its own; Microsoft.Data.Sqlite's pool could lend one native
+    /// connection to two concurrent openers, dotnet/efcore#39008. This test did not reproduce that race here; it guards the
     /// store's own concurrency.)
     /// </summary>
     [Fact]
@@ -170,6 +170,49 @@ public sealed class SqliteAccessStoreTests : IDisposable
 
         Assert.Equal(640L, Scalar("SELECT COUNT(*) FROM requests"));
         Assert.Equal(640L, Scalar("SELECT COUNT(*) FROM audit_events"));
+    }
+
+    [Fact]
+    public async Task One_caller_after_another_reuses_one_open_connection_and_a_burst_keeps_at_most_sixteen()
+    {
+        var store = database.Open();
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.True(await store.TryCreateAsync(TestData.Pending($"seq-{i}")));
+            Assert.NotNull(await store.GetAsync($"seq-{i}"));
+        }
+
+        Assert.Equal(1, store.IdleConnectionCount);
+
+        using var gate = new SemaphoreSlim(0);
+        var holders = Enumerable.Range(0, 24).Select(async _ =>
+        {
+            await using var connection = await store.OpenConnectionAsync(CancellationToken.None);
+            await gate.WaitAsync();
+        }).ToList();
+        gate.Release(24);
+        await Task.WhenAll(holders);
+
+        Assert.Equal(16, store.IdleConnectionCount);
+        store.Dispose();
+        Assert.Equal(0, store.IdleConnectionCount);
+    }
+
+    [Fact]
+    public async Task A_connection_given_back_inside_a_transaction_is_closed_not_lent_again()
+    {
+        var store = database.Open();
+        await using (var connection = await store.OpenConnectionAsync(CancellationToken.None))
+        {
+            // An operation that failed between BEGIN and COMMIT without disposing its transaction.
+            using var begin = connection.CreateCommand();
+            begin.CommandText = "BEGIN IMMEDIATE";
+            begin.ExecuteNonQuery();
+        }
+
+        Assert.Equal(0, store.IdleConnectionCount);
+        Assert.True(await store.TryCreateAsync(TestData.Pending("after-broken")));
+        Assert.Equal(1L, Scalar("SELECT COUNT(*) FROM requests WHERE id = 'after-broken'"));
     }
 
     private object? Scalar(string sql)
