@@ -236,7 +236,7 @@ public sealed class SlackRouteTests : IAsyncLifetime
         var ephemeral = await Eventually.Until(() => Task.FromResult(host.Slack.CallsOf("chat.postEphemeral")), c => c.Count == 1, "the clicker was told");
         Assert.Equal(SlackTestHost.RequesterId, ephemeral[0].Args["user"]!.GetValue<string>());
         Assert.Equal(channel, ephemeral[0].Args["channel"]!.GetValue<string>());
-        Assert.Contains("cannot approve your own request", ephemeral[0].Args["text"]!.GetValue<string>());
+        Assert.Contains("You cannot decide on your own request", ephemeral[0].Args["text"]!.GetValue<string>());
         Assert.Equal(RequestStatus.Pending, workflow.Find(request.Id)!.Status);
         Assert.Empty(workflow.Find(request.Id)!.Decisions);
         Assert.Equal(before, host.Slack.CallsOf("chat.update").Count);

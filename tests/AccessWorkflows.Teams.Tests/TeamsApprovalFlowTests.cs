@@ -95,9 +95,8 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
         var (cardId, _) = ChannelCard();
         var versions = _h.Connector.Versions(cardId).Count;
 
-        // The request service sees no notified level yet (its workflow has not recorded level 1), so it will refuse
-        // what the card's check, which treats level 1 as notified from the start (SPEC 6.5), accepts.
-        _h.Workflow[request.Id]!.ApprovalLevel = 0;
+        // Between the answer and the queued command another approver denies: the command then refuses as too late.
+        _h.Workflow.Meanwhile = r => r.End(RequestStatus.Denied, DateTimeOffset.UtcNow, "dave@example.com", "not now");
         var answer = InvokeCard(await _h.InvokeAsync(Click("29:carol", "approve", request.Id, cardId)));
         Assert.Contains("Your approval was accepted.", Texts(answer));
 
@@ -105,10 +104,10 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
             () => Task.FromResult(_h.Connector.MessagesIn("a:personal-29:carol")),
             m => m.Count == 1,
             "carol was told in her chat");
-        Assert.Contains(Texts(CardOf(told[0].Latest)), t => t.Contains($"Your approval of request {request.Id} was not counted: You are not an approver of this request.", StringComparison.Ordinal));
+        Assert.Contains(Texts(CardOf(told[0].Latest)), t => t.Contains($"Your approval of request {request.Id} was not counted: The request is already denied (by dave@example.com)", StringComparison.Ordinal));
         var refreshed = await Eventually.Until(() => Task.FromResult(_h.Connector.Versions(cardId)), v => v.Count > versions, "the channel card was refreshed");
-        Assert.Contains(Texts(CardOf(refreshed[^1])), t => t.StartsWith("Waiting for approval", StringComparison.Ordinal));
-        Assert.Equal(["approve", "deny"], Verbs(CardOf(refreshed[^1])));
+        Assert.Contains(Texts(CardOf(refreshed[^1])), t => t.StartsWith("Denied by dave@example.com", StringComparison.Ordinal));
+        Assert.Empty(Verbs(CardOf(refreshed[^1])));
         Assert.Empty(_h.Workflow[request.Id]!.Decisions);
     }
 

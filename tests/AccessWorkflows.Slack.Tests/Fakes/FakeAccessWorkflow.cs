@@ -7,9 +7,8 @@ using AccessWorkflows.Storage;
 namespace AccessWorkflows.Slack.Tests.Fakes;
 
 /// <summary>
-/// Stands in for the server's request service until the tests run against the real one: the checks of SPEC 6.5
-/// (approver of a notified level, no self-approval, duration not past the maximum, the same decision once) and
-/// notifications to the channel in order, from one background loop as an orchestrator would send them.
+/// Stands in for the server's request service: the real decision rules of SPEC 6.5 (<see cref="DecisionRules"/>),
+/// the same decision once, and notifications to the channel in order, from one background loop as an orchestrator would send them.
 /// </summary>
 public sealed class FakeAccessWorkflow : IAccessRequestCommands, IRequestStore
 {
@@ -114,24 +113,11 @@ public sealed class FakeAccessWorkflow : IAccessRequestCommands, IRequestStore
                 return Task.FromResult(CommandResult.Ok(request));
             }
 
-            if (request.Status != RequestStatus.Pending)
+            // The real rules (SPEC 6.5), so a handler test cannot pass on a fake that is more lenient or stricter.
+            var check = DecisionRules.Check(request, DecisionRules.DecidableLevel(request), approverEmail, decision, duration);
+            if (!check.Accepted)
             {
-                return Task.FromResult(CommandResult.Refused(CommandOutcome.Conflict, $"The request is {request.Status.WireName()}.", request));
-            }
-
-            if (!request.IsApproverAtOrBelow(approverEmail, request.ApprovalLevel))
-            {
-                return Task.FromResult(CommandResult.Refused(CommandOutcome.Forbidden, "You are not an approver of this request.", request));
-            }
-
-            if (approverEmail == request.Requester && !request.Approval.AllowSelfApproval)
-            {
-                return Task.FromResult(CommandResult.Refused(CommandOutcome.Forbidden, "You cannot approve your own request.", request));
-            }
-
-            if (duration > request.Approval.MaxDuration)
-            {
-                return Task.FromResult(CommandResult.Refused(CommandOutcome.Invalid, "The duration is longer than the rule allows.", request));
+                return Task.FromResult(check);
             }
 
             var now = DateTimeOffset.UtcNow;

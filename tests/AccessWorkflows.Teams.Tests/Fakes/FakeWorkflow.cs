@@ -6,8 +6,8 @@ using AccessWorkflows.Storage;
 namespace AccessWorkflows.Teams.Tests.Fakes;
 
 /// <summary>
-/// A stand-in for the server's request service and workflow until the real one is in the test host: it applies the
-/// decision rules of SPEC 6.5 and sends the notifications the workflow would, to every registered channel, in order.
+/// A stand-in for the server's request service and workflow: it applies the real decision rules of SPEC 6.5
+/// (<see cref="DecisionRules"/>) and sends the notifications the workflow would, to every registered channel, in order.
 /// </summary>
 public sealed class FakeWorkflow : IAccessRequestCommands, IRequestStore
 {
@@ -15,6 +15,7 @@ public sealed class FakeWorkflow : IAccessRequestCommands, IRequestStore
     private readonly Func<IEnumerable<INotificationChannel>> _channels;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private int _notifications;
+    private Action<AccessRequest>? _meanwhileOnce;
 
     public FakeWorkflow(Func<IEnumerable<INotificationChannel>> channels) => _channels = channels;
 
@@ -33,6 +34,9 @@ public sealed class FakeWorkflow : IAccessRequestCommands, IRequestStore
     public ConcurrentQueue<(string RequestId, string By, string Channel)> Relinquishes { get; } = new();
 
     public AccessRequest? this[string id] => _requests.TryGetValue(id, out var r) ? r : null;
+
+    /// <summary>What someone else does to the request just before the next decision is checked (once): a race.</summary>
+    public Action<AccessRequest>? Meanwhile { get => _meanwhileOnce; set => _meanwhileOnce = value; }
 
     /// <summary>Creates a pending request and notifies like the workflow: received, then level 1 prompted.</summary>
     public async Task<AccessRequest> CreateAsync(string requester, string? reason = "debugging the billing job", string id = "req-0001", ApprovalPlan? plan = null)
@@ -79,29 +83,18 @@ public sealed class FakeWorkflow : IAccessRequestCommands, IRequestStore
                 return CommandResult.Refused(CommandOutcome.NotFound, "There is no such request.");
             }
 
+            Interlocked.Exchange(ref _meanwhileOnce, null)?.Invoke(r);
+
             if (r.Decisions.Any(d => d.Id == decisionId))
             {
                 return CommandResult.Ok(r);
             }
 
-            if (r.Status != RequestStatus.Pending)
+            // The real rules (SPEC 6.5), so a handler test cannot pass on a fake that is more lenient or stricter.
+            var check = DecisionRules.Check(r, DecisionRules.DecidableLevel(r), approverEmail, decision, duration);
+            if (!check.Accepted)
             {
-                return CommandResult.Refused(CommandOutcome.Conflict, $"The request is {r.Status.WireName()}, no longer pending.", r);
-            }
-
-            if (!r.IsApproverAtOrBelow(approverEmail, r.ApprovalLevel))
-            {
-                return CommandResult.Refused(CommandOutcome.Forbidden, "You are not an approver of this request.", r);
-            }
-
-            if (!r.Approval.AllowSelfApproval && approverEmail == r.Requester)
-            {
-                return CommandResult.Refused(CommandOutcome.Forbidden, "You cannot approve your own request.", r);
-            }
-
-            if (duration > r.Approval.MaxDuration)
-            {
-                return CommandResult.Refused(CommandOutcome.Invalid, "The duration exceeds the rule's maximum.", r);
+                return check;
             }
 
             r.AddDecision(new DecisionRecord(decisionId, approverEmail, decision, duration, comment, channel, r.ApprovalLevel, DateTimeOffset.UtcNow));
