@@ -119,6 +119,21 @@ internal sealed class SqliteStore : IDisposable
     /// <summary>Writes one transaction takes at most, so that one commit's latency stays bounded.</summary>
     private const int MaxBatch = 2048;
 
+    /// <summary>History rows one INSERT writes at most (see <see cref="InsertHistory"/>).</summary>
+    private const int HistoryRowsPerInsert = 8;
+
+    /// <summary>The history columns after instance_id, in the order of the statements' VALUES.</summary>
+    private static readonly string[] HistoryColumns = ["seq", "type", "timestamp", "task_id", "name", "data"];
+
+    /// <summary>Per row of a multi-row history INSERT: its parameter names ($seq0, $type0, ... for the first row).</summary>
+    private static readonly string[][] HistoryParameterNames = [.. Enumerable.Range(0, HistoryRowsPerInsert)
+        .Select(row => HistoryColumns.Select(column => $"${column}{row}").ToArray())];
+
+    /// <summary>The INSERT of 1 to <see cref="HistoryRowsPerInsert"/> history rows, by row count - 1.</summary>
+    private static readonly string[] HistoryInserts = [.. Enumerable.Range(1, HistoryRowsPerInsert)
+        .Select(rows => $"INSERT INTO history(instance_id, {string.Join(", ", HistoryColumns)}) VALUES "
+            + string.Join(", ", HistoryParameterNames.Take(rows).Select(names => $"($id, {string.Join(", ", names)})")))];
+
     /// <summary>WAL pages (4 KiB) past which the checkpointer stops being polite and makes writers wait for it.</summary>
     private const int LargeWalPages = 16_384;
 
@@ -376,31 +391,7 @@ internal sealed class SqliteStore : IDisposable
                 ("$id", step.InstanceId));
         }
 
-        using (var cmd = Command(
-            c,
-            t,
-            "INSERT INTO history(instance_id, seq, type, timestamp, task_id, name, data) VALUES($id, $seq, $type, $ts, $task, $name, $data)"))
-        {
-            var seq = cmd.Parameters.Add("$seq", SqliteType.Integer);
-            var type = cmd.Parameters.Add("$type", SqliteType.Integer);
-            var ts = cmd.Parameters.Add("$ts", SqliteType.Integer);
-            var task = cmd.Parameters.Add("$task", SqliteType.Integer);
-            var name = cmd.Parameters.Add("$name", SqliteType.Text);
-            var data = cmd.Parameters.Add("$data", SqliteType.Text);
-            cmd.Parameters.AddWithValue("$id", step.InstanceId);
-            for (var i = 0; i < step.NewHistory.Count; i++)
-            {
-                var e = step.NewHistory[i];
-                seq.Value = step.HistoryStartSeq + i;
-                type.Value = (int)e.Type;
-                ts.Value = e.Timestamp.Ticks;
-                task.Value = e.TaskId;
-                name.Value = (object?)e.Name ?? DBNull.Value;
-                data.Value = (object?)e.Data ?? DBNull.Value;
-                cmd.ExecuteNonQuery();
-            }
-        }
-
+        InsertHistory(c, t, step.InstanceId, step.HistoryStartSeq, step.NewHistory);
         DeleteMessagesById(c, t, step.ConsumedMessageIds);
         var committed = new StepCommitted(generation, [], []);
         if (step.IsTerminal)
@@ -432,6 +423,32 @@ internal sealed class SqliteStore : IDisposable
         }
 
         return committed;
+    }
+
+    /// <summary>Appends history rows from <paramref name="startSeq"/> on, <see cref="HistoryRowsPerInsert"/> rows to a
+    /// statement: a usual step (OrchestratorStarted and one to three events) is one statement, not one per event.</summary>
+    private void InsertHistory(SqliteConnection c, SqliteTransaction t, string instanceId, int startSeq, IReadOnlyList<HistoryEvent> events)
+    {
+        for (var first = 0; first < events.Count; first += HistoryRowsPerInsert)
+        {
+            var rows = Math.Min(HistoryRowsPerInsert, events.Count - first);
+            var parameters = new (string Name, object? Value)[1 + (HistoryColumns.Length * rows)];
+            parameters[0] = ("$id", instanceId);
+            for (var row = 0; row < rows; row++)
+            {
+                var e = events[first + row];
+                var names = HistoryParameterNames[row];
+                var at = 1 + (HistoryColumns.Length * row);
+                parameters[at] = (names[0], startSeq + first + row);
+                parameters[at + 1] = (names[1], (int)e.Type);
+                parameters[at + 2] = (names[2], e.Timestamp.Ticks);
+                parameters[at + 3] = (names[3], e.TaskId);
+                parameters[at + 4] = (names[4], e.Name);
+                parameters[at + 5] = (names[5], e.Data);
+            }
+
+            NonQuery(c, t, HistoryInserts[rows - 1], parameters);
+        }
     }
 
     /// <summary>Replaces an activity work item by its result message. Null when the work item is gone (its instance
