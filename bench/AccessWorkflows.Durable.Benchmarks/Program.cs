@@ -6,9 +6,11 @@ using AccessWorkflows.Durable.Embedded;
 // A console harness (not BenchmarkDotNet: each scenario is one long measured run against a real SQLite file on disk).
 //   dotnet run -c Release --project bench/AccessWorkflows.Durable.Benchmarks -- [--only NAME] [--instances 1000]
 //       [--event-instances 50] [--events-per-instance 40] [--single-events 1000] [--raise-concurrency 32]
-//       [--burst 10000] [--burst-lead 10] [--sleepers 100000] [--folder PATH]
+//       [--burst 10000] [--burst-lead 10] [--sleepers 100000] [--rounds 1] [--folder PATH]
 // Scenarios: sequence, events, burst, sleepers. Without --only, each runs in a child process of its own, so one's
-// memory, JIT and threads do not colour the next one's figures (the sleepers' RSS above all).
+// memory, JIT and threads do not colour the next one's figures (the sleepers' RSS above all). `--only events-single`
+// and `--only events-many` run one half of the events scenario (1,000 x 1 or 50 x 40), to compare a change back to
+// back; `--rounds N` measures it N times in the same process, on new instances each time.
 var settings = Settings.Parse(args);
 if (settings.Only is null)
 {
@@ -31,7 +33,7 @@ switch (settings.Only)
     case "sequence":
         await Scenarios.SequenceAsync(settings);
         break;
-    case "events":
+    case "events" or "events-single" or "events-many":
         await Scenarios.EventsAsync(settings);
         break;
     case "burst":
@@ -57,6 +59,7 @@ internal sealed record Settings(
     int Burst,
     int BurstLeadSeconds,
     int Sleepers,
+    int Rounds,
     string Folder)
 {
     public static readonly string[] Scenarios = ["sequence", "events", "burst", "sleepers"];
@@ -81,6 +84,7 @@ internal sealed record Settings(
             Get("--burst", 10_000),
             Get("--burst-lead", 10),
             Get("--sleepers", 100_000),
+            Get("--rounds", 1),
             Text("--folder") ?? Path.Combine(Path.GetTempPath(), "aw-durable-bench"));
     }
 }
@@ -187,18 +191,38 @@ internal static class Scenarios
 
     public static async Task EventsAsync(Settings settings)
     {
+        var shapes = new List<(int Instances, int Each)>();
+        if (settings.Only != "events-many")
+        {
+            shapes.Add((settings.SingleEvents, 1));
+        }
+
+        if (settings.Only != "events-single")
+        {
+            shapes.Add((settings.EventInstances, settings.EventsPerInstance));
+        }
+
         await using var db = new Database(settings);
         await using (var warm = await db.StartAsync())
         {
-            await RunEventsAsync(warm.Client, 20, 5, settings.RaiseConcurrency, "warm");
+            // Each measured shape once, not counted: a round lasts about a tenth of a second, less than the runtime
+            // takes to recompile the hot paths optimised (tiered compilation), so a cold round measures the JIT.
+            foreach (var (instances, each) in shapes)
+            {
+                Report(instances, each, await RunEventsAsync(warm.Client, instances, each, settings.RaiseConcurrency, $"warm{instances}x{each}"), "warm-up, not counted: ");
+            }
         }
 
         await using var engine = await db.StartAsync();
-        foreach (var (instances, each) in new[] { (settings.SingleEvents, 1), (settings.EventInstances, settings.EventsPerInstance) })
+        foreach (var (instances, each, round) in shapes.SelectMany(s => Enumerable.Range(0, settings.Rounds).Select(r => (s.Instances, s.Each, r))))
         {
-            var (elapsed, cpu) = await RunEventsAsync(engine.Client, instances, each, settings.RaiseConcurrency, $"ev{instances}x{each}");
+            Report(instances, each, await RunEventsAsync(engine.Client, instances, each, settings.RaiseConcurrency, $"ev{instances}x{each}r{round}"), string.Empty);
+        }
+
+        void Report(int instances, int each, (TimeSpan Elapsed, TimeSpan Cpu) measured, string label)
+        {
             var events = instances * each;
-            Console.WriteLine($"Events: {instances} waiting instances x {each} event(s), raised by {settings.RaiseConcurrency} concurrent callers, all consumed in {elapsed.TotalSeconds:F3} s = {events / elapsed.TotalSeconds:F0} events/s; CPU {cpu.TotalMilliseconds * 1000 / events:F0} us per event [{Measure.Load()}]");
+            Console.WriteLine($"Events: {label}{instances} waiting instances x {each} event(s), raised by {settings.RaiseConcurrency} concurrent callers, all consumed in {measured.Elapsed.TotalSeconds:F3} s = {events / measured.Elapsed.TotalSeconds:F0} events/s; CPU {measured.Cpu.TotalMilliseconds * 1000 / events:F0} us per event [{Measure.Load()}]");
         }
     }
 

@@ -384,7 +384,7 @@ public sealed class DurableEngine : IAsyncDisposable
             return;
         }
 
-        state.CacheBytes = InstanceState.EstimateBytes(row, history, session is not null);
+        state.CacheBytes = state.EstimateBytes(row, history, session is not null);
         state.CacheNode = _cache.AddLast(state);
         _cacheBytes += state.CacheBytes;
         while (_cacheBytes > _options.InstanceCacheBytes && _cache.First is { } oldest)
@@ -915,6 +915,11 @@ public sealed class DurableEngine : IAsyncDisposable
     /// <summary>What memory holds of one instance between and during its steps.</summary>
     private sealed class InstanceState(string id)
     {
+        // What EstimateBytes counted last: which history list, how many of its events, and their bytes.
+        private List<HistoryEvent>? _countedHistory;
+        private int _countedEvents;
+        private long _historyBytes;
+
         public string Id { get; } = id;
 
         /// <summary>Committed messages not yet consumed by a step, in arrival order.</summary>
@@ -946,15 +951,26 @@ public sealed class DurableEngine : IAsyncDisposable
         public long RetryAtMs { get; set; }
 
         /// <summary>A rough size: strings at two bytes a char, objects at a few dozen; a live runner (the orchestrator's
-        /// state machine and the runner's maps) counted as a couple of kilobytes plus its history's size again.</summary>
-        public static long EstimateBytes(InstanceRow row, List<HistoryEvent> history, bool withSession)
+        /// state machine and the runner's maps) counted as a couple of kilobytes plus its history's size again. Only the
+        /// events appended since the last estimate are counted: a history only grows at its end between steps (a new
+        /// list replaces it otherwise), and recounting all of it at every step made a long-lived instance's steps cost
+        /// its whole history each.</summary>
+        public long EstimateBytes(InstanceRow row, List<HistoryEvent> history, bool withSession)
         {
-            long bytes = 256 + (2 * ((row.Input?.Length ?? 0) + (row.CustomStatus?.Length ?? 0)));
-            foreach (var e in history)
+            if (!ReferenceEquals(history, _countedHistory) || history.Count < _countedEvents)
             {
-                bytes += 64 + (2 * ((e.Name?.Length ?? 0) + (e.Data?.Length ?? 0)));
+                _countedHistory = history;
+                _countedEvents = 0;
+                _historyBytes = 0;
             }
 
+            for (; _countedEvents < history.Count; _countedEvents++)
+            {
+                var e = history[_countedEvents];
+                _historyBytes += 64 + (2 * ((e.Name?.Length ?? 0) + (e.Data?.Length ?? 0)));
+            }
+
+            long bytes = 256 + (2 * ((row.Input?.Length ?? 0) + (row.CustomStatus?.Length ?? 0))) + _historyBytes;
             return withSession ? (2 * bytes) + 2048 : bytes;
         }
     }
