@@ -28,29 +28,41 @@ public sealed class ConsoleServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(ChromiumPath))
-        {
-            throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (apt-get install -y chromium); scripts/test.sh does it.");
-        }
+        (_app, BaseAddress) = await StartServerAsync(_data, "--AccessWorkflows:Auth:Mode", "Development");
+        (_playwright, Browser) = await LaunchChromiumAsync();
+    }
 
-        Directory.CreateDirectory(_data);
-        _app = AccessWorkflowsServer.Build(
+    /// <summary>The real server on a free loopback port with the browser tests' rules, its data in <paramref name="data"/>,
+    /// plus <paramref name="settings"/> (command-line configuration pairs).</summary>
+    public static async Task<(WebApplication App, Uri BaseAddress)> StartServerAsync(string data, params string[] settings)
+    {
+        Directory.CreateDirectory(data);
+        var app = AccessWorkflowsServer.Build(
         [
             "--environment", "Development",
             "--urls", "http://127.0.0.1:0",
             "--contentRoot", Path.Combine(Azurite.RepositoryRoot(), "src", "AccessWorkflows.Server"),
             "--AccessWorkflows:RulesPath", Path.Combine(AppContext.BaseDirectory, "browser-rules.yaml"),
-            "--AccessWorkflows:Sqlite:Path", Path.Combine(_data, "accessworkflows.db"),
-            "--AccessWorkflows:Durable:Path", Path.Combine(_data, "durable.db"),
-            "--AccessWorkflows:Auth:Mode", "Development",
+            "--AccessWorkflows:Sqlite:Path", Path.Combine(data, "accessworkflows.db"),
+            "--AccessWorkflows:Durable:Path", Path.Combine(data, "durable.db"),
             "--Logging:LogLevel:Default", "Warning",
+            .. settings,
         ]);
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        BaseAddress = new Uri(address.TrimEnd('/') + "/");
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return (app, new Uri(address.TrimEnd('/') + "/"));
+    }
 
-        _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true });
+    /// <summary>Debian's chromium, headless, driven by Playwright (never a downloaded browser).</summary>
+    public static async Task<(IPlaywright Playwright, IBrowser Browser)> LaunchChromiumAsync()
+    {
+        if (!File.Exists(ChromiumPath))
+        {
+            throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (apt-get install -y chromium); scripts/test.sh does it.");
+        }
+
+        var playwright = await Playwright.CreateAsync();
+        return (playwright, await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true }));
     }
 
     /// <summary>A fresh browser context (its own storage) showing the page as <paramref name="email"/>.</summary>

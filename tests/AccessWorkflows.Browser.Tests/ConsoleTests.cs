@@ -234,7 +234,7 @@ public sealed partial class ConsoleTests(ConsoleServer server) : IClassFixture<C
         await Expect(keyboard.GetByRole(AriaRole.Status)).ToContainTextAsync("Request sent");
     }
 
-    private static async Task AssertAccessibleAsync(IPage page, string view)
+    internal static async Task AssertAccessibleAsync(IPage page, string view)
     {
         var results = await page.RunAxe(new AxeRunOptions
         {

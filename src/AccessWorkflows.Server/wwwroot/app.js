@@ -9,6 +9,7 @@ const $ = id => document.getElementById(id);
 const state = {
   me: null,            // { email, admin, auditor, approver, development, people }
   user: null,          // the Development user (X-Dev-User)
+  jwt: false,          // a Jwt server: calls carry the signed-in person's access token (signin.js)
   view: 'mine',
   detailId: null,
   pages: [null],       // continuation tokens of the admin list: pages[i] opens page i
@@ -85,7 +86,7 @@ const accountLabel = id => state.accounts.has(id) ? `${state.accounts.get(id)} (
 
 async function api(method, path, body) {
   const headers = { 'Accept': 'application/json' };
-  if (state.user) headers['X-Dev-User'] = state.user;
+  authorize(headers);
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response;
   try {
@@ -96,6 +97,10 @@ async function api(method, path, body) {
   const text = await response.text();
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { /* not JSON: the status line says enough */ }
+  if (response.status === 401 && state.jwt) {
+    signInLost('The server no longer accepts your sign-in. Sign in again to continue.');
+    throw new ApiError(401, 'Your sign-in has ended: sign in again.');
+  }
   if (!response.ok) {
     let message = (json && (json.detail || json.title)) || `The server answered ${response.status} ${response.statusText || ''}`.trim();
     if (json && json.errors) message += ' ' + Object.entries(json.errors).map(([k, v]) => `${k}: ${[].concat(v).join('; ')}`).join(' ');
@@ -596,20 +601,87 @@ async function exportAudit(format) {
   announce(`Exported ${events.length} audit events of ${items.length} requests.`);
 }
 
+// ---------- sign-in (Jwt servers; Development servers use the user picker) ----------
+
+/** Adds the caller's identity to an API call: the Development user, or the signed-in person's access token. */
+function authorize(headers) {
+  if (state.user) headers['X-Dev-User'] = state.user;
+  if (!state.jwt) return;
+  const token = SignIn.token();
+  if (!token) {
+    signInLost(`Your sign-in expired at ${formatTime(new Date(SignIn.expiresAt() || Date.now()).toISOString())}. Sign in again to continue.`);
+    throw new ApiError(401, 'Your sign-in has expired: sign in again.');
+  }
+  headers['Authorization'] = 'Bearer ' + token;
+}
+
+/** Shows the sign-in panel with why; the views stay as they were (nothing is lost) but stop updating. */
+function signInLost(text) {
+  SignIn.forget();
+  const panel = $('signin');
+  setText($('signin-text'), text);
+  $('signout').hidden = true;
+  if (panel.hidden) {
+    panel.hidden = false;
+    $('signin-title').focus();
+  }
+}
+
+/**
+ * On a Jwt server: finishes a sign-in coming back from the authority, or offers to sign in. Resolves to true when
+ * the page can call the API as the signed-in person.
+ */
+async function startSignIn(config) {
+  state.jwt = true;
+  state.user = null;
+  $('signin-button').addEventListener('click', () => {
+    $('signin-button').disabled = true;
+    SignIn.begin().catch(e => { $('signin-button').disabled = false; showAlert('Sign-in failed: ' + e.message + '.'); });
+  });
+  $('signout').addEventListener('click', async () => {
+    if (!await SignIn.signOut()) {
+      location.hash = '';
+      location.reload();
+    }
+  });
+  let signedIn = false;
+  try {
+    signedIn = await SignIn.start(config);
+  } catch (e) {
+    if (!(e instanceof SignIn.SignInError)) throw e;
+    showAlert('Sign-in failed: ' + e.message + '. Sign in again.');
+  }
+  if (!signedIn) {
+    document.querySelector('nav.tabs').hidden = true;
+    $('signin').hidden = false;
+    return false;
+  }
+  $('signout').hidden = false;
+  // Once the token expires the next call shows the panel; this makes it show on an idle page too.
+  setInterval(() => { if (!$('signin').hidden || SignIn.token()) return; authorizeOrShow(); }, 1000);
+  return true;
+}
+
+function authorizeOrShow() {
+  try { authorize({}); } catch { /* authorize showed the sign-in panel */ }
+}
+
 // ---------- start ----------
 
 async function start() {
   const params = new URLSearchParams(location.search);
-  state.user = params.get('as') || 'alice@example.com';
   try {
+    const config = await api('GET', '/console/config');
+    if (config.mode === 'Jwt') {
+      if (!await startSignIn(config)) return;
+    } else {
+      state.user = params.get('as') || 'alice@example.com';
+    }
     state.me = await api('GET', '/console/me');
   } catch (e) {
-    showAlert(e.status === 401
-      ? 'This server signs people in with tokens (Jwt). This page cannot sign you in yet: use the aw command line with --token.'
-      : e.message);
+    showAlert(e.message);
     return;
   }
-  if (!state.me.development) state.user = null;
   const who = $('who');
   who.hidden = !state.me.development;
   $('as').value = state.me.email;
