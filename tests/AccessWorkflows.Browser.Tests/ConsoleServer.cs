@@ -26,6 +26,10 @@ public sealed class ConsoleServer : IAsyncLifetime
 
     public IBrowser Browser { get; private set; } = null!;
 
+    /// <summary>The server's services: a test changes the sandbox account "by hand" through its store, as someone in the
+    /// AWS console would, behind AccessWorkflows' back.</summary>
+    public IServiceProvider Services => _app!.Services;
+
     public async Task InitializeAsync()
     {
         (_app, BaseAddress) = await StartServerAsync(_data, "--AccessWorkflows:Auth:Mode", "Development");

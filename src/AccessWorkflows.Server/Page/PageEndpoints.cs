@@ -49,8 +49,9 @@ internal static class PageEndpoints
         });
     }
 
-    /// <summary><c>{ email, admin, auditor, approver, development, people }</c>; <c>people</c> (the emails the rules
-    /// name, for the Development user picker) only in Development authentication, where the caller picks anyway.</summary>
+    /// <summary><c>{ email, admin, auditor, approver, development, people, accounts }</c>; <c>people</c> (the emails the
+    /// rules name, for the Development user picker) only in Development authentication, where the caller picks anyway;
+    /// <c>accounts</c> (every account of the rules, for the reconciliation report) only for admins and auditors.</summary>
     private static async Task<IResult> MeAsync(HttpContext http)
     {
         if (await AccessRequestHandlers.AuthenticateAsync(http) is not { } caller)
@@ -64,7 +65,10 @@ internal static class PageEndpoints
         string[] people = development
             ? [.. rules.Admins.Concat(rules.Auditors).Concat(rules.ApproverGroups.Values.SelectMany(g => g)).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal)]
             : [];
-        return Results.Ok(new { email = caller.Email, admin = rules.IsAdmin(caller.Email), auditor = rules.IsAuditor(caller.Email), approver, development, people });
+        var admin = rules.IsAdmin(caller.Email);
+        var auditor = rules.IsAuditor(caller.Email);
+        var accounts = admin || auditor ? rules.Accounts.Select(a => new { id = a.Id, name = a.Name }) : [];
+        return Results.Ok(new { email = caller.Email, admin, auditor, approver, development, people, accounts });
     }
 
     /// <summary><c>{ waiting: [request], decided: [request] }</c>: pending requests the caller may decide now (an
