@@ -84,8 +84,9 @@ public sealed partial class ConsoleTests(ConsoleServer server) : IClassFixture<C
         await audit.GetByRole(AriaRole.Link, new() { Name = "All requests" }).ClickAsync();
         var download = await audit.RunAndWaitForDownloadAsync(() => audit.GetByRole(AriaRole.Button, new() { Name = "Export audit as CSV" }).ClickAsync());
         var csv = await File.ReadAllTextAsync((await download.PathAsync())!);
-        Assert.StartsWith("at,requestId,type,actor,channel,detail", csv);
-        Assert.Contains("\"request.revoked\",\"secops@example.com\",\"api\",\"left the incident\"", csv);
+        Assert.StartsWith("at,id,type,requestId,accountId,actor,channel,status,detail\r\n", csv);
+        Assert.Contains(csv.Split("\r\n"), line => line.Contains("\"request.revoked\"", StringComparison.Ordinal)
+            && line.EndsWith("\"secops@example.com\",\"api\",\"Success\",\"left the incident\"", StringComparison.Ordinal));
     }
 
     [Fact]
