@@ -70,7 +70,7 @@ public sealed class ConsoleServer : IAsyncLifetime
     }
 
     /// <summary>A fresh browser context (its own storage) showing the page as <paramref name="email"/>.</summary>
-    public async Task<IPage> OpenAsync(string email, string view = "mine", int width = 1280, int height = 900, string timeZone = "Asia/Kolkata")
+    public async Task<IPage> OpenAsync(string email, string view = "mine", int width = 1280, int height = 900, string timeZone = "Asia/Kolkata", bool live = true)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
@@ -82,6 +82,12 @@ public sealed class ConsoleServer : IAsyncLifetime
         var page = await context.NewPageAsync();
         await page.GotoAsync($"/?as={Uri.EscapeDataString(email)}#{view}");
         await Assertions.Expect(page.Locator("#identity")).ToContainTextAsync(email);
+        if (live)
+        {
+            // The server-sent event stream is open: changes made from now on reach the page.
+            await Assertions.Expect(page.Locator("body")).ToHaveAttributeAsync("data-live", "sse");
+        }
+
         return page;
     }
 

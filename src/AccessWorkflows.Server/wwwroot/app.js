@@ -10,6 +10,7 @@ const state = {
   me: null,            // { email, admin, auditor, approver, development, people }
   user: null,          // the Development user (X-Dev-User)
   jwt: false,          // a Jwt server: calls carry the signed-in person's access token (signin.js)
+  live: false,         // a server-sent event stream is open (live.js): no polling then
   view: 'mine',
   detailId: null,
   pages: [null],       // continuation tokens of the admin list: pages[i] opens page i
@@ -356,8 +357,14 @@ function route(moveFocus) {
 }
 
 async function refresh() {
-  if (state.refreshing || !state.me) return;
+  if (!state.me) return;
+  if (state.refreshing) {
+    // A change arrived while a refresh was reading: read again once it is done, or the change would be missed.
+    state.refreshAgain = true;
+    return;
+  }
   state.refreshing = true;
+  state.refreshAgain = false;
   try {
     if (state.view === 'mine') await refreshMine();
     if (state.view === 'approvals' || state.me.approver) await refreshInbox();
@@ -370,6 +377,7 @@ async function refresh() {
     showAlert(e.message);
   } finally {
     state.refreshing = false;
+    if (state.refreshAgain) refresh();
   }
 }
 
@@ -758,6 +766,7 @@ function authorize(headers) {
 /** Shows the sign-in panel with why; the views stay as they were (nothing is lost) but stop updating. */
 function signInLost(text) {
   SignIn.forget();
+  Live.stop();
   const panel = $('signin');
   setText($('signin-text'), text);
   $('signout').hidden = true;
@@ -804,6 +813,34 @@ async function startSignIn(config) {
 
 function authorizeOrShow() {
   try { authorize({}); } catch { /* authorize showed the sign-in panel */ }
+}
+
+// ---------- live updates (live.js): refresh on a change event, poll only while no stream is open ----------
+
+let liveRefreshQueued = false;
+
+/** A request the caller may read changed: refresh the current view once (changes arriving together share it);
+ * the lists update in place, so focus and typed text stay. The Accounts view does not show requests. */
+function onLiveChange(change) {
+  document.body.dataset.liveVersion = String(change.version);
+  if (state.view === 'accounts' || (state.view === 'detail' && change.id !== state.detailId && !state.me.approver)) return;
+  if (liveRefreshQueued) return;
+  liveRefreshQueued = true;
+  setTimeout(() => { liveRefreshQueued = false; refresh(); }, 50);
+}
+
+function onLiveState(live) {
+  const was = state.live;
+  state.live = live;
+  document.body.dataset.live = live ? 'sse' : 'polling';
+  if (live && !was) refresh(); // catch up with what changed while no stream was open
+}
+
+/** Polling: every REFRESH_MS while no stream is open; the Accounts view (not fed by request changes) always. */
+function startUpdates() {
+  document.body.dataset.live = 'polling';
+  setInterval(() => { if (!document.hidden && (!state.live || state.view === 'accounts')) refresh(); }, REFRESH_MS);
+  if (typeof EventSource === 'function') Live.start({ onChange: onLiveChange, onState: onLiveState });
 }
 
 // ---------- start ----------
@@ -855,7 +892,7 @@ async function start() {
   window.addEventListener('hashchange', () => route(true));
   route(false);
   suggest();
-  setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS);
+  startUpdates();
   setInterval(() => document.querySelectorAll('.countdown').forEach(tickCountdown), 1000);
 }
 
