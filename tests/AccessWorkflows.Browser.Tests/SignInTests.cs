@@ -58,6 +58,7 @@ public sealed class SignInTests(JwtConsoleServer server) : IClassFixture<JwtCons
         await Expect(page.Locator("#identity")).ToHaveTextAsync("dana@example.com");
         await Expect(page.Locator("#my-list .card").Filter(new() { HasText = "signed in with OpenID Connect" }).Locator(".badge")).ToHaveTextAsync("pending");
         Assert.Equal(server.BaseAddress + "#mine", page.Url);
+        await Expect(page.Locator("body")).ToHaveAttributeAsync("data-live", "sse"); // its ticket was got with the token
         var call = await mine;
         Assert.StartsWith("Bearer ey", await call.HeaderValueAsync("authorization"));
         Assert.Null(await call.HeaderValueAsync("x-dev-user"));
