@@ -56,6 +56,9 @@ internal sealed class RequestChangeFeed
 /// <summary>Publishes every request the wrapped store creates or changes to the <see cref="RequestChangeFeed"/>.</summary>
 internal sealed class ObservedRequestStore(IRequestStore inner, RequestChangeFeed feed) : IRequestStore
 {
+    /// <summary>The store that keeps the requests (SQLite or tables).</summary>
+    public IRequestStore Inner => inner;
+
     public async Task<bool> TryCreateAsync(AccessRequest request, CancellationToken cancellationToken = default)
     {
         var created = await inner.TryCreateAsync(request, cancellationToken);
