@@ -783,6 +783,11 @@ function signInLost(text) {
 async function startSignIn(config) {
   state.jwt = true;
   state.user = null;
+  if (!config.clientId) {
+    document.querySelector('nav.tabs').hidden = true;
+    showAlert('This server signs people in with tokens (Jwt) but names no client for this page (AccessWorkflows:Auth:ClientId), so the page cannot sign you in. Use the aw command line with --token.');
+    return false;
+  }
   $('signin-button').addEventListener('click', () => {
     $('signin-button').disabled = true;
     SignIn.begin().catch(e => { $('signin-button').disabled = false; showAlert('Sign-in failed: ' + e.message + '.'); });
