@@ -160,6 +160,10 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
             var items = audit.GetProperty("items").EnumerateArray().ToList();
             Assert.Contains(items, e => e.GetProperty("type").GetString() == "account.removed" && e.GetProperty("detail").GetString()!.Contains(orphan.Arn, StringComparison.Ordinal));
             Assert.Contains(items, e => e.GetProperty("type").GetString() == "account.drift" && e.GetProperty("detail").GetString()!.Contains("bob", StringComparison.Ordinal));
+            var run = Assert.Single(items, e => e.GetProperty("type").GetString() == "account.reconciled");
+            Assert.Equal("found 1, removed 1, repaired 0, drift 1, errors 0", run.GetProperty("detail").GetString());
+            Assert.Equal("api", run.GetProperty("channel").GetString());
+            Assert.Equal(items[^1], run); // recorded after the findings of its sweep
         }
 
         Assert.Contains(Policies.ReadOnlyArn, _aws.Users["bob"].Attached);

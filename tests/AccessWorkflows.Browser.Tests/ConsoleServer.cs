@@ -26,35 +26,51 @@ public sealed class ConsoleServer : IAsyncLifetime
 
     public IBrowser Browser { get; private set; } = null!;
 
+    /// <summary>The server's services: a test changes the sandbox account "by hand" through its store, as someone in the
+    /// AWS console would, behind AccessWorkflows' back.</summary>
+    public IServiceProvider Services => _app!.Services;
+
     public async Task InitializeAsync()
+    {
+        (_app, BaseAddress) = await StartServerAsync(_data, "--AccessWorkflows:Auth:Mode", "Development");
+        (_playwright, Browser) = await LaunchChromiumAsync();
+    }
+
+    /// <summary>The real server on a free loopback port with the browser tests' rules, its data in <paramref name="data"/>,
+    /// plus <paramref name="settings"/> (command-line configuration pairs).</summary>
+    public static async Task<(WebApplication App, Uri BaseAddress)> StartServerAsync(string data, params string[] settings)
+    {
+        Directory.CreateDirectory(data);
+        var app = AccessWorkflowsServer.Build(
+        [
+            "--environment", "Development",
+            "--urls", "http://127.0.0.1:0",
+            "--contentRoot", Path.Combine(Azurite.RepositoryRoot(), "src", "AccessWorkflows.Server"),
+            "--AccessWorkflows:RulesPath", Path.Combine(AppContext.BaseDirectory, "browser-rules.yaml"),
+            "--AccessWorkflows:Sqlite:Path", Path.Combine(data, "accessworkflows.db"),
+            "--AccessWorkflows:Durable:Path", Path.Combine(data, "durable.db"),
+            "--Logging:LogLevel:Default", "Warning",
+            .. settings,
+        ]);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return (app, new Uri(address.TrimEnd('/') + "/"));
+    }
+
+    /// <summary>Debian's chromium, headless, driven by Playwright (never a downloaded browser).</summary>
+    public static async Task<(IPlaywright Playwright, IBrowser Browser)> LaunchChromiumAsync()
     {
         if (!File.Exists(ChromiumPath))
         {
             throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (apt-get install -y chromium); scripts/test.sh does it.");
         }
 
-        Directory.CreateDirectory(_data);
-        _app = AccessWorkflowsServer.Build(
-        [
-            "--environment", "Development",
-            "--urls", "http://127.0.0.1:0",
-            "--contentRoot", Path.Combine(Azurite.RepositoryRoot(), "src", "AccessWorkflows.Server"),
-            "--AccessWorkflows:RulesPath", Path.Combine(AppContext.BaseDirectory, "browser-rules.yaml"),
-            "--AccessWorkflows:Sqlite:Path", Path.Combine(_data, "accessworkflows.db"),
-            "--AccessWorkflows:Durable:Path", Path.Combine(_data, "durable.db"),
-            "--AccessWorkflows:Auth:Mode", "Development",
-            "--Logging:LogLevel:Default", "Warning",
-        ]);
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        BaseAddress = new Uri(address.TrimEnd('/') + "/");
-
-        _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true });
+        var playwright = await Playwright.CreateAsync();
+        return (playwright, await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true }));
     }
 
     /// <summary>A fresh browser context (its own storage) showing the page as <paramref name="email"/>.</summary>
-    public async Task<IPage> OpenAsync(string email, string view = "mine", int width = 1280, int height = 900, string timeZone = "Asia/Kolkata")
+    public async Task<IPage> OpenAsync(string email, string view = "mine", int width = 1280, int height = 900, string timeZone = "Asia/Kolkata", bool live = true)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
@@ -66,6 +82,12 @@ public sealed class ConsoleServer : IAsyncLifetime
         var page = await context.NewPageAsync();
         await page.GotoAsync($"/?as={Uri.EscapeDataString(email)}#{view}");
         await Assertions.Expect(page.Locator("#identity")).ToContainTextAsync(email);
+        if (live)
+        {
+            // The server-sent event stream is open: changes made from now on reach the page.
+            await Assertions.Expect(page.Locator("body")).ToHaveAttributeAsync("data-live", "sse");
+        }
+
         return page;
     }
 

@@ -84,8 +84,9 @@ public sealed partial class ConsoleTests(ConsoleServer server) : IClassFixture<C
         await audit.GetByRole(AriaRole.Link, new() { Name = "All requests" }).ClickAsync();
         var download = await audit.RunAndWaitForDownloadAsync(() => audit.GetByRole(AriaRole.Button, new() { Name = "Export audit as CSV" }).ClickAsync());
         var csv = await File.ReadAllTextAsync((await download.PathAsync())!);
-        Assert.StartsWith("at,requestId,type,actor,channel,detail", csv);
-        Assert.Contains("\"request.revoked\",\"secops@example.com\",\"api\",\"left the incident\"", csv);
+        Assert.StartsWith("at,id,type,requestId,accountId,actor,channel,status,detail\r\n", csv);
+        Assert.Contains(csv.Split("\r\n"), line => line.Contains("\"request.revoked\"", StringComparison.Ordinal)
+            && line.EndsWith("\"secops@example.com\",\"api\",\"Success\",\"left the incident\"", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -125,10 +126,14 @@ public sealed partial class ConsoleTests(ConsoleServer server) : IClassFixture<C
         var comment = carol.Locator("#waiting-list .card").Filter(new() { HasText = "focus check" }).GetByLabel("Comment");
         await comment.FillAsync("typing while the page refreshes");
 
-        // Two refreshes of the inbox later, the same element still has focus and the text.
+        // Two more requests reach carol's inbox while she types (each refreshes it live); the same element still has
+        // focus and the text.
         for (var i = 0; i < 2; i++)
         {
-            await carol.WaitForResponseAsync(r => r.Url.Contains("/console/inbox", StringComparison.Ordinal));
+            var refreshed = carol.WaitForResponseAsync(r => r.Url.Contains("/console/inbox", StringComparison.Ordinal));
+            await server.CreatePendingAsync("yann@example.com", reason: $"arrives while carol types {i}");
+            await refreshed;
+            await Expect(carol.Locator("#waiting-list .card").Filter(new() { HasText = $"arrives while carol types {i}" })).ToBeVisibleAsync();
         }
 
         await Expect(comment).ToBeFocusedAsync();
@@ -164,22 +169,29 @@ public sealed partial class ConsoleTests(ConsoleServer server) : IClassFixture<C
         await Expect(page.Locator("#active-empty")).ToHaveTextAsync("You hold no access right now. Request access.");
         await Expect(page.Locator("#my-empty")).ToBeVisibleAsync();
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "All requests" })).ToBeHiddenAsync();
-        await page.WaitForResponseAsync(r => r.Url.Contains("/api/requests?mine=true", StringComparison.Ordinal));
-        await page.WaitForResponseAsync(r => r.Url.Contains("/api/requests?mine=true", StringComparison.Ordinal));
+
+        // A change of their own request refreshes their lists (live), and nothing of that asks for admin data.
+        static bool Mine(string url) => url.Contains("/api/requests?mine=true", StringComparison.Ordinal);
+        var refreshed = page.WaitForResponseAsync(r => Mine(r.Url));
+        await server.CreatePendingAsync("nobody@example.com", reason: "my own change");
+        await refreshed;
+        await Expect(page.Locator("#my-list .card").Filter(new() { HasText = "my own change" })).ToBeVisibleAsync();
         lock (refused)
         {
             Assert.Empty(refused);
         }
 
         // An error without a body says what happened, not "null"; a server that cannot be reached says so, not
-        // "Failed to fetch"; and the page recovers by itself.
-        static bool Mine(string url) => url.Contains("/api/requests?mine=true", StringComparison.Ordinal);
+        // "Failed to fetch"; and the page recovers by itself. (Each change of nobody's requests makes the page read.)
         await page.RouteAsync(Mine, route => route.FulfillAsync(new() { Status = 502 }));
+        await server.CreatePendingAsync("nobody@example.com", reason: "answered 502");
         await Expect(page.Locator("#alert")).ToContainTextAsync("The server answered 502");
         await page.UnrouteAllAsync();
         await page.RouteAsync(Mine, route => route.AbortAsync());
+        await server.CreatePendingAsync("nobody@example.com", reason: "not reachable");
         await Expect(page.Locator("#alert")).ToHaveTextAsync("The server cannot be reached. Is it running? The page retries on its own.");
         await page.UnrouteAllAsync();
+        await server.CreatePendingAsync("nobody@example.com", reason: "reachable again");
         await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Connected to the server again.");
     }
 
@@ -234,7 +246,7 @@ public sealed partial class ConsoleTests(ConsoleServer server) : IClassFixture<C
         await Expect(keyboard.GetByRole(AriaRole.Status)).ToContainTextAsync("Request sent");
     }
 
-    private static async Task AssertAccessibleAsync(IPage page, string view)
+    internal static async Task AssertAccessibleAsync(IPage page, string view)
     {
         var results = await page.RunAxe(new AxeRunOptions
         {

@@ -77,6 +77,23 @@ public sealed class JwtAuthenticationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_page_configuration_names_the_authority_and_is_read_without_a_token()
+    {
+        var answer = await _server.CreateClient().GetAsync("/console/config");
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal("no-store", answer.Headers.CacheControl?.ToString());
+        var config = await answer.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        Assert.Equal("Jwt", config.GetProperty("mode").GetString());
+        Assert.Equal(Issuer, config.GetProperty("authority").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, config.GetProperty("clientId").ValueKind); // not configured here
+        Assert.Equal("openid email profile", config.GetProperty("scopes").GetString());
+
+        // Everything else of the page still needs a token.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _server.CreateClient().GetAsync("/console/me")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _server.CreateClient().PostAsync("/console/events/ticket", null)).StatusCode);
+    }
+
+    [Fact]
     public async Task The_dev_header_is_not_trusted_in_jwt_mode()
     {
         var client = _server.CreateClient();

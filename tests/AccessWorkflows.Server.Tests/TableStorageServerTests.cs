@@ -26,7 +26,7 @@ public sealed class TableStorageServerTests
         });
         var alice = server.As("alice@example.com");
         var admin = server.As("secops@example.com");
-        Assert.IsType<TableAccessStore>(server.Services.GetRequiredService<IRequestStore>());
+        Assert.IsType<TableAccessStore>(Assert.IsType<AccessWorkflows.Server.Page.ObservedRequestStore>(server.Services.GetRequiredService<IRequestStore>()).Inner);
         Assert.Equal(HttpStatusCode.OK, (await alice.GetAsync("/api/health")).StatusCode);
 
         var created = await Api.CreatePendingAsync(alice, Api.PolicyRequest(duration: "PT3S"));

@@ -64,6 +64,7 @@ public static class AccessWorkflowsServer
         services.AddSingleton(rules);
 
         var dataDirectories = AddStorage(services, configuration);
+        services.AddLiveUpdates();
         services.AddCallerAuthentication(section.GetSection("Auth"), environment);
 
         // Integrations register themselves only when configured; the core fills in the rest.
@@ -134,6 +135,7 @@ public static class AccessWorkflowsServer
         app.MapAccountApi();
         app.MapProbes();
         app.MapConsole();
+        app.MapLiveUpdates();
         app.MapAccessWorkflowsTelemetry();
         app.MapWebhook();
         app.MapTeams();

@@ -2,6 +2,7 @@ using AccessWorkflows.Http;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
 using AccessWorkflows.Storage;
+using Microsoft.Extensions.Options;
 
 namespace AccessWorkflows.Server.Page;
 
@@ -17,14 +18,40 @@ internal static class PageEndpoints
 
     public static IEndpointRouteBuilder MapConsole(this IEndpointRouteBuilder endpoints)
     {
+        endpoints.MapGet("/console/config", Config);
         endpoints.MapGet("/console/me", (Func<HttpContext, Task<IResult>>)MeAsync);
         endpoints.MapGet("/console/inbox", (Func<HttpContext, Task<IResult>>)InboxAsync);
         endpoints.MapGet("/console/rule", (Func<HttpContext, Task<IResult>>)RuleAsync);
         return endpoints;
     }
 
-    /// <summary><c>{ email, admin, auditor, approver, development, people }</c>; <c>people</c> (the emails the rules
-    /// name, for the Development user picker) only in Development authentication, where the caller picks anyway.</summary>
+    /// <summary>
+    /// <c>{ mode: "Development" }</c> or <c>{ mode: "Jwt", authority, clientId, scopes }</c>: how the page signs people
+    /// in. Anonymous, as the page needs it before anyone is signed in; it holds nothing secret (a public client's id
+    /// and the authority are in every authorization request the browser makes anyway). <c>clientId</c> is null when
+    /// <c>AccessWorkflows:Auth:ClientId</c> is not set, and the page then says that it cannot sign anyone in.
+    /// </summary>
+    private static IResult Config(HttpContext http)
+    {
+        http.Response.Headers.CacheControl = "no-store";
+        if (http.RequestServices.GetRequiredService<ICallerAuthenticator>() is DevelopmentCallerAuthenticator)
+        {
+            return Results.Ok(new { mode = AuthOptions.DevelopmentMode });
+        }
+
+        var auth = http.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value;
+        return Results.Ok(new
+        {
+            mode = AuthOptions.JwtMode,
+            authority = auth.Authority!.TrimEnd('/'),
+            clientId = string.IsNullOrWhiteSpace(auth.ClientId) ? null : auth.ClientId.Trim(),
+            scopes = auth.Scopes,
+        });
+    }
+
+    /// <summary><c>{ email, admin, auditor, approver, development, people, accounts }</c>; <c>people</c> (the emails the
+    /// rules name, for the Development user picker) only in Development authentication, where the caller picks anyway;
+    /// <c>accounts</c> (every account of the rules, for the reconciliation report) only for admins and auditors.</summary>
     private static async Task<IResult> MeAsync(HttpContext http)
     {
         if (await AccessRequestHandlers.AuthenticateAsync(http) is not { } caller)
@@ -38,7 +65,10 @@ internal static class PageEndpoints
         string[] people = development
             ? [.. rules.Admins.Concat(rules.Auditors).Concat(rules.ApproverGroups.Values.SelectMany(g => g)).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal)]
             : [];
-        return Results.Ok(new { email = caller.Email, admin = rules.IsAdmin(caller.Email), auditor = rules.IsAuditor(caller.Email), approver, development, people });
+        var admin = rules.IsAdmin(caller.Email);
+        var auditor = rules.IsAuditor(caller.Email);
+        var accounts = admin || auditor ? rules.Accounts.Select(a => new { id = a.Id, name = a.Name }) : [];
+        return Results.Ok(new { email = caller.Email, admin, auditor, approver, development, people, accounts });
     }
 
     /// <summary><c>{ waiting: [request], decided: [request] }</c>: pending requests the caller may decide now (an

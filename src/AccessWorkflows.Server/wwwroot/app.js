@@ -9,6 +9,8 @@ const $ = id => document.getElementById(id);
 const state = {
   me: null,            // { email, admin, auditor, approver, development, people }
   user: null,          // the Development user (X-Dev-User)
+  jwt: false,          // a Jwt server: calls carry the signed-in person's access token (signin.js)
+  live: false,         // a server-sent event stream is open (live.js): no polling then
   view: 'mine',
   detailId: null,
   pages: [null],       // continuation tokens of the admin list: pages[i] opens page i
@@ -85,7 +87,7 @@ const accountLabel = id => state.accounts.has(id) ? `${state.accounts.get(id)} (
 
 async function api(method, path, body) {
   const headers = { 'Accept': 'application/json' };
-  if (state.user) headers['X-Dev-User'] = state.user;
+  authorize(headers);
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response;
   try {
@@ -96,6 +98,10 @@ async function api(method, path, body) {
   const text = await response.text();
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { /* not JSON: the status line says enough */ }
+  if (response.status === 401 && state.jwt) {
+    signInLost('The server no longer accepts your sign-in. Sign in again to continue.');
+    throw new ApiError(401, 'Your sign-in has ended: sign in again.');
+  }
   if (!response.ok) {
     let message = (json && (json.detail || json.title)) || `The server answered ${response.status} ${response.statusText || ''}`.trim();
     if (json && json.errors) message += ' ' + Object.entries(json.errors).map(([k, v]) => `${k}: ${[].concat(v).join('; ')}`).join(' ');
@@ -330,13 +336,13 @@ function confirmDialog({ title, text, confirm, comment, commentRequired }) {
 
 // ---------- views ----------
 
-const views = ['mine', 'approvals', 'new', 'all', 'detail'];
+const views = ['mine', 'approvals', 'new', 'all', 'accounts', 'detail'];
 
 function route(moveFocus) {
   const hash = location.hash.replace(/^#/, '');
   if (hash === 'main' && moveFocus) return; // the skip link: not a view
   let view = hash.startsWith('request/') ? 'detail' : (views.includes(hash) ? hash : 'mine');
-  if (view === 'all' && !(state.me.admin || state.me.auditor)) view = 'mine';
+  if ((view === 'all' || view === 'accounts') && !(state.me.admin || state.me.auditor)) view = 'mine';
   state.detailId = view === 'detail' ? hash.slice('request/'.length) : null;
   const changed = state.view !== view;
   state.view = view;
@@ -351,12 +357,19 @@ function route(moveFocus) {
 }
 
 async function refresh() {
-  if (state.refreshing || !state.me) return;
+  if (!state.me) return;
+  if (state.refreshing) {
+    // A change arrived while a refresh was reading: read again once it is done, or the change would be missed.
+    state.refreshAgain = true;
+    return;
+  }
   state.refreshing = true;
+  state.refreshAgain = false;
   try {
     if (state.view === 'mine') await refreshMine();
     if (state.view === 'approvals' || state.me.approver) await refreshInbox();
     if (state.view === 'all') await refreshAll();
+    if (state.view === 'accounts') await refreshAccounts();
     if (state.view === 'detail' && state.detailId) await refreshDetail();
     if (state.offline) { state.offline = false; showAlert(''); announce('Connected to the server again.'); }
   } catch (e) {
@@ -364,6 +377,7 @@ async function refresh() {
     showAlert(e.message);
   } finally {
     state.refreshing = false;
+    if (state.refreshAgain) refresh();
   }
 }
 
@@ -394,7 +408,6 @@ async function refreshAll() {
   if (token) query.set('continuationToken', token);
   const page = await api('GET', '/api/requests?' + query);
   state.nextToken = page.continuationToken || null;
-  state.pageItems = page.items;
   renderList('all-list', 'all-empty', page.items);
   $('page-prev').disabled = state.pageIndex === 0;
   $('page-next').disabled = !state.nextToken;
@@ -465,6 +478,78 @@ async function renderTimeline(r) {
   // Append-only: existing entries stay as they are, new ones are added at the end.
   for (let i = list.children.length; i < entries.length; i++) {
     list.append(Object.assign(document.createElement('li'), { textContent: entries[i] }));
+  }
+}
+
+// ---------- accounts: the reconciliation report (admins reconcile, auditors read) ----------
+
+const ACCOUNT_FINDINGS_SHOWN = 5;
+
+/** One card per account of the rules, updated in place from the account's audit (GrantReconciler's records). */
+async function refreshAccounts() {
+  const list = $('accounts-list');
+  const accounts = state.me.accounts || [];
+  $('accounts-empty').hidden = accounts.length > 0;
+  for (const account of accounts) {
+    let card = [...list.children].find(li => li.dataset.account === account.id);
+    if (!card) {
+      card = createAccountCard(account);
+      list.append(card);
+    }
+    const audit = await api('GET', `/api/accounts/${encodeURIComponent(account.id)}/audit`);
+    updateAccountCard(card, audit.items);
+  }
+}
+
+function createAccountCard(account) {
+  const card = $('account-template').content.firstElementChild.cloneNode(true);
+  card.dataset.account = account.id;
+  const name = field(card, 'name');
+  name.id = `account-${account.id}-name`;
+  name.textContent = `${account.name} (${account.id})`;
+  const button = card.querySelector('[data-action="reconcile"]');
+  button.hidden = !state.me.admin;
+  button.setAttribute('aria-describedby', name.id);
+  button.addEventListener('click', () => reconcileAccount(account, button));
+  return card;
+}
+
+/** The last sweep (account.reconciled) and the latest findings of each kind, newest first. */
+function updateAccountCard(card, events) {
+  const last = events.filter(e => e.type === 'account.reconciled').at(-1);
+  setText(field(card, 'last'), last ? `${formatTime(last.at)} by ${last.actor} via ${last.channel}` : 'Not reconciled yet.');
+  setText(field(card, 'summary'), last ? last.detail || '' : '');
+  const findings = (type, none) => {
+    const latest = events.filter(e => e.type === type).slice(-ACCOUNT_FINDINGS_SHOWN).reverse();
+    return latest.length ? latest.map(e => `${formatTime(e.at)} — ${e.detail || ''}`) : [none];
+  };
+  setLines(field(card, 'drift'), findings('account.drift', 'No drift reported.'));
+  setLines(field(card, 'repair'), findings('account.repair', 'Nothing repaired.'));
+  setLines(field(card, 'removed'), findings('account.removed', 'Nothing removed.'));
+}
+
+/** Replaces a list's items only when their text changed (a refresh must not disturb a reader). */
+function setLines(list, lines) {
+  if ([...list.children].map(li => li.textContent).join('\n') === lines.join('\n')) return;
+  list.replaceChildren(...lines.map(text => Object.assign(document.createElement('li'), { textContent: text })));
+}
+
+async function reconcileAccount(account, button) {
+  const ok = await confirmDialog({
+    title: `Reconcile ${account.name} now?`,
+    text: `The sweep runs on ${account.name} (${account.id}) now: access only ended requests explain is removed, live grants removed by hand are put back, drift is reported and left in place.`,
+    confirm: 'Reconcile now',
+  });
+  if (!ok) return;
+  button.disabled = true;
+  try {
+    const report = await api('POST', `/api/accounts/${encodeURIComponent(account.id)}/reconcile`);
+    announce(`Reconciled ${account.name}: found ${report.found.length}, removed ${report.removed.length}, repaired ${report.repaired.length}, drift ${report.drift.length}, errors ${report.errors.length}.`);
+    await refresh();
+  } catch (e) {
+    showAlert(e.message);
+  } finally {
+    button.disabled = false;
   }
 }
 
@@ -574,42 +659,211 @@ async function submitRequest(event) {
   }
 }
 
-// ---------- audit export ----------
+// ---------- audit export (auditors and admins): GET /api/audit, every page, as NDJSON or CSV ----------
 
-async function exportAudit(format) {
-  const items = state.pageItems || [];
-  const events = [];
-  for (const r of items) events.push(...(await api('GET', `/api/requests/${r.id}/audit`)).items);
-  let text;
-  if (format === 'csv') {
-    const columns = ['at', 'requestId', 'type', 'actor', 'channel', 'detail'];
-    const quote = v => `"${String(v ?? '').replaceAll('"', '""')}"`;
-    text = [columns.join(','), ...events.map(e => columns.map(c => quote(e[c])).join(','))].join('\r\n') + '\r\n';
-  } else {
-    text = events.map(e => JSON.stringify(e)).join('\n') + (events.length ? '\n' : '');
+const EXPORT_PAGE_SIZE = 1000; // the API's largest page
+const EXPORT_CSV_COLUMNS = ['at', 'id', 'type', 'requestId', 'accountId', 'actor', 'channel', 'status', 'detail'];
+
+/** A local calendar day (yyyy-mm-dd from a date input) to the instant it starts, in the API's UTC grammar. */
+function dayStart(day, plusDays = 0) {
+  const [y, m, d] = day.split('-').map(Number);
+  return new Date(y, m - 1, d + plusDays).toISOString();
+}
+
+function localDay(date) {
+  return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
+}
+
+/** The raw text of every page of the export, following each answer's Link rel="next" until there is none. */
+async function fetchAuditPages(since, until) {
+  const pages = [];
+  let next = '/api/audit?' + new URLSearchParams({ since, until, pageSize: String(EXPORT_PAGE_SIZE) });
+  while (next) {
+    const headers = { Accept: 'application/x-ndjson' };
+    authorize(headers);
+    let response;
+    try {
+      response = await fetch(next, { headers });
+    } catch {
+      throw new ApiError(0, 'The server cannot be reached. Is it running? The page retries on its own.');
+    }
+    if (!response.ok) {
+      let problem = null;
+      try { problem = await response.json(); } catch { /* the status says enough */ }
+      throw new ApiError(response.status, (problem && (problem.detail || problem.title)) || `The server answered ${response.status}`);
+    }
+    pages.push(await response.text());
+    const link = /<([^>]+)>\s*;\s*rel="next"/.exec(response.headers.get('Link') || '');
+    next = link ? new URL(link[1], new URL(next, location.href)).toString() : null;
   }
-  const link = $('export-link');
-  if (link.href) URL.revokeObjectURL(link.href);
-  link.href = URL.createObjectURL(new Blob([text], { type: format === 'csv' ? 'text/csv' : 'application/x-ndjson' }));
-  link.download = `accessworkflows-audit-${new Date().toISOString().slice(0, 19).replaceAll(':', '')}.${format === 'csv' ? 'csv' : 'ndjson'}`;
-  link.click();
-  announce(`Exported ${events.length} audit events of ${items.length} requests.`);
+  return pages;
+}
+
+function auditCsv(lines) {
+  const quote = v => `"${String(v ?? '').replaceAll('"', '""')}"`;
+  const rows = lines.map(line => {
+    const e = JSON.parse(line);
+    const row = { at: new Date(e.time).toISOString(), id: e.id, type: e.type, requestId: e.requestId, accountId: e.accountId,
+      actor: e.actor && e.actor.user ? e.actor.user.name : '', channel: e.channel, status: e.status, detail: e.detail };
+    return EXPORT_CSV_COLUMNS.map(c => quote(row[c])).join(',');
+  });
+  return [EXPORT_CSV_COLUMNS.join(','), ...rows].join('\r\n') + '\r\n';
+}
+
+async function exportAudit(event) {
+  event.preventDefault();
+  const format = event.submitter ? event.submitter.value : 'ndjson';
+  const error = $('exp-error');
+  error.textContent = '';
+  const from = $('exp-from').value, to = $('exp-to').value;
+  if (!from) { error.textContent = 'Choose the first day.'; $('exp-from').focus(); return; }
+  if (!to) { error.textContent = 'Choose the last day.'; $('exp-to').focus(); return; }
+  if (to < from) { error.textContent = 'The last day comes before the first.'; $('exp-to').focus(); return; }
+  const button = event.submitter || $('export').querySelector('button');
+  button.disabled = true;
+  try {
+    const pages = await fetchAuditPages(dayStart(from), dayStart(to, 1));
+    const lines = pages.join('').split('\n').filter(line => line.length > 0);
+    if (!lines.length) {
+      announce(`No audit event from ${from} to ${to}: nothing to export.`);
+      return;
+    }
+    const text = format === 'csv' ? auditCsv(lines) : lines.join('\n') + '\n';
+    const link = $('export-link');
+    if (link.href) URL.revokeObjectURL(link.href);
+    link.href = URL.createObjectURL(new Blob([text], { type: format === 'csv' ? 'text/csv' : 'application/x-ndjson' }));
+    link.download = `accessworkflows-audit-${from}-to-${to}.${format === 'csv' ? 'csv' : 'ndjson'}`;
+    link.click();
+    announce(`Exported ${lines.length} audit events from ${from} to ${to} (${pages.length} ${pages.length === 1 ? 'page' : 'pages'}).`);
+  } catch (e) {
+    error.textContent = e.message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function setUpExport() {
+  const today = new Date();
+  $('exp-to').value = localDay(today);
+  $('exp-from').value = localDay(new Date(today.getFullYear(), today.getMonth(), today.getDate() - 30));
+  $('export').addEventListener('submit', exportAudit);
+}
+
+// ---------- sign-in (Jwt servers; Development servers use the user picker) ----------
+
+/** Adds the caller's identity to an API call: the Development user, or the signed-in person's access token. */
+function authorize(headers) {
+  if (state.user) headers['X-Dev-User'] = state.user;
+  if (!state.jwt) return;
+  const token = SignIn.token();
+  if (!token) {
+    signInLost(`Your sign-in expired at ${formatTime(new Date(SignIn.expiresAt() || Date.now()).toISOString())}. Sign in again to continue.`);
+    throw new ApiError(401, 'Your sign-in has expired: sign in again.');
+  }
+  headers['Authorization'] = 'Bearer ' + token;
+}
+
+/** Shows the sign-in panel with why; the views stay as they were (nothing is lost) but stop updating. */
+function signInLost(text) {
+  SignIn.forget();
+  Live.stop();
+  const panel = $('signin');
+  setText($('signin-text'), text);
+  $('signout').hidden = true;
+  if (panel.hidden) {
+    panel.hidden = false;
+    $('signin-title').focus();
+  }
+}
+
+/**
+ * On a Jwt server: finishes a sign-in coming back from the authority, or offers to sign in. Resolves to true when
+ * the page can call the API as the signed-in person.
+ */
+async function startSignIn(config) {
+  state.jwt = true;
+  state.user = null;
+  if (!config.clientId) {
+    document.querySelector('nav.tabs').hidden = true;
+    showAlert('This server signs people in with tokens (Jwt) but names no client for this page (AccessWorkflows:Auth:ClientId), so the page cannot sign you in. Use the aw command line with --token.');
+    return false;
+  }
+  $('signin-button').addEventListener('click', () => {
+    $('signin-button').disabled = true;
+    SignIn.begin().catch(e => { $('signin-button').disabled = false; showAlert('Sign-in failed: ' + e.message + '.'); });
+  });
+  $('signout').addEventListener('click', async () => {
+    if (!await SignIn.signOut()) {
+      location.hash = '';
+      location.reload();
+    }
+  });
+  let signedIn = false;
+  try {
+    signedIn = await SignIn.start(config);
+  } catch (e) {
+    if (!(e instanceof SignIn.SignInError)) throw e;
+    showAlert('Sign-in failed: ' + e.message + '. Sign in again.');
+  }
+  if (!signedIn) {
+    document.querySelector('nav.tabs').hidden = true;
+    $('signin').hidden = false;
+    return false;
+  }
+  $('signout').hidden = false;
+  // Once the token expires the next call shows the panel; this makes it show on an idle page too.
+  setInterval(() => { if (!$('signin').hidden || SignIn.token()) return; authorizeOrShow(); }, 1000);
+  return true;
+}
+
+function authorizeOrShow() {
+  try { authorize({}); } catch { /* authorize showed the sign-in panel */ }
+}
+
+// ---------- live updates (live.js): refresh on a change event, poll only while no stream is open ----------
+
+let liveRefreshQueued = false;
+
+/** A request the caller may read changed: refresh the current view once (changes arriving together share it);
+ * the lists update in place, so focus and typed text stay. The Accounts view does not show requests. */
+function onLiveChange(change) {
+  document.body.dataset.liveVersion = String(change.version);
+  if (state.view === 'accounts' || (state.view === 'detail' && change.id !== state.detailId && !state.me.approver)) return;
+  if (liveRefreshQueued) return;
+  liveRefreshQueued = true;
+  setTimeout(() => { liveRefreshQueued = false; refresh(); }, 50);
+}
+
+function onLiveState(live) {
+  const was = state.live;
+  state.live = live;
+  document.body.dataset.live = live ? 'sse' : 'polling';
+  if (live && !was) refresh(); // catch up with what changed while no stream was open
+}
+
+/** Polling: every REFRESH_MS while no stream is open; the Accounts view (not fed by request changes) always. */
+function startUpdates() {
+  document.body.dataset.live = 'polling';
+  setInterval(() => { if (!document.hidden && (!state.live || state.view === 'accounts')) refresh(); }, REFRESH_MS);
+  if (typeof EventSource === 'function') Live.start({ onChange: onLiveChange, onState: onLiveState });
 }
 
 // ---------- start ----------
 
 async function start() {
   const params = new URLSearchParams(location.search);
-  state.user = params.get('as') || 'alice@example.com';
   try {
+    const config = await api('GET', '/console/config');
+    if (config.mode === 'Jwt') {
+      if (!await startSignIn(config)) return;
+    } else {
+      state.user = params.get('as') || 'alice@example.com';
+    }
     state.me = await api('GET', '/console/me');
   } catch (e) {
-    showAlert(e.status === 401
-      ? 'This server signs people in with tokens (Jwt). This page cannot sign you in yet: use the aw command line with --token.'
-      : e.message);
+    showAlert(e.message);
     return;
   }
-  if (!state.me.development) state.user = null;
   const who = $('who');
   who.hidden = !state.me.development;
   $('as').value = state.me.email;
@@ -623,7 +877,7 @@ async function start() {
   });
   const roles = [state.me.admin && 'admin', state.me.auditor && 'auditor', state.me.approver && 'approver'].filter(Boolean);
   setText($('identity'), `${state.me.email}${roles.length ? ' — ' + roles.join(', ') : ''}`);
-  document.querySelector('[data-role="overseer"]').hidden = !(state.me.admin || state.me.auditor);
+  for (const tab of document.querySelectorAll('[data-role="overseer"]')) tab.hidden = !(state.me.admin || state.me.auditor);
 
   const options = await api('GET', '/api/options');
   for (const a of options.accounts) state.accounts.set(a.id, a.name);
@@ -638,13 +892,12 @@ async function start() {
   $('filters').addEventListener('submit', event => { event.preventDefault(); state.pages = [null]; state.pageIndex = 0; refresh(); });
   $('page-next').addEventListener('click', () => { if (state.nextToken) { state.pages[state.pageIndex + 1] = state.nextToken; state.pageIndex++; refresh(); } });
   $('page-prev').addEventListener('click', () => { if (state.pageIndex > 0) { state.pageIndex--; refresh(); } });
-  $('export-csv').addEventListener('click', () => exportAudit('csv').catch(e => showAlert(e.message)));
-  $('export-ndjson').addEventListener('click', () => exportAudit('ndjson').catch(e => showAlert(e.message)));
+  setUpExport();
   // In-page links change only the hash, so ?as= stays.
   window.addEventListener('hashchange', () => route(true));
   route(false);
   suggest();
-  setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS);
+  startUpdates();
   setInterval(() => document.querySelectorAll('.countdown').forEach(tickCountdown), 1000);
 }
 

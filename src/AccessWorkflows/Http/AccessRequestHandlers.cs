@@ -244,11 +244,12 @@ public static class AccessRequestHandlers
     public static Task<Caller?> AuthenticateAsync(HttpContext http) =>
         http.RequestServices.GetRequiredService<ICallerAuthenticator>().AuthenticateAsync(http.Request, http.RequestAborted);
 
-    private static bool CanRead(HttpContext http, Caller caller, AccessRequest request)
-    {
-        var rules = http.RequestServices.GetRequiredService<AccessRules>();
-        return rules.IsAdmin(caller.Email) || rules.IsAuditor(caller.Email) || request.Participants.Contains(caller.Email, StringComparer.OrdinalIgnoreCase);
-    }
+    private static bool CanRead(HttpContext http, Caller caller, AccessRequest request) =>
+        MayRead(http.RequestServices.GetRequiredService<AccessRules>(), caller.Email, request);
+
+    /// <summary>Who may read a request (SPEC 8): admins, auditors, and its requester, beneficiary and approvers.</summary>
+    public static bool MayRead(AccessRules rules, string email, AccessRequest request) =>
+        rules.IsAdmin(email) || rules.IsAuditor(email) || request.Participants.Contains(email, StringComparer.OrdinalIgnoreCase);
 
     private static IResult ToResult(CommandResult result) => result.Outcome switch
     {

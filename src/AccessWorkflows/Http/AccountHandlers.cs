@@ -20,7 +20,7 @@ public static class AccountHandlers
     }
 
     /// <summary><c>GET /api/accounts/{accountId}/audit</c> (admins, auditors): the account's audit events, oldest
-    /// first — <c>account.removed</c>, <c>account.repair</c>, <c>account.drift</c>.</summary>
+    /// first — <c>account.removed</c>, <c>account.repair</c>, <c>account.drift</c>, <c>account.reconciled</c>.</summary>
     public static async Task<IResult> AuditAsync(HttpContext http, string accountId)
     {
         if (await AccessRequestHandlers.AuthenticateAsync(http) is not { } caller)
@@ -44,7 +44,7 @@ public static class AccountHandlers
     }
 
     /// <summary><c>POST /api/accounts/{accountId}/reconcile</c> (admins): sweeps one account (AWS or sandbox) now and
-    /// answers with the report.</summary>
+    /// answers with the report; the run is audited as <c>account.reconciled</c> with the admin as actor.</summary>
     public static async Task<IResult> ReconcileAsync(HttpContext http, string accountId)
     {
         if (await AccessRequestHandlers.AuthenticateAsync(http) is not { } caller)
@@ -63,7 +63,7 @@ public static class AccountHandlers
             return Problems.NotFound($"{accountId} is not an account of the rules file.");
         }
 
-        var report = await http.RequestServices.GetRequiredService<GrantReconciler>().ReconcileAsync(account, http.RequestAborted);
+        var report = await http.RequestServices.GetRequiredService<GrantReconciler>().ReconcileAsync(account, caller.Email, Channels.Api, http.RequestAborted);
         return Results.Ok(report);
     }
 }

@@ -26,6 +26,20 @@ public sealed class AuthOptions
 
     /// <summary>Allow plain-HTTP metadata (tests and local identity providers only).</summary>
     public bool RequireHttpsMetadata { get; set; } = true;
+
+    /// <summary>
+    /// <c>AccessWorkflows:Auth:ClientId</c>: the public client (no secret) the page at <c>/</c> signs people in as, with
+    /// the authorization code flow and PKCE against <see cref="Authority"/>. Without it a Jwt server's page cannot
+    /// sign anyone in (API callers with their own tokens are unaffected). The authority must list the page's address
+    /// (<c>https://host/</c>) as a redirect URI of this client and answer its token endpoint to that origin (CORS).
+    /// </summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>
+    /// <c>AccessWorkflows:Auth:Scopes</c>: what the page asks for, space-separated. It must include <c>openid</c> and
+    /// yield an access token whose audience is <see cref="Audience"/> (on Entra ID: <c>openid email api://…/.default</c>).
+    /// </summary>
+    public string Scopes { get; set; } = "openid email profile";
 }
 
 /// <summary>Who is calling the API: an authenticated, lower-case email.</summary>

@@ -43,11 +43,22 @@ public sealed class GrantReconciler
         _logger = logger;
     }
 
-    public async Task<ReconciliationReport> ReconcileAsync(AccountConfig account, CancellationToken cancellationToken = default)
+    /// <summary>A scheduled sweep of one account (the actor is <c>system</c>).</summary>
+    public Task<ReconciliationReport> ReconcileAsync(AccountConfig account, CancellationToken cancellationToken = default) =>
+        ReconcileAsync(account, Channels.System, Channels.System, cancellationToken);
+
+    /// <summary>
+    /// Sweeps one account now and records the run itself as <c>account.reconciled</c> (who asked, through which
+    /// channel, and the counts), so that the account's audit tells when it was last reconciled even when the sweep
+    /// found nothing. Findings are recorded as they are acted on, before that event.
+    /// </summary>
+    public async Task<ReconciliationReport> ReconcileAsync(AccountConfig account, string actor, string channel, CancellationToken cancellationToken = default)
     {
         var sweep = new Sweep(this, account, _provisioners.For(account), _time.GetUtcNow(), cancellationToken);
         await sweep.RunAsync();
         GrantLog.Reconciled(_logger, account.Id, sweep.Found.Count, sweep.Removed.Count, sweep.Repaired.Count, sweep.Drift.Count, sweep.Errors.Count);
+        var summary = $"found {sweep.Found.Count}, removed {sweep.Removed.Count}, repaired {sweep.Repaired.Count}, drift {sweep.Drift.Count}, errors {sweep.Errors.Count}";
+        await _audit.AppendAsync(new AuditEvent(Guid.NewGuid().ToString("N"), AccountAudit.Key(account.Id), _time.GetUtcNow(), AccountAudit.Reconciled, actor, channel, summary), cancellationToken);
         return new ReconciliationReport(account.Id, sweep.StartedAt, sweep.Found, sweep.Removed, sweep.Repaired, sweep.Drift, sweep.Errors);
     }
 
@@ -304,6 +315,9 @@ public static class AccountAudit
 
     /// <summary>Something the rules grant just in time is held without a live grant; reported, not touched.</summary>
     public const string Drift = "account.drift";
+
+    /// <summary>A sweep ran: <c>found N, removed N, repaired N, drift N, errors N</c>, by <c>system</c> or the admin who asked.</summary>
+    public const string Reconciled = "account.reconciled";
 
     public static string Key(string accountId) => $"account:{accountId}";
 }
