@@ -41,6 +41,13 @@ public sealed class AccessWorkflowActivities
     public async Task<AccessRequest> ApplyChangeAsync(RequestChange change, CancellationToken cancellationToken = default)
     {
         var updated = await _requests.UpdateAsync(change.RequestId, request => Apply(request, change), cancellationToken);
+        if (change.Kind == RequestChangeKind.Approved && updated.Status == RequestStatus.Pending)
+        {
+            // The store refused the approval because the requester cancelled first: nothing was approved to audit.
+            Log.ChangeApplied(_logger, change.RequestId, change.Kind);
+            return updated;
+        }
+
         await _audit.AppendAsync(
             new AuditEvent(change.AuditId, change.RequestId, change.At, AuditType(change), change.Actor, change.Channel, AuditDetail(change)),
             cancellationToken);
