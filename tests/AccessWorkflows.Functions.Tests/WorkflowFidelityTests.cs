@@ -229,7 +229,7 @@ public sealed class WorkflowFidelityTests
         Assert.Equal("pete@example.com", cancelled.GetProperty("endedBy").GetString());
         Assert.Equal(409, (await DecideAsync(app, id, "carol@example.com", "approve")).Status);
         Assert.Empty(await SandboxPoliciesAsync(app, "pete@example.com"));
-        Assert.Equal(["request.created", "request.pending", "request.cancelled"], await AuditTypesAsync(app, id));
+        Assert.Equal(["request.created", "request.pending", "request.cancelled", "decision.late"], await AuditTypesAsync(app, id));
     }
 
     internal static object Body(string account, string policy, string? duration) => new

@@ -12,7 +12,7 @@ public sealed class RateLimitOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>Requests one identity may make per <see cref="Window"/>.</summary>
-    public int PermitLimit { get; set; } = 300;
+    public int PermitLimit { get; set; } = 600;
 
     /// <summary>The fixed window the permits are counted in.</summary>
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
