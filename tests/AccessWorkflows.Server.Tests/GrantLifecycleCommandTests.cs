@@ -109,6 +109,28 @@ public sealed class GrantLifecycleCommandTests : IClassFixture<GrantLifecycleCom
         await Api.WaitForStatusAsync(quinn, created.Id, "relinquished");
     }
 
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("{\"duration\":\"forever\"}")]
+    [InlineData("{\"duration\":\"-PT1H\"}")]
+    [InlineData("{\"duration\":[\"PT1H\"]}")]
+    [InlineData("not json")]
+    public async Task A_hostile_extend_body_is_400_problem_json_and_changes_nothing(string body)
+    {
+        var yves = _server.As("yves@example.com");
+        var created = await Api.CreateAsync(yves, Api.PolicyRequest(PowerUser, duration: "PT1M"));
+        var active = await Api.WaitForStatusAsync(yves, created.Id, "active");
+
+        var response = await yves.PostAsync($"/api/requests/{created.Id}/extend", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var after = await Api.GetAsync(yves, created.Id);
+        Assert.Equal((active.ExpiresAt, 0), (after.ExpiresAt, after.Extensions!.Count));
+        await yves.PostAsync($"/api/requests/{created.Id}/relinquish", null);
+        await Api.WaitForStatusAsync(yves, created.Id, "relinquished");
+    }
+
     [Fact]
     public async Task Only_the_requester_cancels_a_pending_request_and_nothing_is_granted()
     {
