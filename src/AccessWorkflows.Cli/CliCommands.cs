@@ -45,6 +45,8 @@ internal static class CliCommands
             IdCommand(context, "show", "Show one request: its state, decisions and times.", (api, route, _, ct) => api.ShowAsync(route, ct)),
             Decide(context, "approve"), Decide(context, "deny"),
             IdCommand(context, "relinquish", "End your own active grant now.", (api, route, _, ct) => api.SendAsync(HttpMethod.Post, route + "/relinquish", null, ct)),
+            Extend(context),
+            IdCommand(context, "cancel", "Withdraw your own pending request; nothing is granted.", (api, route, _, ct) => api.SendAsync(HttpMethod.Post, route + "/cancel", null, ct)),
             Revoke(context),
             IdCommand(context, "audit", "A request's audit trail, oldest first (admins and auditors).", (api, route, _, ct) => api.AuditAsync(route + "/audit", ct)),
             Completion(context),
@@ -168,6 +170,15 @@ internal static class CliCommands
 
         command.SetAction((parse, ct) => run(Api(context, parse), $"api/requests/{parse.GetValue(id)}", parse, ct));
         return command;
+    }
+
+    private static Command Extend(CliContext context)
+    {
+        var duration = DurationOption("How much longer (added to the current expiry; at most the rule's maxExtendBy)");
+        duration.Required = true;
+        var reason = new Option<string?>("--reason") { Description = "Why (approvers read it when the rule requires approval)", HelpName = "text" };
+        return IdCommand(context, "extend", "Extend your own active grant (the rule's extension key decides how far and whether an approver must agree).", (api, route, parse, ct) =>
+            api.SendAsync(HttpMethod.Post, route + "/extend", Body(("duration", CliApp.IsoDuration(parse.GetValue(duration))), ("reason", parse.GetValue(reason))), ct), duration, reason);
     }
 
     private static Command Revoke(CliContext context)

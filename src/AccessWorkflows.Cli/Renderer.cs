@@ -46,6 +46,13 @@ internal sealed class Renderer(TextWriter output, TimeZoneInfo timeZone, bool js
             rows.Add(("decision", $"{d["decision"]} by {d["approver"]} via {d["channel"]} at {Time(d["at"])}{shortened}{comment}"));
         }
 
+        foreach (var e in r["extensions"]?.AsArray() ?? [])
+        {
+            var until = e!["expiresAt"] is { } to ? $", until {Time(to)}" : "";
+            var decided = e["decidedBy"] is { } decider ? $" by {decider}" : "";
+            rows.Add(("extension", $"{Human(e["duration"])} {e["status"]}{decided} (asked by {e["requestedBy"]} via {e["channel"]}{until})"));
+        }
+
         foreach (var (key, value) in rows.Where(row => row.Item2.Length > 0))
         {
             await output.WriteLineAsync($"{key,-10} {value}");

@@ -67,6 +67,16 @@ public static class WebhookEvents
     public const string Expiring = "request.expiring";
     public const string RevokeFailing = "request.revokeFailing";
 
+    /// <summary>The requester asked to extend the active grant and an approver must decide (<c>request.expiresAt</c>
+    /// is still the current expiry).</summary>
+    public const string ExtensionRequested = "request.extensionRequested";
+
+    /// <summary>The grant was extended: <c>request.expiresAt</c> is the new expiry.</summary>
+    public const string Extended = "request.extended";
+
+    /// <summary>The pending extension was denied or could not be applied; the expiry is unchanged.</summary>
+    public const string ExtensionDenied = "request.extensionDenied";
+
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -85,6 +95,9 @@ public static class WebhookEvents
         NotificationKind.Ended => Ended,
         NotificationKind.Failed => Failed,
         NotificationKind.RevokeFailing => RevokeFailing,
+        NotificationKind.ExtensionRequested => ExtensionRequested,
+        NotificationKind.Extended => Extended,
+        NotificationKind.ExtensionDenied => ExtensionDenied,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown notification kind."),
     };
 

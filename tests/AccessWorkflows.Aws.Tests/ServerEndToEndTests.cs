@@ -106,6 +106,37 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Extending_a_resource_grant_moves_its_policys_own_expiry_before_the_stored_one()
+    {
+        var alice = As(Alice);
+        var created = await alice.PostAsJsonAsync("/api/requests", new
+        {
+            accountId = FakeAws.AccountId,
+            access = new { type = "resource", resourceArn = "arn:aws:s3:::ext-reports", policyArn = Policies.S3ReadOnlyArn },
+            duration = "PT30S",
+        });
+        Assert.Equal(HttpStatusCode.Accepted, created.StatusCode);
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var active = await WaitForAsync(alice, id, "active");
+        var expires = active.GetProperty("expiresAt").GetDateTimeOffset();
+        var generated = $"arn:aws:iam::{FakeAws.AccountId}:policy/access-workflows/access-workflows-{id}";
+
+        Assert.Equal(HttpStatusCode.Accepted, (await alice.PostAsJsonAsync($"/api/requests/{id}/extend", new { duration = "PT1M" })).StatusCode);
+        await Eventually.Until(() => GetAsync(alice, id), r => r.GetProperty("expiresAt").GetDateTimeOffset() == expires.AddMinutes(1), "the extension applies");
+
+        // The generated policy denies itself after the new expiry plus the slack, in one default version.
+        var version = Assert.Single(_aws.Policies[generated].Versions);
+        Assert.True(version.IsDefault);
+        Assert.Contains(AccessWorkflows.Aws.Policies.ResourcePolicyGenerator.FormatTime(expires.AddMinutes(1) + AccessWorkflows.Grants.GrantService.ExpiryConditionSlack), version.Document, StringComparison.Ordinal);
+        Assert.Single(_aws.CallNames(), c => c == "CreatePolicyVersion");
+        Assert.Contains(generated, _aws.Users["alice"].Attached);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await alice.PostAsync($"/api/requests/{id}/relinquish", null)).StatusCode);
+        await WaitForAsync(alice, id, "relinquished");
+        Assert.False(_aws.Policies.ContainsKey(generated));
+    }
+
+    [Fact]
     public async Task A_requester_without_an_IAM_user_is_refused_at_submission_with_the_reason()
     {
         var erin = As("erin@example.com");

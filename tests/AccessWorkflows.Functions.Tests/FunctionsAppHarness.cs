@@ -53,6 +53,9 @@ public sealed class FunctionsAppHarness : IAsyncDisposable
             ["AccessWorkflows:Auth:Mode"] = "Development",
             ["AccessWorkflows:Workflow:RevocationRetry:FirstRetryInterval"] = "00:00:00.200",
             ["AccessWorkflows:Workflow:RevocationRetry:RoundPause"] = "00:00:01",
+
+            // The tests poll as one identity far faster than a person clicks.
+            ["AccessWorkflows:RateLimit:PermitLimit"] = "1000000",
         }).Build();
 
         var services = new ServiceCollection();

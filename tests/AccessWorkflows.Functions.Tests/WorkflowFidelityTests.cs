@@ -189,6 +189,49 @@ public sealed class WorkflowFidelityTests
         Assert.Equal(first.Body.GetProperty("id").GetString(), second.Body.GetProperty("id").GetString());
     }
 
+    [Fact]
+    public async Task An_approved_extension_moves_the_durable_expiry_timer_and_the_grant_ends_at_the_new_expiry()
+    {
+        const string iamReadOnly = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
+        await using var app = await FunctionsAppHarness.StartAsync();
+        var id = await CreateAsync(app, "olga@example.com", policy: iamReadOnly, duration: "PT4S");
+        await WaitForPromptAsync(app, id);
+        Assert.Equal(202, (await DecideAsync(app, id, "carol@example.com", "approve")).Status);
+        var active = await WaitForAsync(app, id, "active");
+        var firstExpiry = active.GetProperty("expiresAt").GetDateTimeOffset();
+
+        var (status, _) = await app.HttpAsync((r, c) => HttpFunctions.ExtendRequest(r, id, c), "POST", $"/api/requests/{id}/extend", "olga@example.com", new { duration = "PT4S", reason = "fidelity" });
+        Assert.Equal(202, status);
+        await Eventually.Until(() => GetAsync(app, id), r => r.GetProperty("extensions").EnumerateArray().Any(e => e.GetProperty("status").GetString() == "pending"), "the extension waits for an approver");
+        Assert.Equal(202, (await DecideAsync(app, id, "dave@example.com", "approve")).Status);
+        await Eventually.Until(() => GetAsync(app, id), r => r.GetProperty("expiresAt").GetDateTimeOffset() == firstExpiry.AddSeconds(4), "the extension applies");
+
+        var expired = await WaitForAsync(app, id, "expired");
+        Assert.True(expired.GetProperty("endedAt").GetDateTimeOffset() >= firstExpiry.AddSeconds(4), "the original expiry timer was cancelled");
+        Assert.DoesNotContain(iamReadOnly, await SandboxPoliciesAsync(app, "olga@example.com"));
+        Assert.Equal(
+            ["extension.requested", "extension.approved", "extension.applied"],
+            (await AuditTypesAsync(app, id)).Where(t => t!.StartsWith("extension.", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_cancelled_pending_request_ends_cancelled_and_an_approval_after_it_provisions_nothing()
+    {
+        await using var app = await FunctionsAppHarness.StartAsync();
+        var id = await CreateAsync(app, "pete@example.com", duration: "PT30S");
+        await WaitForPromptAsync(app, id);
+
+        Assert.Equal(403, (await app.HttpAsync((r, c) => HttpFunctions.CancelRequest(r, id, c), "POST", $"/api/requests/{id}/cancel", "carol@example.com")).Status);
+        var (status, _) = await app.HttpAsync((r, c) => HttpFunctions.CancelRequest(r, id, c), "POST", $"/api/requests/{id}/cancel", "pete@example.com");
+        Assert.True(status is 200 or 202, $"cancel answered {status}");
+
+        var cancelled = await WaitForAsync(app, id, "cancelled");
+        Assert.Equal("pete@example.com", cancelled.GetProperty("endedBy").GetString());
+        Assert.Equal(409, (await DecideAsync(app, id, "carol@example.com", "approve")).Status);
+        Assert.Empty(await SandboxPoliciesAsync(app, "pete@example.com"));
+        Assert.Equal(["request.created", "request.pending", "request.cancelled", "decision.late"], await AuditTypesAsync(app, id));
+    }
+
     internal static object Body(string account, string policy, string? duration) => new
     {
         accountId = account,

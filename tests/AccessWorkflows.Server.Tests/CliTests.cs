@@ -1,4 +1,5 @@
 using AccessWorkflows.Cli;
+using AccessWorkflows.Testing;
 
 namespace AccessWorkflows.Server.Tests;
 
@@ -32,6 +33,46 @@ public sealed class CliTests : IClassFixture<CliTests.Fixture>
         await Api.WaitForStatusAsync(_server.As("zoe@example.com"), id, "relinquished");
         var audit = await RunAsync("--user", "audit@example.com", "audit", id);
         Assert.Contains("request.relinquished", audit.Output);
+    }
+
+    [Fact]
+    public async Task Extend_from_the_cli_moves_the_expiry_and_a_refusal_prints_the_limit()
+    {
+        var yara = _server.As("yara@example.com");
+        var created = await Api.CreateAsync(yara, Api.PolicyRequest("arn:aws:iam::aws:policy/PowerUserAccess", duration: "PT1M"));
+        var active = await Api.WaitForStatusAsync(yara, created.Id, "active");
+
+        var extend = await RunAsync("--user", "yara@example.com", "extend", created.Id, "--duration", "3s", "--reason", "finishing the rollout");
+        Assert.Equal(0, extend.Code);
+        await Eventually.Until(() => Api.GetAsync(yara, created.Id), r => r.ExpiresAt == active.ExpiresAt!.Value.AddSeconds(3), "the extension applies");
+        var show = await RunAsync("--user", "yara@example.com", "show", created.Id);
+        Assert.Contains("extension  3s applied (asked by yara@example.com via api", show.Output);
+
+        var tooFar = await RunAsync("--user", "yara@example.com", "extend", created.Id, "--duration", "1h");
+        Assert.Equal(1, tooFar.Code);
+        Assert.Contains("409", tooFar.Error);
+        Assert.Contains("maxExtendBy", tooFar.Error);
+
+        Assert.Equal(0, (await RunAsync("--user", "yara@example.com", "relinquish", created.Id)).Code);
+        await Api.WaitForStatusAsync(yara, created.Id, "relinquished");
+    }
+
+    [Fact]
+    public async Task Cancel_from_the_cli_withdraws_a_pending_request_only_for_its_requester()
+    {
+        var zack = _server.As("zack@example.com");
+        var created = await Api.CreatePendingAsync(zack, Api.PolicyRequest());
+
+        var byOther = await RunAsync("--user", "carol@example.com", "cancel", created.Id);
+        Assert.Equal(1, byOther.Code);
+        Assert.Contains("403", byOther.Error);
+
+        var (code, output, _) = await RunAsync("--user", "zack@example.com", "cancel", created.Id);
+        Assert.Equal(0, code);
+        Assert.StartsWith(created.Id, output);
+        await Api.WaitForStatusAsync(zack, created.Id, "cancelled");
+        var listed = await RunAsync("--user", "zack@example.com", "list", "--mine", "--status", "cancelled");
+        Assert.Contains(listed.Output.Split('\n'), l => l.StartsWith(created.Id, StringComparison.Ordinal) && l.Contains("  cancelled  ", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -77,6 +118,9 @@ public sealed class CliTests : IClassFixture<CliTests.Fixture>
     [InlineData("list", "--mine", "--bogus")]
     [InlineData("list", "--status", "sleeping")]
     [InlineData("list", "-o", "yaml")]
+    [InlineData("extend", "abc123")]
+    [InlineData("extend", "abc123", "--duration", "soon")]
+    [InlineData("cancel")]
     public async Task Usage_errors_exit_2_without_calling_the_server(params string[] args)
     {
         var (code, _, error) = await RunAsync(["--user", "zoe@example.com", .. args]);

@@ -28,6 +28,9 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
             ["AccessWorkflows:Durable:Path"] = Path.Combine(DataDirectory, "durable.db"),
             ["AccessWorkflows:Auth:Mode"] = "Development",
             ["AccessWorkflows:Workflow:ReminderLead"] = "00:00:02",
+
+            // Tests poll as one identity far faster than a person clicks; the limit itself is tested with a low one.
+            ["AccessWorkflows:RateLimit:PermitLimit"] = "1000000",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -90,7 +93,10 @@ public sealed record RequestJson(
     string? ApprovedBy,
     string? EndedBy,
     string? StatusDetail,
-    List<DecisionJson> Decisions);
+    List<DecisionJson> Decisions,
+    List<ExtensionJson>? Extensions = null);
+
+public sealed record ExtensionJson(string Duration, string Status, string RequestedBy, string? Reason, string Channel, string? DecidedBy, DateTimeOffset? ExpiresAt);
 
 public sealed record DecisionJson(string Approver, string Decision, string? Duration, string? Comment, string Channel, int Level);
 

@@ -154,6 +154,111 @@ public sealed class ServerSlackTests : IAsyncLifetime
         Assert.Empty(request["decisions"]!.AsArray());
     }
 
+    [Fact]
+    public async Task The_reminders_Extend_button_asks_for_the_requester_an_approver_approves_it_in_the_channel_and_every_message_shows_the_new_expiry()
+    {
+        var (requestId, ts) = await RequestFromSlackAsync(SlackPayloads.RequestValues(policy: "arn:aws:iam::aws:policy/PowerUserAccess", duration: "PT20S", reason: "deploy"));
+        await ClickAsync(SlackTestHost.ApproverId, ApproverChannel, ts, "approve", requestId, "PT20S");
+        var active = await WaitForStatusAsync(requestId, "active");
+        var firstExpiry = DateTimeOffset.Parse(active["expiresAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+
+        var dm = FakeSlackWebApi.DmChannelOf(SlackTestHost.RequesterId);
+        var reminder = await Eventually.Until(
+            () => Task.FromResult(_slack.MessagesIn(dm).FirstOrDefault(m => Actions(m).Any(a => a["action_id"]!.GetValue<string>() == "extend"))),
+            m => m is not null,
+            "the expiry reminder carries the Extend button");
+        var extend = Actions(reminder!).Single(a => a["action_id"]!.GetValue<string>() == "extend");
+        Assert.Equal("Extend by 30m", extend["text"]!["text"]!.GetValue<string>());
+
+        // The button names the request, not the person: anyone else clicking it is refused, ephemerally.
+        await ClickAsync(SlackTestHost.ApproverId, dm, reminder!["ts"]!.GetValue<string>(), "extend", requestId);
+        var refusal = await Eventually.Until(() => Task.FromResult(_slack.CallsOf("chat.postEphemeral")), c => c.Count == 1, "the other clicker was told why");
+        Assert.Contains("Only the requester", refusal[0].Args["text"]!.GetValue<string>());
+
+        Assert.Equal(HttpStatusCode.OK, (await ClickAsync(SlackTestHost.RequesterId, dm, reminder["ts"]!.GetValue<string>(), "extend", requestId)).StatusCode);
+        await Eventually.Until(
+            () => Task.FromResult(_slack.Message(ApproverChannel, ts)!),
+            m => Actions(m).Any(a => a["action_id"]!.GetValue<string>() == "extension_approve"),
+            "the approver message asks for the extension");
+        Assert.Equal(firstExpiry, DateTimeOffset.Parse((await GetAsync(requestId))["expiresAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture));
+
+        await ClickAsync("U0DAVE", ApproverChannel, ts, "extension_approve", requestId);
+        var newExpiry = firstExpiry.AddMinutes(30);
+        await Eventually.Until(
+            async () => DateTimeOffset.Parse((await GetAsync(requestId))["expiresAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture),
+            at => at == newExpiry,
+            "the approved extension moves the expiry");
+
+        // Slack's date markup of the new expiry (the JSON escapes its '<', so the search starts after it).
+        var newWhen = $"!date^{newExpiry.ToUnixTimeSeconds()}^";
+        await Eventually.Until(() => _slack.Message(ApproverChannel, ts)!.ToJsonString().Contains(newWhen, StringComparison.Ordinal), "the approver message shows the new expiry in place");
+        Assert.DoesNotContain(Actions(_slack.Message(ApproverChannel, ts)!), a => a["action_id"]!.GetValue<string>() == "extension_approve");
+        var activeDm = _slack.MessagesIn(dm).Single(m => Actions(m).Any(a => a["action_id"]!.GetValue<string>() == "relinquish"));
+        await Eventually.Until(() => _slack.Message(dm, activeDm["ts"]!.GetValue<string>())!.ToJsonString().Contains(newWhen, StringComparison.Ordinal), "the active DM shows the new expiry in place");
+        var extension = (await GetAsync(requestId))["extensions"]![0]!;
+        Assert.Equal(("slack", "dave@example.com"), (extension["channel"]!.GetValue<string>(), extension["decidedBy"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task The_requesters_Cancel_button_cancels_and_the_approver_message_shows_it_in_place()
+    {
+        var (requestId, ts) = await RequestFromSlackAsync(SlackPayloads.RequestValues(reason: "changed my mind"));
+        var dm = FakeSlackWebApi.DmChannelOf(SlackTestHost.RequesterId);
+        var received = await Eventually.Until(
+            () => Task.FromResult(_slack.MessagesIn(dm).FirstOrDefault(m => Actions(m).Any(a => a["action_id"]!.GetValue<string>() == "cancel"))),
+            m => m is not null,
+            "the received DM carries the Cancel button");
+        var receivedTs = received!["ts"]!.GetValue<string>();
+
+        await ClickAsync(SlackTestHost.ApproverId, dm, receivedTs, "cancel", requestId);
+        var refusal = await Eventually.Until(() => Task.FromResult(_slack.CallsOf("chat.postEphemeral")), c => c.Count == 1, "the other clicker was told why");
+        Assert.Contains("Only the requester", refusal[0].Args["text"]!.GetValue<string>());
+        Assert.Equal("pending", (await GetAsync(requestId))["status"]!.GetValue<string>());
+
+        await ClickAsync(SlackTestHost.RequesterId, dm, receivedTs, "cancel", requestId);
+        var cancelled = await WaitForStatusAsync(requestId, "cancelled");
+        Assert.Equal(SlackTestHost.RequesterEmail, cancelled["endedBy"]!.GetValue<string>());
+        await Eventually.Until(() => _slack.Message(ApproverChannel, ts)!.ToJsonString().Contains("Cancelled by the requester", StringComparison.Ordinal), "the approver message shows the cancel in place");
+        Assert.DoesNotContain(Actions(_slack.Message(ApproverChannel, ts)!), a => a["action_id"]!.GetValue<string>() == "approve");
+        await Eventually.Until(() => !Actions(_slack.Message(dm, receivedTs)!).Any(), "the received DM loses its Cancel button");
+        Assert.Empty((await SandboxUserAsync())["attachedPolicies"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task A_slack_user_over_the_rate_limit_gets_429_with_Retry_After_and_other_users_do_not()
+    {
+        var limited = new SlackServerFactory(_slack.BaseAddress, permitLimit: 2);
+        try
+        {
+            await SendOverTheLimitAsync(limited);
+        }
+        finally
+        {
+            await limited.DisposeAsync();
+            Directory.Delete(limited.DataDirectory, recursive: true);
+        }
+    }
+
+    private static async Task SendOverTheLimitAsync(SlackServerFactory limited)
+    {
+        using var http = limited.CreateClient();
+        HttpResponseMessage? last = null;
+        for (var i = 0; i < 3; i++)
+        {
+            last = await PostAsync(http, "api/slack/commands", SlackPayloads.SlashCommand(SlackTestHost.RequesterId, "trig-limit-" + i), DateTimeOffset.UtcNow);
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, last!.StatusCode);
+        Assert.Equal("application/problem+json", last.Content.Headers.ContentType?.MediaType);
+        Assert.NotNull(last.Headers.RetryAfter?.Delta);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, "api/slack/commands", SlackPayloads.SlashCommand(SlackTestHost.ApproverId, "trig-other"), DateTimeOffset.UtcNow)).StatusCode);
+
+        // A forged request is refused before the limit, so it cannot spend the victim's permits.
+        var forged = SlackPayloads.SlashCommand(SlackTestHost.ApproverId, "trig-forged");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(http, "api/slack/commands", forged, DateTimeOffset.UtcNow, "v0=" + new string('0', 64))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, "api/slack/commands", SlackPayloads.SlashCommand(SlackTestHost.ApproverId, "trig-other-2"), DateTimeOffset.UtcNow)).StatusCode);
+    }
+
     private async Task<(string RequestId, string Ts)> RequestFromSlackAsync(JsonObject values)
     {
         var opened = _slack.CallsOf("views.open").Count;
@@ -178,7 +283,10 @@ public sealed class ServerSlackTests : IAsyncLifetime
     private Task<HttpResponseMessage> PostPayloadAsync(string path, JsonObject payload) =>
         PostAsync(path, SlackTestHost.FormBody(("payload", payload.ToJsonString())), DateTimeOffset.UtcNow);
 
-    private Task<HttpResponseMessage> PostAsync(string path, string body, DateTimeOffset at, string? signature = null)
+    private Task<HttpResponseMessage> PostAsync(string path, string body, DateTimeOffset at, string? signature = null) =>
+        PostAsync(_http, path, body, at, signature);
+
+    private static Task<HttpResponseMessage> PostAsync(HttpClient http, string path, string body, DateTimeOffset at, string? signature = null)
     {
         var ts = at.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
         var request = new HttpRequestMessage(HttpMethod.Post, "/" + path)
@@ -187,7 +295,7 @@ public sealed class ServerSlackTests : IAsyncLifetime
         };
         request.Headers.Add("X-Slack-Request-Timestamp", ts);
         request.Headers.Add("X-Slack-Signature", signature ?? SlackRequestVerifier.Sign(SlackTestHost.SigningSecret, ts, Encoding.UTF8.GetBytes(body)));
-        return _http.SendAsync(request);
+        return http.SendAsync(request);
     }
 
     private async Task<JsonNode> GetAsync(string requestId)
@@ -217,10 +325,12 @@ public sealed class ServerSlackTests : IAsyncLifetime
     private sealed class SlackServerFactory : WebApplicationFactory<Program>
     {
         private readonly Uri _slackApi;
+        private readonly int _permitLimit;
 
-        public SlackServerFactory(Uri slackApi)
+        public SlackServerFactory(Uri slackApi, int permitLimit = 1_000_000)
         {
             _slackApi = slackApi;
+            _permitLimit = permitLimit;
             DataDirectory = Path.Combine(Path.GetTempPath(), "aw-slack-tests", Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(DataDirectory);
         }
@@ -237,6 +347,8 @@ public sealed class ServerSlackTests : IAsyncLifetime
             builder.UseSetting("AccessWorkflows:Slack:SigningSecret", SlackTestHost.SigningSecret);
             builder.UseSetting("AccessWorkflows:Slack:BotToken", FakeSlackWebApi.BotToken);
             builder.UseSetting("AccessWorkflows:Slack:ApiBaseUrl", _slackApi.ToString());
+            builder.UseSetting("AccessWorkflows:Workflow:ReminderLead", "00:00:15");
+            builder.UseSetting("AccessWorkflows:RateLimit:PermitLimit", _permitLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
     }
 }

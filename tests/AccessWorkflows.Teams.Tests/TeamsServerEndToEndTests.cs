@@ -24,14 +24,34 @@ public sealed class TeamsServerEndToEndTests : IAsyncLifetime
     private WebApplicationFactory<Program> _server = null!;
     private HttpClient _http = null!;
 
+    private const string AlicesChat = "a:personal-29:alice";
+    private const string PowerUser = "arn:aws:iam::aws:policy/PowerUserAccess";
+
     public async Task InitializeAsync()
     {
         _auth = await FakeBotFrameworkAuth.StartAsync();
         _connector = await FakeBotConnector.StartAsync();
+        _server = Server(permitLimit: 1_000_000);
+        _http = _server.CreateClient();
+
+        _connector.AddMember("29:alice", "alice@example.com", "aad-alice");
+        _connector.AddMember("29:carol", "carol@example.com", "aad-carol");
+        _connector.TeamChannels[TeamId] = [TeamId, Channel];
+        await SendOkAsync(Activities.TeamInstall(_connector.ServiceUrl, TeamId));
+        await SendOkAsync(Activities.PersonalInstall(_connector.ServiceUrl, "29:alice", "aad-alice"));
+        await SendOkAsync(Activities.PersonalInstall(_connector.ServiceUrl, "29:carol", "aad-carol"));
+    }
+
+    /// <summary>The real server against the fake Bot Framework. Grants of 30 minutes get their expiry reminder
+    /// 10 seconds after they start.</summary>
+    private WebApplicationFactory<Program> Server(int permitLimit)
+    {
         var data = Path.Combine(Path.GetTempPath(), "aw-teams-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(data);
         var settings = new Dictionary<string, string?>
         {
+            ["AccessWorkflows:Workflow:ReminderLead"] = "00:29:50",
+            ["AccessWorkflows:RateLimit:PermitLimit"] = permitLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["AccessWorkflows:RulesPath"] = Path.Combine(AppContext.BaseDirectory, "teams-rules.yaml"),
             ["AccessWorkflows:Sqlite:Path"] = Path.Combine(data, "accessworkflows.db"),
             ["AccessWorkflows:Durable:Path"] = Path.Combine(data, "durable.db"),
@@ -42,7 +62,7 @@ public sealed class TeamsServerEndToEndTests : IAsyncLifetime
             ["AccessWorkflows:Teams:OpenIdMetadataUrl"] = _auth.MetadataUrl,
             ["AccessWorkflows:Teams:LoginBaseUrl"] = _connector.LoginBaseUrl,
         };
-        _server = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
+        return new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
         {
             b.UseEnvironment("Development");
             foreach (var (k, v) in settings)
@@ -50,14 +70,6 @@ public sealed class TeamsServerEndToEndTests : IAsyncLifetime
                 b.UseSetting(k, v);
             }
         });
-        _http = _server.CreateClient();
-
-        _connector.AddMember("29:alice", "alice@example.com", "aad-alice");
-        _connector.AddMember("29:carol", "carol@example.com", "aad-carol");
-        _connector.TeamChannels[TeamId] = [TeamId, Channel];
-        await SendOkAsync(Activities.TeamInstall(_connector.ServiceUrl, TeamId));
-        await SendOkAsync(Activities.PersonalInstall(_connector.ServiceUrl, "29:alice", "aad-alice"));
-        await SendOkAsync(Activities.PersonalInstall(_connector.ServiceUrl, "29:carol", "aad-carol"));
     }
 
     public async Task DisposeAsync()
@@ -163,6 +175,110 @@ public sealed class TeamsServerEndToEndTests : IAsyncLifetime
         Assert.Equal("carol@example.com", active["decisions"]!.AsArray().Single()!["approver"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task The_reminders_Extend_asks_for_the_requester_an_approver_approves_it_on_the_channel_card_and_the_cards_show_the_new_expiry()
+    {
+        var requestId = await CreateAsync(PowerUser, "PT30M");
+        var (cardId, _) = await Eventually.Until(() => Task.FromResult(_connector.MessagesIn(Channel)), m => m.Count == 1, "the approval card is posted").ContinueWith(t => t.Result[0]);
+        await InvokeAsync(Activities.Execute(_connector.ServiceUrl, "29:carol", "approve", new JsonObject { ["requestId"] = requestId }, Channel, cardId));
+        var active = await Eventually.Until(() => GetAsync(requestId), r => r["status"]!.GetValue<string>() == "active", "the request becomes active");
+        var firstExpiry = active["expiresAt"]!.GetValue<DateTimeOffset>();
+
+        var (reminderId, reminder) = await Eventually.Until(
+            () => Task.FromResult(_connector.MessagesIn(AlicesChat).FirstOrDefault(m => TeamsApprovalFlowTests.Texts(FakeBotConnector.Card(m.Latest)!).Contains("Your access ends soon"))),
+            m => m.Id is not null,
+            "the expiry reminder reaches alice");
+        Assert.Contains("extend", TeamsApprovalFlowTests.Verbs(FakeBotConnector.Card(reminder)!));
+
+        // Only the requester extends: carol's click on the same data is refused and changes nothing.
+        var byCarol = await InvokeAsync(Activities.Execute(_connector.ServiceUrl, "29:carol", "extend", new JsonObject { ["requestId"] = requestId }, "a:personal-29:carol", conversationType: "personal"));
+        Assert.Contains(TeamsApprovalFlowTests.Texts(byCarol), t => t.Contains("Only the requester", StringComparison.Ordinal));
+
+        var asked = await InvokeAsync(Activities.Execute(_connector.ServiceUrl, "29:alice", "extend", new JsonObject { ["requestId"] = requestId }, AlicesChat, reminderId, conversationType: "personal"));
+        Assert.Contains(TeamsApprovalFlowTests.Texts(asked), t => t.StartsWith("Extension asked", StringComparison.Ordinal));
+        var channelCard = await Eventually.Until(
+            () => Task.FromResult(FakeBotConnector.Card(_connector.Versions(cardId)[^1])!),
+            c => TeamsApprovalFlowTests.Verbs(c).Contains("approveExtension"),
+            "the channel card asks the approvers about the extension");
+        Assert.Contains(TeamsApprovalFlowTests.Texts(channelCard), t => t.StartsWith("Extension asked by alice@example.com: 15m more", StringComparison.Ordinal));
+        CardSchema.AssertValid(channelCard);
+        Assert.Equal(firstExpiry, (await GetAsync(requestId))["expiresAt"]!.GetValue<DateTimeOffset>());
+
+        var approved = await InvokeAsync(Activities.Execute(_connector.ServiceUrl, "29:carol", "approveExtension", new JsonObject { ["requestId"] = requestId }, Channel, cardId));
+        Assert.Contains("Extension approved.", TeamsApprovalFlowTests.Texts(approved));
+        var newExpiry = firstExpiry.AddMinutes(15);
+        await Eventually.Until(() => GetAsync(requestId), r => r["expiresAt"]!.GetValue<DateTimeOffset>() == newExpiry, "the extension applies");
+
+        var until = newExpiry.UtcDateTime.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+        await Eventually.Until(
+            () => Task.FromResult(FakeBotConnector.Card(_connector.Versions(cardId)[^1])!),
+            c => TeamsApprovalFlowTests.Texts(c).Any(t => t == $"Approved by carol@example.com, active until {until} UTC") && !TeamsApprovalFlowTests.Verbs(c).Contains("approveExtension"),
+            "the channel card shows the new expiry in place");
+        await Eventually.Until(
+            () => Task.FromResult(_connector.MessagesIn(AlicesChat).Select(m => FakeBotConnector.Card(m.Latest)!).ToList()),
+            cards => cards.Any(c => TeamsApprovalFlowTests.Texts(c).Any(t => t.StartsWith($"Active until {until} UTC", StringComparison.Ordinal))),
+            "alice's card shows the new expiry in place");
+        foreach (var card in _connector.AllCards())
+        {
+            CardSchema.AssertValid(card);
+        }
+    }
+
+    [Fact]
+    public async Task The_requesters_Cancel_on_their_card_cancels_and_the_channel_card_shows_it()
+    {
+        var requestId = await CreateAsync("arn:aws:iam::aws:policy/ReadOnlyAccess", "PT30M");
+        var (cardId, _) = await Eventually.Until(() => Task.FromResult(_connector.MessagesIn(Channel)), m => m.Count == 1, "the approval card is posted").ContinueWith(t => t.Result[0]);
+        var (myCardId, _) = await Eventually.Until(
+            () => Task.FromResult(_connector.MessagesIn(AlicesChat).FirstOrDefault(m => TeamsApprovalFlowTests.Verbs(FakeBotConnector.Card(m.Latest)!).Contains("cancel"))),
+            m => m.Id is not null,
+            "alice's card offers Cancel");
+
+        var byCarol = await InvokeAsync(Activities.Execute(_connector.ServiceUrl, "29:carol", "cancel", new JsonObject { ["requestId"] = requestId }, "a:personal-29:carol", conversationType: "personal"));
+        Assert.Contains(TeamsApprovalFlowTests.Texts(byCarol), t => t.Contains("Only the requester", StringComparison.Ordinal));
+        Assert.Equal("pending", (await GetAsync(requestId))["status"]!.GetValue<string>());
+
+        var cancel = await InvokeAsync(Activities.Execute(_connector.ServiceUrl, "29:alice", "cancel", new JsonObject { ["requestId"] = requestId }, AlicesChat, myCardId, conversationType: "personal"));
+        Assert.DoesNotContain("cancel", TeamsApprovalFlowTests.Verbs(cancel));
+        var cancelled = await Eventually.Until(() => GetAsync(requestId), r => r["status"]!.GetValue<string>() == "cancelled", "the request is cancelled");
+        Assert.Equal("alice@example.com", cancelled["endedBy"]!.GetValue<string>());
+        var channelCard = await Eventually.Until(
+            () => Task.FromResult(FakeBotConnector.Card(_connector.Versions(cardId)[^1])!),
+            c => TeamsApprovalFlowTests.Texts(c).Any(t => t.StartsWith("Cancelled by the requester", StringComparison.Ordinal)),
+            "the channel card shows the cancel in place");
+        Assert.Empty(TeamsApprovalFlowTests.Verbs(channelCard));
+    }
+
+    [Fact]
+    public async Task A_teams_user_over_the_rate_limit_gets_429_with_Retry_After_and_others_do_not()
+    {
+        await using var limited = Server(permitLimit: 2);
+        using var http = limited.CreateClient();
+        HttpResponseMessage? last = null;
+        for (var i = 0; i < 3; i++)
+        {
+            last = await SendAsync(http, Activities.Message(_connector.ServiceUrl, "29:alice", "help", AlicesChat));
+        }
+
+        Assert.Equal(System.Net.HttpStatusCode.TooManyRequests, last!.StatusCode);
+        Assert.Equal("application/problem+json", last.Content.Headers.ContentType?.MediaType);
+        Assert.NotNull(last.Headers.RetryAfter?.Delta);
+        using var carol = await SendAsync(http, Activities.Message(_connector.ServiceUrl, "29:carol", "help", "a:personal-29:carol"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, carol.StatusCode);
+    }
+
+    private async Task<string> CreateAsync(string policyArn, string duration)
+    {
+        using var create = new HttpRequestMessage(HttpMethod.Post, "/api/requests")
+        {
+            Content = JsonContent.Create(new { accountId = "111122223333", access = new { type = "policy", policyArn }, duration, reason = "INC-79" }),
+        };
+        create.Headers.Add("X-Dev-User", "alice@example.com");
+        using var created = await _http.SendAsync(create);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, created.StatusCode);
+        return JsonNode.Parse(await created.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+    }
+
     private async Task<JsonArray> GetAuditAsync(string id)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/requests/{id}/audit");
@@ -182,14 +298,16 @@ public sealed class TeamsServerEndToEndTests : IAsyncLifetime
         return JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
     }
 
-    private async Task<HttpResponseMessage> SendAsync(JsonObject activity)
+    private Task<HttpResponseMessage> SendAsync(JsonObject activity) => SendAsync(_http, activity);
+
+    private async Task<HttpResponseMessage> SendAsync(HttpClient http, JsonObject activity)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/teams/messages")
         {
             Content = new StringContent(activity.ToJsonString(), Encoding.UTF8, "application/json"),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _auth.Token(FakeBotConnector.AppId, _connector.ServiceUrl));
-        return await _http.SendAsync(request);
+        return await http.SendAsync(request);
     }
 
     private async Task SendOkAsync(JsonObject activity)

@@ -62,6 +62,20 @@ public static class HttpFunctions
         [DurableClient] DurableTaskClient client) =>
         Run(client, () => AccessRequestHandlers.RevokeAsync(request.HttpContext, id));
 
+    [Function("ExtendRequest")]
+    public static Task<IResult> ExtendRequest(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "requests/{id}/extend")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient client) =>
+        Run(client, () => AccessRequestHandlers.ExtendAsync(request.HttpContext, id));
+
+    [Function("CancelRequest")]
+    public static Task<IResult> CancelRequest(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "requests/{id}/cancel")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient client) =>
+        Run(client, () => AccessRequestHandlers.CancelAsync(request.HttpContext, id));
+
     [Function("RequestAudit")]
     public static Task<IResult> RequestAudit(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "requests/{id}/audit")] HttpRequest request,

@@ -43,4 +43,8 @@ public sealed class WorkflowFunctions
     [Function(WorkflowNames.DeprovisionActivity)]
     public Task Deprovision([ActivityTrigger] GrantInput input, CancellationToken cancellationToken) =>
         _activities.DeprovisionAsync(input, cancellationToken);
+
+    [Function(WorkflowNames.ExtendGrantActivity)]
+    public Task ExtendGrant([ActivityTrigger] ExtendGrantInput input, CancellationToken cancellationToken) =>
+        _activities.ExtendGrantAsync(input, cancellationToken);
 }

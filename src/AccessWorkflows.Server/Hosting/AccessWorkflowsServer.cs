@@ -199,7 +199,8 @@ public static class WorkflowRegistration
         .AddActivity<DeliverInput>(WorkflowNames.DeliverActivity, (_, input, ct) => activities.DeliverAsync(input, ct))
         .AddActivity<OnCallInput, OnCallAnswer>(WorkflowNames.CheckOnCallActivity, (_, input, ct) => activities.CheckOnCallAsync(input, ct))
         .AddActivity<GrantInput, string>(WorkflowNames.ProvisionActivity, (_, input, ct) => activities.ProvisionAsync(input, ct))
-        .AddActivity<GrantInput>(WorkflowNames.DeprovisionActivity, (_, input, ct) => activities.DeprovisionAsync(input, ct));
+        .AddActivity<GrantInput>(WorkflowNames.DeprovisionActivity, (_, input, ct) => activities.DeprovisionAsync(input, ct))
+        .AddActivity<ExtendGrantInput>(WorkflowNames.ExtendGrantActivity, (_, input, ct) => activities.ExtendGrantAsync(input, ct));
 }
 
 /// <summary>

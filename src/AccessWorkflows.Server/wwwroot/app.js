@@ -191,6 +191,9 @@ function updateCard(card, r, options) {
     approve: options.decide,
     deny: options.decide,
     relinquish: r.status === 'active' && r.requester === me.email,
+    // The server decides whether the rule allows it (409 names the limit); the page offers it on your own grant.
+    extend: r.status === 'active' && r.requester === me.email && !(r.extensions || []).some(e => e.status === 'pending'),
+    cancel: r.status === 'pending' && r.requester === me.email,
     revoke: me.admin && (r.status === 'active' || r.status === 'approved'),
   };
   for (const [action, visible] of Object.entries(actions)) card.querySelector(`[data-action="${action}"]`).hidden = !visible;
@@ -246,6 +249,24 @@ async function onCardAction(event) {
       confirm: 'Relinquish now',
     });
     if (ok) await act(button, `/api/requests/${r.id}/relinquish`, undefined, 'Relinquished: the access is being removed.');
+  }
+  if (action === 'extend') {
+    const result = await confirmDialog({
+      title: 'Extend this access?',
+      text: `${describeAccess(r.access)} in ${accountLabel(r.accountId)} ends ${formatTime(r.expiresAt)}. The time you give is added to that; the rule may ask an approver first.`,
+      confirm: 'Extend',
+      comment: 'How much longer (30m, 1h or PT1H)',
+      commentRequired: true,
+    });
+    if (result) await act(button, `/api/requests/${r.id}/extend`, { duration: result.comment }, 'Extension asked: the expiry moves once it applies.');
+  }
+  if (action === 'cancel') {
+    const ok = await confirmDialog({
+      title: 'Cancel this request?',
+      text: `Nobody will be asked to approve ${describeAccess(r.access)} in ${accountLabel(r.accountId)} any more, and nothing is granted.`,
+      confirm: 'Cancel request',
+    });
+    if (ok) await act(button, `/api/requests/${r.id}/cancel`, undefined, 'Cancelled: nothing is granted.');
   }
   if (action === 'revoke') {
     const result = await confirmDialog({

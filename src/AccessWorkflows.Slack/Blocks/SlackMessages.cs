@@ -16,6 +16,16 @@ public static class SlackMessages
     public const string DenyAction = "deny";
     public const string DurationAction = "duration";
     public const string RelinquishAction = "relinquish";
+
+    /// <summary>The requester's Extend button (expiry reminder): extends by the rule's <c>maxExtendBy</c>.</summary>
+    public const string ExtendAction = "extend";
+
+    /// <summary>The requester's Cancel button (the "received" DM, while pending).</summary>
+    public const string CancelAction = "cancel";
+
+    /// <summary>Approvers' buttons on a pending extension (approval message, while active).</summary>
+    public const string ApproveExtensionAction = "extension_approve";
+    public const string DenyExtensionAction = "extension_deny";
     public const string DecideBlock = "decide";
 
     /// <summary>The approver message's optional comment input: Approve sends it with the decision, Deny starts its
@@ -64,6 +74,22 @@ public static class SlackMessages
 
         var status = StatusLine(request);
         blocks.Add(Section(status));
+        if (request.Status == RequestStatus.Active && request.PendingExtension is { } extension)
+        {
+            blocks.Add(Section($":hourglass_flowing_sand: *Extension asked* by {Mrkdwn.Escape(extension.RequestedBy)}: {AccessDuration.Humanize(extension.Duration)} more"
+                + (string.IsNullOrWhiteSpace(extension.Reason) ? "." : $": {Mrkdwn.EscapeTruncated(extension.Reason, 1000)}")));
+            blocks.Add(new JsonObject
+            {
+                ["type"] = "actions",
+                ["block_id"] = "extension",
+                ["elements"] = new JsonArray
+                {
+                    new JsonObject { ["type"] = "button", ["action_id"] = ApproveExtensionAction, ["text"] = Plain("Approve extension"), ["value"] = request.Id, ["style"] = "primary" },
+                    new JsonObject { ["type"] = "button", ["action_id"] = DenyExtensionAction, ["text"] = Plain("Deny extension"), ["value"] = request.Id, ["style"] = "danger" },
+                },
+            });
+        }
+
         if (request.Status == RequestStatus.Pending)
         {
             blocks.Add(SlackModals.Input(CommentBlock, "Comment (optional, sent with Approve or Deny)", new JsonObject
@@ -91,7 +117,11 @@ public static class SlackMessages
             NotificationKind.ExpiryReminder => $":hourglass_flowing_sand: Your access to {what} ends {When(r.ExpiresAt)}.",
             NotificationKind.Denied => $":no_entry: Your request for {what} was denied by {Mrkdwn.Escape(n.Actor ?? r.EndedBy)}" + CommentSuffix(n.Comment ?? r.Decisions.LastOrDefault(d => d.Decision == DecisionKind.Deny)?.Comment),
             NotificationKind.TimedOut => $":zzz: Nobody decided on your request for {what} in time; it has timed out.",
+            NotificationKind.Ended when r.Status == RequestStatus.Cancelled => $":leftwards_arrow_with_hook: Your request `{Mrkdwn.Escape(r.Id)}` for {what} is cancelled; nothing was granted.",
             NotificationKind.Ended => $":lock: Your access to {what} has ended ({EndDescription(r)}).",
+            NotificationKind.ExtensionRequested => $":hourglass: Your extension of {what} by {AccessDuration.Humanize(r.PendingExtension?.Duration ?? TimeSpan.Zero)} is waiting for an approver; it still ends {When(r.ExpiresAt)}.",
+            NotificationKind.Extended => $":hourglass_flowing_sand: Your access to {what} is extended: it now ends {When(r.ExpiresAt)}.",
+            NotificationKind.ExtensionDenied => $":no_entry: Your extension of {what} was not granted" + (n.Actor is { } by && by != "system" ? $" by {Mrkdwn.Escape(by)}" : string.Empty) + CommentSuffix(n.Comment) + $" It still ends {When(r.ExpiresAt)}.",
             NotificationKind.Failed => $":warning: Your access to {what} could not be granted: {Mrkdwn.EscapeTruncated(r.StatusDetail ?? "provisioning failed", 1000)}. Nothing is left granted.",
             _ => null,
         };
@@ -101,6 +131,16 @@ public static class SlackMessages
         }
 
         var blocks = new JsonArray { Section(text) };
+        if (n.Kind == NotificationKind.Received && r.Status == RequestStatus.Pending && r.WorkflowVersion >= 4)
+        {
+            blocks.Add(RequesterButton(CancelAction, "Cancel request", r.Id, "Cancel this request?", "Nobody will be asked to approve it any more.", "Cancel it", "Keep it"));
+        }
+
+        if (n.Kind == NotificationKind.ExpiryReminder && ExtensionRules.Offers(r) && ExtensionRules.ButtonStep(r) is { } step)
+        {
+            blocks.Add(RequesterButton(ExtendAction, $"Extend by {AccessDuration.Humanize(step)}", r.Id, null, null, null, null, style: "primary"));
+        }
+
         if (n.Kind == NotificationKind.Active && r.Status == RequestStatus.Active)
         {
             blocks.Add(new JsonObject
@@ -131,6 +171,13 @@ public static class SlackMessages
         return (StripMarkup(text), blocks);
     }
 
+    /// <summary>The "received" DM once the request has left pending: same text, no Cancel button.</summary>
+    public static (string Text, JsonArray Blocks) ReceivedDmClosed(AccessRequest r)
+    {
+        var text = $":inbox_tray: Your request `{Mrkdwn.Escape(r.Id)}` for {Mrkdwn.Escape(r.Access.Describe())} in account {Mrkdwn.Escape(r.AccountId)} ({AccessDuration.Humanize(r.Duration)}) is {r.Status.WireName()}.";
+        return (StripMarkup(text), [Section(text)]);
+    }
+
     /// <summary>The active-grant DM once the grant is over: same text, no Relinquish button.</summary>
     public static (string Text, JsonArray Blocks) ActiveDmClosed(AccessRequest r)
     {
@@ -153,6 +200,7 @@ public static class SlackMessages
         RequestStatus.Denied => $":x: Denied by {Mrkdwn.Escape(r.EndedBy)}" + CommentSuffix(r.Decisions.LastOrDefault(d => d.Decision == DecisionKind.Deny)?.Comment ?? r.StatusDetail),
         RequestStatus.TimedOut => ":zzz: Timed out: nobody decided within the approval window.",
         RequestStatus.Failed => $":warning: Failed: {Mrkdwn.EscapeTruncated(r.StatusDetail ?? "provisioning failed", 1000)}. Nothing is left granted.",
+        RequestStatus.Cancelled => $":leftwards_arrow_with_hook: Cancelled by the requester {When(r.EndedAt)}; nothing was granted.",
         _ => $":lock: Ended: {EndDescription(r)}" + (r.ApprovedBy is null ? "." : $" (had been approved by {Mrkdwn.Escape(r.ApprovedBy)})."),
     };
 
@@ -206,6 +254,23 @@ public static class SlackMessages
         }
 
         return new JsonObject { ["type"] = "actions", ["block_id"] = DecideBlock, ["elements"] = elements };
+    }
+
+    private static JsonObject RequesterButton(string actionId, string title, string requestId, string? confirmTitle, string? confirmText, string? confirm, string? deny, string style = "danger")
+    {
+        var button = new JsonObject { ["type"] = "button", ["action_id"] = actionId, ["text"] = Plain(title), ["value"] = requestId, ["style"] = style };
+        if (confirmTitle is not null)
+        {
+            button["confirm"] = new JsonObject
+            {
+                ["title"] = Plain(confirmTitle),
+                ["text"] = Plain(confirmText!),
+                ["confirm"] = Plain(confirm!),
+                ["deny"] = Plain(deny!),
+            };
+        }
+
+        return new JsonObject { ["type"] = "actions", ["block_id"] = actionId, ["elements"] = new JsonArray { button } };
     }
 
     internal static JsonObject DurationOption(TimeSpan d) => new() { ["text"] = Plain(AccessDuration.Humanize(d)), ["value"] = AccessDuration.Format(d) };

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AccessWorkflows.Hosting;
+using AccessWorkflows.Http;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Slack.Api;
 using AccessWorkflows.Slack.Blocks;
@@ -55,6 +56,11 @@ public sealed partial class SlackHandlers
         var command = Field(form, "command");
         var userId = Field(form, "user_id");
         var triggerId = Field(form, "trigger_id");
+        if (Limited(context, Field(form, "team_id"), userId) is { } limited)
+        {
+            return limited;
+        }
+
         if (command != "/access" || string.IsNullOrEmpty(userId) || string.IsNullOrEmpty(triggerId))
         {
             return Results.Json(new { response_type = "ephemeral", text = "Use /access to request AWS access." });
@@ -78,6 +84,11 @@ public sealed partial class SlackHandlers
             return refusal!;
         }
 
+        if (Limited(context, SlackPayload.Str(payload, "team", "id"), SlackPayload.Str(payload, "user", "id")) is { } limited)
+        {
+            return limited;
+        }
+
         return SlackPayload.Str(payload, "type") switch
         {
             "block_actions" => BlockActions(payload),
@@ -98,6 +109,11 @@ public sealed partial class SlackHandlers
 
         var options = new JsonArray();
         var userId = SlackPayload.Str(payload, "user", "id");
+        if (Limited(context, SlackPayload.Str(payload, "team", "id"), userId) is { } limited)
+        {
+            return limited;
+        }
+
         var actionId = SlackPayload.Str(payload, "action_id");
         var query = SlackPayload.Str(payload, "value") ?? string.Empty;
         var state = SlackPayload.Obj(payload, "view", "state");
@@ -165,6 +181,12 @@ public sealed partial class SlackHandlers
             }),
             SlackMessages.DenyAction when triggerId is not null => new("open-deny-modal", (sp, ct) => OpenDenyModalAsync(sp, requestId, userId, channelId, triggerId, comment, ct)),
             SlackMessages.RelinquishAction => new("relinquish", (sp, ct) => RelinquishAsync(sp, requestId, userId, channelId, ct)),
+            SlackMessages.ExtendAction => new("extend", (sp, ct) => ExtendAsync(sp, requestId, userId, channelId, $"slack:{requestId}:{userId}:extend:{actionTs}", ct)),
+            SlackMessages.CancelAction => new("cancel", (sp, ct) => CancelAsync(sp, requestId, userId, channelId, ct)),
+            SlackMessages.ApproveExtensionAction => new("approve-extension", (sp, ct) =>
+                DecideAsync(sp, requestId, userId, channelId, DecisionKind.Approve, null, null, $"slack:{requestId}:{userId}:extension-approve:{actionTs}", ct)),
+            SlackMessages.DenyExtensionAction => new("deny-extension", (sp, ct) =>
+                DecideAsync(sp, requestId, userId, channelId, DecisionKind.Deny, null, null, $"slack:{requestId}:{userId}:extension-deny:{actionTs}", ct)),
             _ => null,
         };
         if (item is not null && !_queue.TryEnqueue(item))
@@ -432,6 +454,52 @@ public sealed partial class SlackHandlers
         }
     }
 
+    /// <summary>The reminder's Extend button: the requester (verified through users.info) extends by the rule's
+    /// <c>maxExtendBy</c>; a refusal (limits, not active, not theirs) is told to them ephemerally.</summary>
+    private async Task ExtendAsync(IServiceProvider services, string requestId, string userId, string? channelId, string extensionId, CancellationToken ct)
+    {
+        var email = await _users.EmailOfAsync(userId, ct);
+        if (email is null)
+        {
+            await TellAsync(services, channelId, userId, NoEmail, ct);
+            return;
+        }
+
+        var request = await services.GetRequiredService<IRequestStore>().GetAsync(requestId, ct);
+        var step = request is null ? null : ExtensionRules.ButtonStep(request);
+        var result = step is { } by
+            ? await services.GetRequiredService<IAccessRequestCommands>().ExtendAsync(requestId, email, by, "extended from the Slack reminder", Channels.Slack, extensionId, ct)
+            : CommandResult.Refused(CommandOutcome.Conflict, request is null ? $"There is no request {requestId}." : $"Rule '{request.RuleName}' allows no extensions.");
+        if (!result.Accepted)
+        {
+            LogCommandRefused(_logger, "extend", requestId, result.Outcome);
+            await TellAsync(services, channelId, userId, $"Could not extend: {Mrkdwn.Escape(result.Problem)}", ct);
+        }
+    }
+
+    /// <summary>The Cancel button of the requester's own "received" DM.</summary>
+    private async Task CancelAsync(IServiceProvider services, string requestId, string userId, string? channelId, CancellationToken ct)
+    {
+        var email = await _users.EmailOfAsync(userId, ct);
+        if (email is null)
+        {
+            await TellAsync(services, channelId, userId, NoEmail, ct);
+            return;
+        }
+
+        var result = await services.GetRequiredService<IAccessRequestCommands>().CancelAsync(requestId, email, Channels.Slack, ct);
+        if (!result.Accepted)
+        {
+            LogCommandRefused(_logger, "cancel", requestId, result.Outcome);
+            await TellAsync(services, channelId, userId, $"Could not cancel: {Mrkdwn.Escape(result.Problem)}", ct);
+        }
+    }
+
+    /// <summary>The per-identity rate limit, taken once the request is verified: the partition is the signed payload's
+    /// Slack team and user. Null when allowed (or when no user is named: those requests do nothing).</summary>
+    private static IResult? Limited(HttpContext context, string? teamId, string? userId) =>
+        userId is null ? null : context.RequestServices.GetService<IdentityRateLimiter>()?.TryAcquire($"slack:{teamId}:{userId}");
+
     /// <summary>An ephemeral message to the person who clicked, in the channel they clicked in.</summary>
     private static Task TellAsync(IServiceProvider services, string? channelId, string userId, string text, CancellationToken ct) =>
         channelId is null ? Task.CompletedTask : services.GetRequiredService<ISlackApi>().PostEphemeralAsync(channelId, userId, text, ct);
@@ -517,6 +585,9 @@ public sealed partial class SlackHandlers
 
     [LoggerMessage(EventId = 5007, Level = LogLevel.Information, Message = "Slack relinquish of request {RequestId} refused: {Outcome}")]
     private static partial void LogRelinquishRefused(ILogger logger, string requestId, CommandOutcome outcome);
+
+    [LoggerMessage(EventId = 5009, Level = LogLevel.Information, Message = "Slack {Command} of request {RequestId} refused: {Outcome}")]
+    private static partial void LogCommandRefused(ILogger logger, string command, string requestId, CommandOutcome outcome);
 
     [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "Request {RequestId} submitted from Slack")]
     private static partial void LogSubmitted(ILogger logger, string requestId);

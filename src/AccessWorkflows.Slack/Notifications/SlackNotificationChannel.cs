@@ -18,6 +18,7 @@ public sealed partial class SlackNotificationChannel : INotificationChannel
     public const string ChannelName = "slack";
     internal const string ApprovalKind = "approval";
     internal const string ActiveDmKind = "requester-active";
+    internal const string ReceivedDmKind = "requester-received";
 
     private readonly ISlackApi _api;
     private readonly IMessageRefStore _refs;
@@ -132,6 +133,18 @@ public sealed partial class SlackNotificationChannel : INotificationChannel
             return;
         }
 
+        if (n.Request.Status != RequestStatus.Pending)
+        {
+            // Decided or cancelled: the Cancel button of the "received" DM goes away.
+            await ReplaceDmsAsync(n.Request.Id, ReceivedDmKind, SlackMessages.ReceivedDmClosed(n.Request), ct);
+        }
+
+        if (n.Kind == NotificationKind.Extended && SlackMessages.RequesterMessage(n with { Kind = NotificationKind.Active }) is { } activeDm)
+        {
+            // The active-grant DM shows the new expiry in place.
+            await ReplaceDmsAsync(n.Request.Id, ActiveDmKind, activeDm, ct);
+        }
+
         if (n.Kind == NotificationKind.Ended)
         {
             // The grant is over: the Relinquish button of the active DM goes away.
@@ -151,15 +164,25 @@ public sealed partial class SlackNotificationChannel : INotificationChannel
                 var dm = await _api.OpenDirectMessageAsync(userId, ct);
                 var (channel, ts) = await _api.PostMessageAsync(dm, text, blocks, ct);
                 posted = true;
-                if (n.Kind == NotificationKind.Active)
+                if (n.Kind is NotificationKind.Active or NotificationKind.Received)
                 {
-                    await _refs.SaveAsync(new MessageRef(n.Request.Id, ChannelName, requester, ActiveDmKind, channel, ts), ct);
+                    var kind = n.Kind == NotificationKind.Active ? ActiveDmKind : ReceivedDmKind;
+                    await _refs.SaveAsync(new MessageRef(n.Request.Id, ChannelName, requester, kind, channel, ts), ct);
                 }
             },
             n.Request.Id);
         if (posted)
         {
             await _refs.MarkDoneAsync(key, ct);
+        }
+    }
+
+    /// <summary>Replaces every DM of <paramref name="kind"/> of the request (chat.update is idempotent).</summary>
+    private async Task ReplaceDmsAsync(string requestId, string kind, (string Text, System.Text.Json.Nodes.JsonArray Blocks) message, CancellationToken ct)
+    {
+        foreach (var r in (await _refs.ListAsync(requestId, ChannelName, ct)).Where(r => r.Kind == kind))
+        {
+            await TryAsync(() => _api.UpdateMessageAsync(r.Address, r.MessageId, message.Text, message.Blocks, ct), requestId);
         }
     }
 

@@ -114,6 +114,16 @@ internal sealed partial class TeamsBot
             return;
         }
 
+        // The per-identity rate limit, once the token and the activity are verified: the partition is the sender Teams
+        // vouched for (its Entra object id, else its Teams user id). Conversation updates carry no person to limit.
+        if (activity.Type is "invoke" or "message"
+            && (activity.From?.AadObjectId ?? activity.From?.Id) is { } sender
+            && http.RequestServices.GetService<IdentityRateLimiter>()?.TryAcquire("teams:" + sender) is { } limited)
+        {
+            await limited.ExecuteAsync(http);
+            return;
+        }
+
         switch (activity.Type)
         {
             case "invoke":
@@ -250,6 +260,38 @@ internal sealed partial class TeamsBot
                     return request is not null && IsRequesterSide(request, email)
                         ? TeamsCards.Requester(request, banner)
                         : TeamsCards.Notice("Relinquish", banner.Text, banner.IsError);
+                }
+
+            case CardVerbs.Extend:
+                {
+                    var current = await _requests.GetAsync(requestId, cancellationToken);
+                    var result = current is not null && ExtensionRules.ButtonStep(current) is { } step
+                        ? await _commands.ExtendAsync(requestId, email, step, "extended from Teams", Channels.Teams, decisionId, cancellationToken)
+                        : CommandResult.Refused(CommandOutcome.Conflict, current is null ? $"There is no request {requestId}." : $"Rule '{current.RuleName}' allows no extensions.", current);
+                    return RequesterAnswer(CardVerbs.Extend, email, requestId, result, "Extension asked: the card shows the new expiry once it applies.", "The extension was not accepted.");
+                }
+
+            case CardVerbs.Cancel:
+                {
+                    var result = await _commands.CancelAsync(requestId, email, Channels.Teams, cancellationToken);
+                    if (result.Accepted && await _requests.GetAsync(requestId, cancellationToken) is { } now)
+                    {
+                        result = result with { Request = now };
+                    }
+
+                    return RequesterAnswer(CardVerbs.Cancel, email, requestId, result, "Your request is being cancelled.", "The request was not cancelled.");
+                }
+
+            case CardVerbs.ApproveExtension:
+            case CardVerbs.DenyExtension:
+                {
+                    var kind = verb == CardVerbs.ApproveExtension ? DecisionKind.Approve : DecisionKind.Deny;
+                    var result = await _commands.DecideAsync(requestId, email, kind, null, null, Channels.Teams, decisionId, cancellationToken);
+                    Log.ActionHandled(_logger, verb, email, requestId, result.Outcome);
+                    var banner = result.Accepted
+                        ? new CardBanner(kind == DecisionKind.Approve ? "Extension approved." : "Extension denied.", false)
+                        : new CardBanner(result.Problem ?? "Your decision was not accepted.", true);
+                    return await ViewAsync(requestId, email, banner, cancellationToken);
                 }
 
             case CardVerbs.Refresh:
@@ -418,6 +460,17 @@ internal sealed partial class TeamsBot
                 ["results"] = new JsonArray([.. results.Select(r => (JsonNode)new JsonObject { ["title"] = CardText.Plain(r.Title, 300), ["value"] = r.Value })]),
             },
         };
+    }
+
+    /// <summary>The requester's card after one of their own commands (extend, cancel), with what happened on top;
+    /// anyone else only sees the outcome.</summary>
+    private JsonObject RequesterAnswer(string verb, string email, string requestId, CommandResult result, string accepted, string refused)
+    {
+        Log.ActionHandled(_logger, verb, email, requestId, result.Outcome);
+        var banner = result.Accepted ? new CardBanner(accepted, false) : new CardBanner(result.Problem ?? refused, true);
+        return result.Request is { } request && IsRequesterSide(request, email)
+            ? TeamsCards.Requester(request, banner)
+            : TeamsCards.Notice("Access request", banner.Text, banner.IsError);
     }
 
     private static bool IsRequesterSide(AccessRequest request, string email) =>

@@ -14,6 +14,16 @@ public static class CardVerbs
     public const string Approve = "approve";
     public const string Deny = "deny";
     public const string Relinquish = "relinquish";
+
+    /// <summary>The requester extends the active grant by the rule's <c>maxExtendBy</c> (reminder and requester card).</summary>
+    public const string Extend = "extend";
+
+    /// <summary>The requester cancels their pending request (requester card).</summary>
+    public const string Cancel = "cancel";
+
+    /// <summary>An approver decides the pending extension (approval card, while active).</summary>
+    public const string ApproveExtension = "approveExtension";
+    public const string DenyExtension = "denyExtension";
     public const string SubmitRequest = "submitRequest";
 }
 
@@ -70,6 +80,15 @@ public static class TeamsCards
             actions.Add(Execute("Deny", CardVerbs.Deny, r.Id, "destructive"));
         }
 
+        if (r.Status == RequestStatus.Active && r.PendingExtension is { } extension)
+        {
+            body.Add(Rich(
+                $"Extension asked by {extension.RequestedBy}: {AccessDuration.Humanize(extension.Duration)} more" + (string.IsNullOrWhiteSpace(extension.Reason) ? "." : $": {extension.Reason}"),
+                color: "Warning"));
+            actions.Add(Execute("Approve extension", CardVerbs.ApproveExtension, r.Id, "positive"));
+            actions.Add(Execute("Deny extension", CardVerbs.DenyExtension, r.Id, "destructive"));
+        }
+
         var card = Card(body, actions, $"Access request {CardText.Plain(r.Id, 80)}: open Microsoft Teams to see it.");
         if (r.Status == RequestStatus.Pending && refreshUserIds.Count > 0)
         {
@@ -108,6 +127,12 @@ public static class TeamsCards
             actions.Add(Execute("Relinquish", CardVerbs.Relinquish, r.Id, "destructive"));
         }
 
+        AddExtend(actions, r);
+        if (r.Status == RequestStatus.Pending && r.WorkflowVersion >= 4 && !r.CancelRequested)
+        {
+            actions.Add(Execute("Cancel request", CardVerbs.Cancel, r.Id, "destructive"));
+        }
+
         return Card(body, actions, $"Your access request {CardText.Plain(r.Id, 80)}: open Microsoft Teams to see it.");
     }
 
@@ -120,12 +145,22 @@ public static class TeamsCards
             Text($"{CardText.Markdown(r.Access.Describe())} in account {CardText.Markdown(r.AccountId)} ends at {When(r.ExpiresAt)}.", color: "Warning"),
         };
         var actions = new JsonArray();
+        AddExtend(actions, r);
         if (r.Status == RequestStatus.Active)
         {
             actions.Add(Execute("Relinquish now", CardVerbs.Relinquish, r.Id, "destructive"));
         }
 
         return Card(body, actions, "Your access ends soon.");
+    }
+
+    /// <summary>Extend by the rule's <c>maxExtendBy</c>, while the grant may still be extended.</summary>
+    private static void AddExtend(JsonArray actions, AccessRequest r)
+    {
+        if (ExtensionRules.Offers(r) && ExtensionRules.ButtonStep(r) is { } step)
+        {
+            actions.Add(Execute($"Extend by {AccessDuration.Humanize(step)}", CardVerbs.Extend, r.Id, "positive"));
+        }
     }
 
     /// <summary>
@@ -403,6 +438,7 @@ public static class TeamsCards
             RequestStatus.Relinquished => $"Relinquished by {ended} at {When(r.EndedAt)} (approved by {by})",
             RequestStatus.Revoked => $"Revoked by {ended} at {When(r.EndedAt)}",
             RequestStatus.Failed => "Provisioning failed: nothing is left granted",
+            RequestStatus.Cancelled => $"Cancelled by the requester at {When(r.EndedAt)}: nothing was granted",
             _ => r.Status.WireName(),
         };
     }
@@ -422,6 +458,7 @@ public static class TeamsCards
             RequestStatus.Relinquished => $"You gave it back at {When(r.EndedAt)}",
             RequestStatus.Revoked => $"Revoked by {ended} at {When(r.EndedAt)}",
             RequestStatus.Failed => "Provisioning failed: nothing is left granted",
+            RequestStatus.Cancelled => $"You cancelled it at {When(r.EndedAt)}: nothing was granted",
             _ => r.Status.WireName(),
         };
     }

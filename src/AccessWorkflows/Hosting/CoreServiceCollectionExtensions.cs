@@ -27,6 +27,8 @@ public static class CoreServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.Configure<WorkflowOptions>(section.GetSection("Workflow"));
+        services.Configure<RateLimitOptions>(section.GetSection("RateLimit"));
+        services.TryAddSingleton<IdentityRateLimiter>();
 
         services.AddSingleton<RecordingNotificationChannel>();
         services.AddSingleton<INotificationChannel>(sp => sp.GetRequiredService<RecordingNotificationChannel>());

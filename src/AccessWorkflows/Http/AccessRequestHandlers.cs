@@ -25,6 +25,8 @@ public static class AccessRequestHandlers
         endpoints.MapPost("/api/requests/{id}/decision", (Func<HttpContext, string, Task<IResult>>)DecideAsync);
         endpoints.MapPost("/api/requests/{id}/relinquish", (Func<HttpContext, string, Task<IResult>>)RelinquishAsync);
         endpoints.MapPost("/api/requests/{id}/revoke", (Func<HttpContext, string, Task<IResult>>)RevokeAsync);
+        endpoints.MapPost("/api/requests/{id}/extend", (Func<HttpContext, string, Task<IResult>>)ExtendAsync);
+        endpoints.MapPost("/api/requests/{id}/cancel", (Func<HttpContext, string, Task<IResult>>)CancelAsync);
         endpoints.MapGet("/api/requests/{id}/audit", (Func<HttpContext, string, Task<IResult>>)AuditAsync);
         return endpoints;
     }
@@ -32,9 +34,10 @@ public static class AccessRequestHandlers
     /// <summary><c>POST /api/requests</c> → 202 with the request; 400 invalid; 403 no rule allows.</summary>
     public static async Task<IResult> CreateAsync(HttpContext http)
     {
-        if (await AuthenticateAsync(http) is not { } caller)
+        var (caller, refusal) = await AuthenticateLimitedAsync(http);
+        if (caller is null)
         {
-            return Problems.Unauthorized();
+            return refusal;
         }
 
         var (body, problem) = await HttpBodies.ReadJsonAsync<NewAccessRequest>(http.Request, cancellationToken: http.RequestAborted);
@@ -61,9 +64,10 @@ public static class AccessRequestHandlers
     /// <summary><c>GET /api/requests/{id}</c>: the requester, the beneficiary, its approvers, admins and auditors.</summary>
     public static async Task<IResult> GetAsync(HttpContext http, string id)
     {
-        if (await AuthenticateAsync(http) is not { } caller)
+        var (caller, refusal) = await AuthenticateLimitedAsync(http);
+        if (caller is null)
         {
-            return Problems.Unauthorized();
+            return refusal;
         }
 
         var request = await http.RequestServices.GetRequiredService<IRequestStore>().GetAsync(id, http.RequestAborted);
@@ -81,9 +85,10 @@ public static class AccessRequestHandlers
     /// Admins and auditors see every request; anyone else sees the requests they take part in.</summary>
     public static async Task<IResult> ListAsync(HttpContext http)
     {
-        if (await AuthenticateAsync(http) is not { } caller)
+        var (caller, refusal) = await AuthenticateLimitedAsync(http);
+        if (caller is null)
         {
-            return Problems.Unauthorized();
+            return refusal;
         }
 
         var query = http.Request.Query;
@@ -139,9 +144,10 @@ public static class AccessRequestHandlers
     /// <summary><c>POST /api/requests/{id}/decision</c> → 202; 403 not an approver / self-approval; 409 not pending.</summary>
     public static async Task<IResult> DecideAsync(HttpContext http, string id)
     {
-        if (await AuthenticateAsync(http) is not { } caller)
+        var (caller, refusal) = await AuthenticateLimitedAsync(http);
+        if (caller is null)
         {
-            return Problems.Unauthorized();
+            return refusal;
         }
 
         var (body, problem) = await HttpBodies.ReadJsonAsync<DecisionBody>(http.Request, cancellationToken: http.RequestAborted);
@@ -175,9 +181,10 @@ public static class AccessRequestHandlers
     /// body, but one that is sent is read within the cap like every other route's (413 beyond it).</summary>
     public static async Task<IResult> RelinquishAsync(HttpContext http, string id)
     {
-        if (await AuthenticateAsync(http) is not { } caller)
+        var (caller, refusal) = await AuthenticateLimitedAsync(http);
+        if (caller is null)
         {
-            return Problems.Unauthorized();
+            return refusal;
         }
 
         if (HttpBodies.HasBody(http.Request) && await HttpBodies.ReadCappedAsync(http.Request, HttpBodies.MaxApiBodyBytes, http.RequestAborted) is null)
@@ -192,9 +199,10 @@ public static class AccessRequestHandlers
     /// <summary><c>POST /api/requests/{id}/revoke</c> (admins) → 202; optional body <c>{ "comment": "..." }</c>.</summary>
     public static async Task<IResult> RevokeAsync(HttpContext http, string id)
     {
-        if (await AuthenticateAsync(http) is not { } caller)
+        var (caller, refusal) = await AuthenticateLimitedAsync(http);
+        if (caller is null)
         {
-            return Problems.Unauthorized();
+            return refusal;
         }
 
         string? comment = null;
@@ -217,12 +225,66 @@ public static class AccessRequestHandlers
         return ToResult(result);
     }
 
+    /// <summary><c>POST /api/requests/{id}/extend</c> <c>{ "duration": "PT1H", "reason": "..." }</c> (the requester) →
+    /// 202 (applied, or waiting for an approver, by the workflow); 400 no or bad duration; 403 not the requester; 409 not
+    /// active, no extensions allowed, one waiting, or beyond <c>maxExtendBy</c> / <c>maxExtensions</c>.</summary>
+    public static async Task<IResult> ExtendAsync(HttpContext http, string id)
+    {
+        var (caller, refusal) = await AuthenticateLimitedAsync(http);
+        if (caller is null)
+        {
+            return refusal;
+        }
+
+        var (body, problem) = await HttpBodies.ReadJsonAsync<ExtendBody>(http.Request, cancellationToken: http.RequestAborted);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (!AccessDuration.TryParse(body!.Duration, out var duration))
+        {
+            return Problems.BadRequest("duration is required.", new Dictionary<string, string> { ["duration"] = "must be an ISO 8601 duration such as PT1H (or 30m, 1h, 1d)" });
+        }
+
+        if (body.Reason is { Length: > Grammar.MaxReasonLength })
+        {
+            return Problems.BadRequest($"reason must be at most {Grammar.MaxReasonLength} characters.", new Dictionary<string, string> { ["reason"] = $"must be at most {Grammar.MaxReasonLength} characters" });
+        }
+
+        var commands = http.RequestServices.GetRequiredService<IAccessRequestCommands>();
+        var result = await commands.ExtendAsync(id, caller.Email, duration, body.Reason, Channels.Api, Guid.NewGuid().ToString("N"), http.RequestAborted);
+        return ToResult(result);
+    }
+
+    /// <summary><c>POST /api/requests/{id}/cancel</c> (the requester) → 200 when already cancelled, else 202 (the
+    /// workflow ends it cancelled); 403 not the requester; 409 with the outcome once it is no longer pending. No body.</summary>
+    public static async Task<IResult> CancelAsync(HttpContext http, string id)
+    {
+        var (caller, refusal) = await AuthenticateLimitedAsync(http);
+        if (caller is null)
+        {
+            return refusal;
+        }
+
+        if (HttpBodies.HasBody(http.Request) && await HttpBodies.ReadCappedAsync(http.Request, HttpBodies.MaxApiBodyBytes, http.RequestAborted) is null)
+        {
+            return Problems.TooLarge(HttpBodies.MaxApiBodyBytes);
+        }
+
+        var result = await http.RequestServices.GetRequiredService<IAccessRequestCommands>().CancelAsync(id, caller.Email, Channels.Api, http.RequestAborted);
+        return result is { Accepted: true, Request.Status: RequestStatus.Cancelled }
+            ? Results.Ok(AccessRequestView.From(result.Request))
+            : ToResult(result);
+    }
+
     /// <summary><c>GET /api/requests/{id}/audit</c> (admins, auditors): the request's audit events, oldest first.</summary>
     public static async Task<IResult> AuditAsync(HttpContext http, string id)
     {
-        if (await AuthenticateAsync(http) is not { } caller)
+        var (caller, refusal) = await AuthenticateLimitedAsync(http);
+        if (caller is null)
         {
-            return Problems.Unauthorized();
+            return refusal;
         }
 
         var rules = http.RequestServices.GetRequiredService<AccessRules>();
@@ -238,6 +300,19 @@ public static class AccessRequestHandlers
 
         var events = await http.RequestServices.GetRequiredService<IAuditLog>().ListAsync(id, http.RequestAborted);
         return Results.Ok(new { items = events });
+    }
+
+    /// <summary>Authenticates the caller, then takes one permit of the caller's rate limit
+    /// (<see cref="IdentityRateLimiter"/>): the caller, or the answer to give instead (401, or 429 with Retry-After).</summary>
+    public static async Task<(Caller? Caller, IResult Refusal)> AuthenticateLimitedAsync(HttpContext http)
+    {
+        if (await AuthenticateAsync(http) is not { } caller)
+        {
+            return (null, Problems.Unauthorized());
+        }
+
+        var limited = http.RequestServices.GetService<IdentityRateLimiter>()?.TryAcquire("api:" + caller.Email);
+        return limited is null ? (caller, Results.Empty) : (null, limited);
     }
 
     /// <summary>Authenticates the caller with the configured <see cref="ICallerAuthenticator"/>; null → 401.</summary>
@@ -264,10 +339,13 @@ public static class AccessRequestHandlers
         CommandOutcome.Forbidden => Problems.Forbidden(problem ?? "Not allowed."),
         CommandOutcome.NotFound => Problems.NotFound(problem ?? "Not found."),
         CommandOutcome.Conflict => Problems.Conflict(problem ?? "Conflict."),
+        CommandOutcome.LimitReached => Problems.TooManyRequests(problem ?? "A limit is reached."),
         _ => throw new InvalidOperationException($"Unexpected outcome {outcome}."),
     };
 
     private sealed record DecisionBody(string? Decision, string? Duration, string? Comment);
 
     private sealed record RevokeBody(string? Comment);
+
+    private sealed record ExtendBody(string? Duration, string? Reason);
 }

@@ -23,7 +23,8 @@ public sealed record AccessRequestView(
     string? ApprovedBy,
     string? EndedBy,
     string? StatusDetail,
-    string Channel)
+    string Channel,
+    IReadOnlyList<ExtensionView> Extensions)
 {
     public static AccessRequestView From(AccessRequest r) => new(
         r.Id,
@@ -45,7 +46,23 @@ public sealed record AccessRequestView(
         r.ApprovedBy,
         r.EndedBy,
         r.StatusDetail,
-        r.Channel);
+        r.Channel,
+        [.. r.Extensions.Select(ExtensionView.From)]);
+}
+
+/// <summary>One extension of the grant: <c>pending</c> (waiting for an approver), <c>applied</c> or <c>denied</c>.</summary>
+public sealed record ExtensionView(string Duration, string Status, string RequestedBy, string? Reason, string Channel, DateTimeOffset RequestedAt, string? DecidedBy, DateTimeOffset? ExpiresAt, string? Comment)
+{
+    public static ExtensionView From(ExtensionRecord e) => new(
+        AccessDuration.Format(e.Duration),
+        e.Status.ToString().ToLowerInvariant(),
+        e.RequestedBy,
+        e.Reason,
+        e.Channel,
+        e.RequestedAt,
+        e.DecidedBy,
+        e.ExpiresAt,
+        e.Comment);
 }
 
 public sealed record DecisionView(string Approver, string Decision, string? Duration, string? Comment, string Channel, int Level, DateTimeOffset At)

@@ -23,9 +23,10 @@ public static class AccountHandlers
     /// first — <c>account.removed</c>, <c>account.repair</c>, <c>account.drift</c>, <c>account.reconciled</c>.</summary>
     public static async Task<IResult> AuditAsync(HttpContext http, string accountId)
     {
-        if (await AccessRequestHandlers.AuthenticateAsync(http) is not { } caller)
+        var (caller, refusal) = await AccessRequestHandlers.AuthenticateLimitedAsync(http);
+        if (caller is null)
         {
-            return Problems.Unauthorized();
+            return refusal;
         }
 
         var rules = http.RequestServices.GetRequiredService<AccessRules>();
@@ -47,9 +48,10 @@ public static class AccountHandlers
     /// answers with the report; the run is audited as <c>account.reconciled</c> with the admin as actor.</summary>
     public static async Task<IResult> ReconcileAsync(HttpContext http, string accountId)
     {
-        if (await AccessRequestHandlers.AuthenticateAsync(http) is not { } caller)
+        var (caller, refusal) = await AccessRequestHandlers.AuthenticateLimitedAsync(http);
+        if (caller is null)
         {
-            return Problems.Unauthorized();
+            return refusal;
         }
 
         var rules = http.RequestServices.GetRequiredService<AccessRules>();

@@ -43,9 +43,10 @@ public static partial class AuditExportHandlers
     /// that are not valid; otherwise 200 with one JSON object per line (possibly none).</summary>
     public static async Task<IResult> ExportAsync(HttpContext http)
     {
-        if (await AccessRequestHandlers.AuthenticateAsync(http) is not { } caller)
+        var (caller, refusal) = await AccessRequestHandlers.AuthenticateLimitedAsync(http);
+        if (caller is null)
         {
-            return Problems.Unauthorized();
+            return refusal;
         }
 
         var rules = http.RequestServices.GetRequiredService<AccessRules>();

@@ -92,5 +92,23 @@ public static class Problems
     public static IResult Conflict(string detail, RequestStatus status) =>
         Results.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Not in a state that allows this.", extensions: new Dictionary<string, object?> { ["requestStatus"] = status.WireName() });
 
+    /// <summary>429: a limit is reached; <paramref name="detail"/> names it. With <paramref name="retryAfter"/> the
+    /// caller also gets a <c>Retry-After</c> header (whole seconds, at least 1).</summary>
+    public static IResult TooManyRequests(string detail, TimeSpan? retryAfter = null)
+    {
+        var problem = Results.Problem(detail, statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests.");
+        return retryAfter is { } wait ? new WithRetryAfter(problem, wait) : problem;
+    }
+
     public static IResult TooLarge(int maxBytes) => Results.Problem($"The body is larger than {maxBytes} bytes.", statusCode: StatusCodes.Status413PayloadTooLarge, title: "Body too large.");
+}
+
+/// <summary>A result that adds <c>Retry-After</c> (RFC 9110 10.2.3, delay-seconds) before the inner result writes.</summary>
+internal sealed class WithRetryAfter(IResult inner, TimeSpan wait) : IResult
+{
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return inner.ExecuteAsync(httpContext);
+    }
 }

@@ -42,9 +42,10 @@ public static class OperationsHandlers
     /// accounts the caller may ask for; with one, the policies or groups some rule allows the caller there.</summary>
     public static async Task<IResult> OptionsAsync(HttpContext http)
     {
-        if (await AccessRequestHandlers.AuthenticateAsync(http) is not { } caller)
+        var (caller, refusal) = await AccessRequestHandlers.AuthenticateLimitedAsync(http);
+        if (caller is null)
         {
-            return Problems.Unauthorized();
+            return refusal;
         }
 
         var options = http.RequestServices.GetRequiredService<AccessOptions>();
@@ -85,9 +86,10 @@ public static class OperationsHandlers
     /// <c>{ attachedPolicies: [...], groups: [...] }</c>.</summary>
     public static async Task<IResult> SandboxUserAsync(HttpContext http, string accountId, string userName)
     {
-        if (await AccessRequestHandlers.AuthenticateAsync(http) is not { } caller)
+        var (caller, refusal) = await AccessRequestHandlers.AuthenticateLimitedAsync(http);
+        if (caller is null)
         {
-            return Problems.Unauthorized();
+            return refusal;
         }
 
         var rules = http.RequestServices.GetRequiredService<AccessRules>();

@@ -38,6 +38,15 @@ public enum NotificationKind
 
     /// <summary>Revocation keeps failing: admins must look (the workflow keeps retrying).</summary>
     RevokeFailing,
+
+    /// <summary>The requester asked to extend the active grant and the rule's approvers must decide (version 4).</summary>
+    ExtensionRequested,
+
+    /// <summary>The grant's expiry moved (see the request's <c>expiresAt</c>); cards show the new expiry.</summary>
+    Extended,
+
+    /// <summary>The pending extension was denied (or could not be applied); the grant keeps its expiry.</summary>
+    ExtensionDenied,
 }
 
 /// <summary>

@@ -60,6 +60,22 @@ public sealed class AccessRequest
 
     public string? StatusDetail { get; set; }
 
+    /// <summary>The workflow version the request was started with (0: recorded before versions were stored). Cancel
+    /// needs version 4, whose workflow honours <see cref="CancelRequested"/>.</summary>
+    public int WorkflowVersion { get; init; }
+
+    /// <summary>The requester asked to cancel while the request was pending. Set by the commands port in the store,
+    /// where it orders against the approval: once set, <see cref="Approve"/> refuses, so a cancelled request is never
+    /// provisioned however an approval races it.</summary>
+    public bool CancelRequested { get; set; }
+
+    /// <summary>Extensions of the active grant, oldest first (workflow version 4).</summary>
+    public List<ExtensionRecord> Extensions { get; init; } = [];
+
+    /// <summary>The extension waiting for an approver, if any.</summary>
+    [JsonIgnore]
+    public ExtensionRecord? PendingExtension => Extensions.FirstOrDefault(e => e.Status == ExtensionStatus.Pending);
+
     /// <summary>The email that gets the IAM permission.</summary>
     [JsonIgnore]
     public string Grantee => OnBehalfOf ?? Requester;
@@ -96,6 +112,8 @@ public sealed class AccessRequest
         return true;
     }
 
+    /// <summary>Moves pending → approved. Refused (false, nothing changed) once the requester asked to cancel: the
+    /// workflow then ends the request <c>cancelled</c> instead of provisioning it.</summary>
     public bool Approve(TimeSpan grantedDuration, string approvedBy)
     {
         if (Status == RequestStatus.Approved)
@@ -104,6 +122,11 @@ public sealed class AccessRequest
         }
 
         Require(RequestStatus.Pending);
+        if (CancelRequested)
+        {
+            return false;
+        }
+
         Status = RequestStatus.Approved;
         GrantedDuration = grantedDuration;
         ApprovedBy = approvedBy;
@@ -124,7 +147,71 @@ public sealed class AccessRequest
         return true;
     }
 
-    /// <summary>Moves to a terminal status. Allowed: pending → denied / timedOut / revoked; approved → failed / revoked;
+    /// <summary>Records the requester's wish to cancel. False when the request is no longer pending (the caller answers
+    /// with its outcome) or already asked.</summary>
+    public bool RequestCancel()
+    {
+        if (Status != RequestStatus.Pending || CancelRequested)
+        {
+            return false;
+        }
+
+        CancelRequested = true;
+        return true;
+    }
+
+    /// <summary>Records an extension asked for (pending approval). No-op when that id is recorded.</summary>
+    public bool AddExtension(ExtensionRecord extension)
+    {
+        if (Extensions.Any(e => e.Id == extension.Id))
+        {
+            return false;
+        }
+
+        Require(RequestStatus.Active);
+        Extensions.Add(extension);
+        return true;
+    }
+
+    /// <summary>Applies an extension: the grant now ends at <paramref name="expiresAt"/>. Records the extension when it
+    /// was not pending (one that needs no approval). No-op when it is already applied.</summary>
+    public bool ApplyExtension(ExtensionRecord extension, DateTimeOffset expiresAt, string? approvedBy, DateTimeOffset at)
+    {
+        var index = Extensions.FindIndex(e => e.Id == extension.Id);
+        if (index >= 0 && Extensions[index].Status == ExtensionStatus.Applied)
+        {
+            return false;
+        }
+
+        Require(RequestStatus.Active);
+        var applied = (index >= 0 ? Extensions[index] : extension) with { Status = ExtensionStatus.Applied, DecidedBy = approvedBy, DecidedAt = at, ExpiresAt = expiresAt };
+        if (index >= 0)
+        {
+            Extensions[index] = applied;
+        }
+        else
+        {
+            Extensions.Add(applied);
+        }
+
+        ExpiresAt = expiresAt;
+        return true;
+    }
+
+    /// <summary>An approver refused the pending extension <paramref name="extensionId"/>; the grant keeps its expiry.</summary>
+    public bool DenyExtension(string extensionId, string deniedBy, string? comment, DateTimeOffset at)
+    {
+        var index = Extensions.FindIndex(e => e.Id == extensionId);
+        if (index < 0 || Extensions[index].Status != ExtensionStatus.Pending)
+        {
+            return false;
+        }
+
+        Extensions[index] = Extensions[index] with { Status = ExtensionStatus.Denied, DecidedBy = deniedBy, DecidedAt = at, Comment = comment };
+        return true;
+    }
+
+    /// <summary>Moves to a terminal status. Allowed: pending → denied / timedOut / revoked / cancelled; approved → failed / revoked;
     /// active → expired / relinquished / revoked / failed.</summary>
     public bool End(RequestStatus terminal, DateTimeOffset at, string? by, string? detail)
     {
@@ -135,7 +222,7 @@ public sealed class AccessRequest
 
         var allowed = (Status, terminal) switch
         {
-            (RequestStatus.Pending, RequestStatus.Denied or RequestStatus.TimedOut or RequestStatus.Revoked) => true,
+            (RequestStatus.Pending, RequestStatus.Denied or RequestStatus.TimedOut or RequestStatus.Revoked or RequestStatus.Cancelled) => true,
             (RequestStatus.Approved, RequestStatus.Failed or RequestStatus.Revoked) => true,
             (RequestStatus.Active, RequestStatus.Expired or RequestStatus.Relinquished or RequestStatus.Revoked or RequestStatus.Failed) => true,
             _ => false,
@@ -160,3 +247,34 @@ public sealed class AccessRequest
         }
     }
 }
+
+[JsonConverter(typeof(JsonStringEnumConverter<ExtensionStatus>))]
+public enum ExtensionStatus
+{
+    [JsonStringEnumMemberName("pending")]
+    Pending,
+
+    [JsonStringEnumMemberName("applied")]
+    Applied,
+
+    [JsonStringEnumMemberName("denied")]
+    Denied,
+}
+
+/// <summary>One extension of an active grant, as stored on the request.</summary>
+/// <param name="Id">De-duplicates deliveries of the same ask (API call, Slack click, Teams invoke).</param>
+/// <param name="Duration">What it adds to the expiry current when it is applied.</param>
+/// <param name="DecidedBy">The approver who approved or denied it; null when no approval was needed.</param>
+/// <param name="ExpiresAt">The expiry it set, once applied.</param>
+public sealed record ExtensionRecord(
+    string Id,
+    string RequestedBy,
+    [property: JsonConverter(typeof(IsoDurationJsonConverter))] TimeSpan Duration,
+    string? Reason,
+    string Channel,
+    DateTimeOffset RequestedAt,
+    ExtensionStatus Status = ExtensionStatus.Pending,
+    string? DecidedBy = null,
+    DateTimeOffset? DecidedAt = null,
+    DateTimeOffset? ExpiresAt = null,
+    string? Comment = null);

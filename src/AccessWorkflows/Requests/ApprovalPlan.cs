@@ -21,7 +21,19 @@ public sealed record ApprovalPlan
 
     [JsonConverter(typeof(IsoDurationJsonConverter))]
     public TimeSpan MaxDuration { get; init; }
+
+    /// <summary>How an active grant may be extended (rule key <c>extension</c>); null: it may not.</summary>
+    public ExtensionPlan? Extension { get; init; }
 }
+
+/// <summary>The rule's <c>extension</c> key, frozen with the request.</summary>
+/// <param name="MaxExtensions">How many extensions one grant may get (pending ones count).</param>
+/// <param name="MaxExtendBy">The most one extension may add to the current expiry.</param>
+/// <param name="RequireApproval">Whether one approver of the rule must approve each extension first.</param>
+public sealed record ExtensionPlan(
+    int MaxExtensions,
+    [property: JsonConverter(typeof(IsoDurationJsonConverter))] TimeSpan MaxExtendBy,
+    bool RequireApproval);
 
 public sealed record OnCallPlan(
     IReadOnlyList<string> PagerDutySchedules,

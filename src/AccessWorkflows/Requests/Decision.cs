@@ -68,7 +68,17 @@ public sealed record DecisionRecord(
     int Level,
     DateTimeOffset At);
 
-/// <summary>A relinquish (requester) or revoke (admin) delivered to the workflow.</summary>
+/// <summary>The requester's ask to extend the active grant by <see cref="Duration"/>, delivered to the workflow.
+/// <see cref="Id"/> de-duplicates deliveries of the same ask.</summary>
+public sealed record ExtendCommand(
+    string Id,
+    string By,
+    [property: JsonConverter(typeof(IsoDurationJsonConverter))] TimeSpan Duration,
+    string? Reason,
+    string Channel,
+    DateTimeOffset At);
+
+/// <summary>A relinquish (requester), revoke (admin) or cancel (requester) delivered to the workflow.</summary>
 public sealed record EndCommand(string Id, string By, string Channel, string? Comment, DateTimeOffset At);
 
 public sealed class NullableIsoDurationJsonConverter : JsonConverter<TimeSpan?>

@@ -65,13 +65,13 @@ public static class DecisionRules
 
     /// <summary>The 409 answer to a decision on a request that is no longer pending, naming the outcome.</summary>
     public static CommandResult TooLate(AccessRequest request) =>
-        CommandResult.Refused(
-            CommandOutcome.Conflict,
-            $"The request is already {request.Status.WireName()}"
-            + (request.ApprovedBy is { Length: > 0 } by && request.Status is RequestStatus.Approved or RequestStatus.Active ? $" (approved by {by})" : string.Empty)
-            + (request.EndedBy is { Length: > 0 } ended && request.Status.IsTerminal() ? $" (by {ended})" : string.Empty)
-            + "; this decision was not counted.",
-            request);
+        CommandResult.Refused(CommandOutcome.Conflict, OutcomeText(request) + "; this decision was not counted.", request);
+
+    /// <summary>"The request is already approved (approved by x)": the outcome a late command is answered with.</summary>
+    public static string OutcomeText(AccessRequest request) =>
+        $"The request is already {request.Status.WireName()}"
+        + (request.ApprovedBy is { Length: > 0 } by && request.Status is RequestStatus.Approved or RequestStatus.Active ? $" (approved by {by})" : string.Empty)
+        + (request.EndedBy is { Length: > 0 } ended && request.Status.IsTerminal() ? $" (by {ended})" : string.Empty);
 
     /// <summary>The lowest notified level whose approvers include <paramref name="approver"/>; 0 when none.</summary>
     public static int LevelOf(AccessRequest request, string approver, int notifiedLevel) =>

@@ -20,12 +20,21 @@ public interface IAccessRequestCommands
 
     /// <summary>An admin ends a request: a pending one is refused, an active one is revoked.</summary>
     Task<CommandResult> RevokeAsync(string requestId, string adminEmail, string channel, string? comment, CancellationToken cancellationToken = default);
+
+    /// <summary>The requester (or the beneficiary) asks to add <paramref name="duration"/> to the active grant's expiry
+    /// (rule key <c>extension</c>). Applied at once, or pending until an approver decides when the rule requires it.
+    /// <paramref name="extensionId"/> de-duplicates deliveries of the same ask.</summary>
+    Task<CommandResult> ExtendAsync(string requestId, string requesterEmail, TimeSpan duration, string? reason, string channel, string extensionId, CancellationToken cancellationToken = default);
+
+    /// <summary>The requester withdraws a pending request. Accepted only while pending; once accepted, the request is
+    /// never provisioned, even when an approval is being counted at the same moment.</summary>
+    Task<CommandResult> CancelAsync(string requestId, string requesterEmail, string channel, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A new request as a caller sends it (SPEC 4); the requester is never part of it.</summary>
 public sealed record NewAccessRequest(string? AccountId, AccessSpec? Access, string? Duration, string? Reason, string? OnBehalfOf);
 
-/// <summary>How a command ended, mapped by hosts to 202 / 400 / 403 / 404 / 409.</summary>
+/// <summary>How a command ended, mapped by hosts to 202 / 400 / 403 / 404 / 409 / 429.</summary>
 public enum CommandOutcome
 {
     Accepted,
@@ -33,6 +42,9 @@ public enum CommandOutcome
     Forbidden,
     NotFound,
     Conflict,
+
+    /// <summary>A per-requester limit of the rule is reached (<c>maxPendingPerRequester</c>, <c>maxActivePerRequester</c>).</summary>
+    LimitReached,
 }
 
 /// <param name="Problem">Why it was not accepted, for the person (safe to show; contains no secrets).</param>

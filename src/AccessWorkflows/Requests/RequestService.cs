@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using AccessWorkflows.Durable;
@@ -29,6 +30,11 @@ public sealed class WorkflowOptions
 /// </summary>
 public sealed partial class RequestService : IAccessRequestCommands
 {
+    /// <summary>One gate per requester and rule with limits: counting the requester's requests and recording the new
+    /// one happen under it, so creates fired in parallel cannot all pass the same count. Per process: hosts that run
+    /// several instances at once (Functions scale-out) can overshoot by one request per extra instance.</summary>
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _limitGates = new(StringComparer.Ordinal);
+
     private readonly AccessRules _rules;
     private readonly IRequestStore _requests;
     private readonly IAuditLog _audit;
@@ -145,9 +151,35 @@ public sealed partial class RequestService : IAccessRequestCommands
             Channel = channel,
             Approval = RuleMatcher.ResolvePlan(_rules, rule),
             CreatedAt = _time.GetUtcNow(),
+            WorkflowVersion = AccessWorkflowInput.CurrentVersion,
         };
 
-        if (!await _requests.TryCreateAsync(request, cancellationToken))
+        bool created;
+        if (rule.MaxPendingPerRequester is null && rule.MaxActivePerRequester is null)
+        {
+            created = await _requests.TryCreateAsync(request, cancellationToken);
+        }
+        else
+        {
+            var gate = _limitGates.GetOrAdd($"{requester}\n{rule.Name}", _ => new SemaphoreSlim(1, 1));
+            await gate.WaitAsync(cancellationToken);
+            try
+            {
+                if (await LimitProblemAsync(rule, requester, request.Id, cancellationToken) is { } limit)
+                {
+                    LogLimitReached(_logger, requester, rule.Name, limit);
+                    return new SubmitResult(CommandOutcome.LimitReached, Problem: limit);
+                }
+
+                created = await _requests.TryCreateAsync(request, cancellationToken);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+
+        if (!created)
         {
             var existing = await _requests.GetAsync(request.Id, cancellationToken);
             if (existing is null || existing.Requester != requester)
@@ -186,6 +218,49 @@ public sealed partial class RequestService : IAccessRequestCommands
         }
     }
 
+    /// <summary>
+    /// The per-requester limits of <paramref name="rule"/> (SPEC 13), counted over the requester's requests of that
+    /// rule other than <paramref name="exceptId"/> (a retried submission is not counted against itself): pending ones
+    /// against <c>maxPendingPerRequester</c>, approved and active ones against <c>maxActivePerRequester</c>. Null
+    /// when both allow one more.
+    /// </summary>
+    private async Task<string?> LimitProblemAsync(AccessRule rule, string requester, string exceptId, CancellationToken cancellationToken)
+    {
+        if (rule.MaxPendingPerRequester is { } maxPending)
+        {
+            var pending = await CountAsync(RequestStatus.Pending);
+            if (pending >= maxPending)
+            {
+                return $"You have {pending} pending request(s) under rule '{rule.Name}'; its maxPendingPerRequester is {maxPending}. Cancel one or wait for a decision.";
+            }
+        }
+
+        if (rule.MaxActivePerRequester is { } maxActive)
+        {
+            var active = await CountAsync(RequestStatus.Active) + await CountAsync(RequestStatus.Approved);
+            if (active >= maxActive)
+            {
+                return $"You have {active} active grant(s) under rule '{rule.Name}'; its maxActivePerRequester is {maxActive}. Relinquish one or wait for it to expire.";
+            }
+        }
+
+        return null;
+
+        async Task<int> CountAsync(RequestStatus status)
+        {
+            var count = 0;
+            string? token = null;
+            do
+            {
+                var page = await _requests.QueryAsync(new RequestQuery(status, requester, PageSize: 200, ContinuationToken: token), cancellationToken);
+                count += page.Items.Count(r => r.RuleName == rule.Name && r.Id != exceptId);
+                token = page.ContinuationToken;
+            }
+            while (token is not null);
+            return count;
+        }
+    }
+
     /// <remarks>
     /// 202 means recorded (SPEC 6.5). A decision on a request that is no longer pending is answered 409 with the
     /// outcome. One checked while pending can still lose the race with the decision that settles the request: after
@@ -213,6 +288,11 @@ public sealed partial class RequestService : IAccessRequestCommands
         }
 
         var approver = Grammar.NormalizeEmail(approverEmail);
+        if (request.Status == RequestStatus.Active && request.PendingExtension is not null && request.WorkflowVersion >= 4)
+        {
+            return await DecideExtensionAsync(request, approver, decision, comment, channel, decisionId, cancellationToken);
+        }
+
         if (request.Status != RequestStatus.Pending)
         {
             return await TooLateAsync(request, approver, decision, channel, decisionId, cancellationToken);
@@ -237,6 +317,102 @@ public sealed partial class RequestService : IAccessRequestCommands
         }
 
         return CommandResult.Ok(after);
+    }
+
+    /// <summary>A decision while the grant is active decides its pending extension (SPEC 13): any approver of the rule
+    /// may, the requester only when the rule allows self-approval. The workflow checks it again on arrival.</summary>
+    private async Task<CommandResult> DecideExtensionAsync(AccessRequest request, string approver, DecisionKind decision, string? comment, string channel, string decisionId, CancellationToken cancellationToken)
+    {
+        var check = ExtensionRules.CheckDecision(request, approver);
+        if (!check.Accepted)
+        {
+            await _audit.AppendAsync(
+                new AuditEvent($"{request.Id}:refused:{decisionId}", request.Id, _time.GetUtcNow(), "decision.refused", approver, channel, check.Problem),
+                cancellationToken);
+            return check;
+        }
+
+        var evt = new DecisionEvent(decisionId, approver, decision, null, comment, channel, _time.GetUtcNow());
+        await _durable.RaiseEventAsync(request.Id, WorkflowNames.DecisionEvent, evt, cancellationToken);
+        return CommandResult.Ok(request);
+    }
+
+    /// <remarks>Checked here so the caller hears at once why an ask does not count (SPEC 13: 409 beyond
+    /// <c>maxExtendBy</c> or <c>maxExtensions</c>); the workflow checks it again and applies it.</remarks>
+    public async Task<CommandResult> ExtendAsync(string requestId, string requesterEmail, TimeSpan duration, string? reason, string channel, string extensionId, CancellationToken cancellationToken = default)
+    {
+        var request = await _requests.GetAsync(requestId, cancellationToken);
+        if (request is null)
+        {
+            return CommandResult.Refused(CommandOutcome.NotFound, $"There is no request {requestId}.");
+        }
+
+        if (reason is { Length: > Grammar.MaxReasonLength })
+        {
+            return CommandResult.Refused(CommandOutcome.Invalid, $"The reason is longer than {Grammar.MaxReasonLength} characters.", request);
+        }
+
+        if (request.Extensions.Any(e => e.Id == extensionId))
+        {
+            return CommandResult.Ok(request); // the same ask delivered again
+        }
+
+        var caller = Grammar.NormalizeEmail(requesterEmail);
+        var check = ExtensionRules.CheckAsk(request, caller, duration);
+        if (check.Accepted && request.WorkflowVersion < 4)
+        {
+            check = CommandResult.Refused(CommandOutcome.Conflict, "This grant was started before extensions existed and cannot be extended.", request);
+        }
+
+        if (!check.Accepted)
+        {
+            return check;
+        }
+
+        var ask = new ExtendCommand(extensionId, caller, duration, string.IsNullOrWhiteSpace(reason) ? null : reason.Trim(), channel, _time.GetUtcNow());
+        await _durable.RaiseEventAsync(requestId, WorkflowNames.ExtendEvent, ask, cancellationToken);
+        LogExtensionAsked(_logger, requestId, caller, AccessDuration.Format(duration));
+        return CommandResult.Ok(request);
+    }
+
+    /// <remarks>
+    /// The cancel is first recorded on the stored request while it is pending (<see cref="AccessRequest.RequestCancel"/>),
+    /// where it is ordered against the approval: the store refuses an approval after it, and refuses it after an
+    /// approval. Only then is the workflow told. The result's request is <c>cancelled</c> when the workflow already
+    /// ended it by the time this returns (hosts answer 200), else still pending (202).
+    /// </remarks>
+    public async Task<CommandResult> CancelAsync(string requestId, string requesterEmail, string channel, CancellationToken cancellationToken = default)
+    {
+        var request = await _requests.GetAsync(requestId, cancellationToken);
+        if (request is null)
+        {
+            return CommandResult.Refused(CommandOutcome.NotFound, $"There is no request {requestId}.");
+        }
+
+        var caller = Grammar.NormalizeEmail(requesterEmail);
+        if (caller != request.Requester)
+        {
+            return CommandResult.Refused(CommandOutcome.Forbidden, "Only the requester can cancel this request.", request);
+        }
+
+        if (request.Status == RequestStatus.Pending && request.WorkflowVersion < 4)
+        {
+            return CommandResult.Refused(CommandOutcome.Conflict, "This request was started before cancelling existed; ask an admin to revoke it.", request);
+        }
+
+        var marked = request.Status == RequestStatus.Pending
+            ? await _requests.UpdateAsync(requestId, r => r.RequestCancel(), cancellationToken)
+            : request;
+        if (marked.Status != RequestStatus.Pending)
+        {
+            return marked.Status == RequestStatus.Cancelled
+                ? CommandResult.Ok(marked)
+                : CommandResult.Refused(CommandOutcome.Conflict, DecisionRules.OutcomeText(marked) + "; it can no longer be cancelled.", marked);
+        }
+
+        await _durable.RaiseEventAsync(requestId, WorkflowNames.CancelEvent, new EndCommand(Guid.NewGuid().ToString("N"), caller, channel, null, _time.GetUtcNow()), cancellationToken);
+        LogCancelAsked(_logger, requestId);
+        return CommandResult.Ok(await _requests.GetAsync(requestId, cancellationToken) ?? marked);
     }
 
     /// <summary>Records a decision that arrived after the request's outcome and answers 409 with that outcome.</summary>
@@ -354,6 +530,15 @@ public sealed partial class RequestService : IAccessRequestCommands
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Could not look up the IAM user of {Email} in {AccountId} at submission ({Error}); provisioning will try again")]
     private static partial void LogUserLookupFailed(ILogger logger, string email, string accountId, string error);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Information, Message = "Request by {Requester} under rule {Rule} refused: {Limit}")]
+    private static partial void LogLimitReached(ILogger logger, string requester, string rule, string limit);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Information, Message = "Extension of request {RequestId} by {Duration} asked by {Requester}")]
+    private static partial void LogExtensionAsked(ILogger logger, string requestId, string requester, string duration);
+
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Information, Message = "Cancel of request {RequestId} recorded; the workflow ends it")]
+    private static partial void LogCancelAsked(ILogger logger, string requestId);
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Decision by {Approver} on request {RequestId} arrived after it was {Status}: recorded as too late")]
     private static partial void LogDecisionTooLate(ILogger logger, string requestId, string approver, string status);

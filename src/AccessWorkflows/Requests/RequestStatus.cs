@@ -32,6 +32,10 @@ public enum RequestStatus
 
     [JsonStringEnumMemberName("failed")]
     Failed,
+
+    /// <summary>The requester withdrew it while it was pending (workflow version 4); nothing was granted.</summary>
+    [JsonStringEnumMemberName("cancelled")]
+    Cancelled,
 }
 
 public static class RequestStatusExtensions

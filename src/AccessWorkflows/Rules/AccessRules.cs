@@ -81,6 +81,17 @@ public sealed record AccessRule
 
     public required ApprovalRule Approval { get; init; }
 
+    /// <summary>At most this many of one requester's requests under this rule may be approved or active at once
+    /// (checked at creation); null: no limit.</summary>
+    public int? MaxActivePerRequester { get; init; }
+
+    /// <summary>At most this many of one requester's requests under this rule may wait for a decision at once
+    /// (checked at creation); null: no limit.</summary>
+    public int? MaxPendingPerRequester { get; init; }
+
+    /// <summary>How active grants of this rule may be extended (key <c>extension</c>); null: they may not.</summary>
+    public Requests.ExtensionPlan? Extension { get; init; }
+
     /// <summary>The 1-based line of the rule in the file, for messages.</summary>
     public int Line { get; init; }
 }

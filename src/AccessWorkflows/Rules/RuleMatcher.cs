@@ -176,6 +176,7 @@ public static class RuleMatcher
             ApprovalWindow = approval.ApprovalWindow,
             AllowSelfApproval = approval.AllowSelfApproval,
             MaxDuration = rule.MaxDuration,
+            Extension = rule.Extension,
         };
     }
 

@@ -42,7 +42,9 @@ public static partial class RulesLoader
     private static readonly string[] AccountKeys = ["id", "name", "provider", "roleArn", "externalId", "userMapping"];
     private static readonly string[] UserMappingKeys = ["kind", "tagKey"];
     private static readonly string[] RuleKeys =
-        ["name", "requesters", "accounts", "access", "defaultDuration", "maxDuration", "requireReason", "allowOnBehalfOf", "approval"];
+        ["name", "requesters", "accounts", "access", "defaultDuration", "maxDuration", "requireReason", "allowOnBehalfOf", "approval",
+         "maxActivePerRequester", "maxPendingPerRequester", "extension"];
+    private static readonly string[] ExtensionKeys = ["maxExtensions", "maxExtendBy", "requireApproval"];
     private static readonly string[] AccessKeys = ["policies", "groups", "resources"];
     private static readonly string[] ApprovalKeys = ["onCall", "auto", "levels", "approvalWindow", "allowSelfApproval"];
     private static readonly string[] OnCallKeys = ["pagerDutySchedules", "escalationLevel", "duration"];
@@ -505,6 +507,9 @@ public static partial class RulesLoader
                     RequireReason = OptionalBool(f, "requireReason") ?? false,
                     AllowOnBehalfOf = OptionalBool(f, "allowOnBehalfOf") ?? false,
                     Approval = ReadApproval(f, item),
+                    MaxActivePerRequester = OptionalPositive(f, "maxActivePerRequester"),
+                    MaxPendingPerRequester = OptionalPositive(f, "maxPendingPerRequester"),
+                    Extension = ReadExtension(f),
                     Line = (int)item.Start.Line,
                 });
             }
@@ -553,6 +558,23 @@ public static partial class RulesLoader
             }
 
             return result;
+        }
+
+        /// <summary><c>extension: { maxExtensions, maxExtendBy, requireApproval }</c>: both limits are required, so a
+        /// rule never allows extending without bound by leaving one out.</summary>
+        private ExtensionPlan? ReadExtension(Map rule)
+        {
+            if (rule.Get("extension") is not { } node)
+            {
+                return null;
+            }
+
+            var f = Fields(node, rule.PathOf("extension"), ExtensionKeys);
+            var count = OptionalPositive(f, "maxExtensions")
+                ?? throw Error(node.Start, f.PathOf("maxExtensions"), "is required: how many times one grant may be extended");
+            var step = OptionalDuration(f, "maxExtendBy")
+                ?? throw Error(node.Start, f.PathOf("maxExtendBy"), "is required: the most one extension may add, such as PT1H");
+            return new ExtensionPlan(count, step, OptionalBool(f, "requireApproval") ?? false);
         }
 
         private ApprovalRule ReadApproval(Map rule, YamlNode ruleNode)
@@ -868,6 +890,13 @@ public static partial class RulesLoader
             return WholeNumberRegex().IsMatch(text)
                 ? int.Parse(text, CultureInfo.InvariantCulture)
                 : throw Error(node.Start, f.PathOf(key), "must be a whole number >= 1");
+        }
+
+        /// <summary>A whole number of at least 1 (a limit of 0 would refuse every request, or every extension).</summary>
+        private int? OptionalPositive(Map f, string key)
+        {
+            var value = OptionalWholeNumber(f, key);
+            return value is 0 ? throw Error(f.Get(key)!.Start, f.PathOf(key), "must be a whole number >= 1") : value;
         }
 
         private TimeSpan? OptionalDuration(Map f, string key)

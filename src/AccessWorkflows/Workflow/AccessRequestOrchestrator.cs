@@ -29,6 +29,9 @@ public sealed class AccessRequestOrchestrator
     /// <summary>Ids of the decisions already handled: the same click delivered twice counts once.</summary>
     private readonly HashSet<string> _seenDecisionIds = new(StringComparer.Ordinal);
 
+    /// <summary>Version 4: the requester's cancel, waited for while pending.</summary>
+    private Task<EndCommand>? _cancel;
+
     private AccessRequestOrchestrator(IOrchestrationContext context, AccessWorkflowInput input)
     {
         _context = context;
@@ -52,6 +55,11 @@ public sealed class AccessRequestOrchestrator
 
         // Registered once and never cancelled: an admin may revoke while pending, provisioning or active.
         var revoke = _context.WaitForExternalEvent<EndCommand>(WorkflowNames.RevokeEvent);
+        if (_input.Version >= 4)
+        {
+            _cancel = _context.WaitForExternalEvent<EndCommand>(WorkflowNames.CancelEvent);
+        }
+
         Notify(NotificationKind.Received);
 
         var approval = await AutomaticApprovalAsync() ?? await CollectDecisionsAsync(revoke);
@@ -65,6 +73,12 @@ public sealed class AccessRequestOrchestrator
             GrantedDuration = approval.Duration,
             ApprovedBy = approval.By,
         });
+        if (_input.Version >= 4 && _request.Status == RequestStatus.Pending)
+        {
+            // The store refused the approval: the requester's cancel got there first. Nothing is provisioned.
+            return await FinishCancelledAsync();
+        }
+
         if (_input.Version >= 3)
         {
             await RecordLateDecisionsAsync();
@@ -93,7 +107,7 @@ public sealed class AccessRequestOrchestrator
         });
         Notify(NotificationKind.Active, approval.By);
 
-        var end = await WaitForEndAsync(expiresAt, revoke);
+        var end = await WaitForEndAsync(expiresAt, revoke, userName);
         return await RevokeThenFinishAsync(new RevocationInProgress(Grant(userName), end.Status, end.By, end.Channel, end.Comment, Round: 1));
     }
 
@@ -169,7 +183,14 @@ public sealed class AccessRequestOrchestrator
         {
             while (true)
             {
-                var winner = await Task.WhenAny(escalation is null ? [_decision, window, revoke] : [_decision, window, revoke, escalation]);
+                Task[] waits = escalation is null ? [_decision, window, revoke] : [_decision, window, revoke, escalation];
+                var winner = await Task.WhenAny(_cancel is null ? waits : [_cancel, .. waits]);
+                if (winner == _cancel)
+                {
+                    var command = await _cancel;
+                    return new Approval(RequestStatus.Cancelled, command.By, command.Channel, default, command.Comment);
+                }
+
                 if (winner == revoke)
                 {
                     var command = await revoke;
@@ -301,19 +322,51 @@ public sealed class AccessRequestOrchestrator
         return granted;
     }
 
-    /// <summary>Waits for expiry, a relinquish or a revoke; reminds the requester before expiry (SPEC 6.8).</summary>
-    private async Task<(RequestStatus Status, string By, string Channel, string? Comment)> WaitForEndAsync(DateTimeOffset expiresAt, Task<EndCommand> revoke)
+    /// <summary>Waits for expiry, a relinquish or a revoke; reminds the requester before expiry (SPEC 6.8). Version 4
+    /// also takes extensions: asks from the requester and decisions on a pending one; an applied extension replaces the
+    /// expiry and reminder timers with ones at the new expiry.</summary>
+    private async Task<(RequestStatus Status, string By, string Channel, string? Comment)> WaitForEndAsync(DateTimeOffset expiresAt, Task<EndCommand> revoke, string userName)
     {
-        using var timers = new CancellationTokenSource();
+        var timers = new CancellationTokenSource();
         var expiry = Timer(expiresAt, timers.Token);
         var reminderAt = expiresAt - _input.ReminderLead;
         Task? reminder = reminderAt > Now ? Timer(reminderAt, timers.Token) : null;
         var relinquish = _context.WaitForExternalEvent<EndCommand>(WorkflowNames.RelinquishEvent);
+        var extend = _input.Version >= 4 ? _context.WaitForExternalEvent<ExtendCommand>(WorkflowNames.ExtendEvent) : null;
         try
         {
             while (true)
             {
-                var winner = await Task.WhenAny(reminder is null ? [expiry, relinquish, revoke] : [expiry, relinquish, revoke, reminder]);
+                Task[] waits = reminder is null ? [expiry, relinquish, revoke] : [expiry, relinquish, revoke, reminder];
+                var winner = await Task.WhenAny(extend is null ? waits : [.. waits, extend, _decision!]);
+                if (winner == extend || (extend is not null && winner == _decision))
+                {
+                    DateTimeOffset? extended;
+                    if (winner == extend)
+                    {
+                        var ask = await extend;
+                        extend = _context.WaitForExternalEvent<ExtendCommand>(WorkflowNames.ExtendEvent);
+                        extended = await TakeExtensionAskAsync(ask, userName);
+                    }
+                    else
+                    {
+                        extended = await TakeExtensionDecisionAsync(userName);
+                    }
+
+                    if (extended is { } newExpiry)
+                    {
+                        // The old timers are cancelled, so they neither fire nor keep the instance alive.
+                        timers.Cancel();
+                        timers.Dispose();
+                        timers = new CancellationTokenSource();
+                        expiry = Timer(newExpiry, timers.Token);
+                        reminderAt = newExpiry - _input.ReminderLead;
+                        reminder = reminderAt > Now ? Timer(reminderAt, timers.Token) : null;
+                    }
+
+                    continue;
+                }
+
                 if (winner == reminder)
                 {
                     reminder = null;
@@ -339,7 +392,110 @@ public sealed class AccessRequestOrchestrator
         finally
         {
             timers.Cancel();
+            timers.Dispose();
         }
+    }
+
+    /// <summary>Version 4: the requester's ask to extend. Checked again here (another extension may have been applied
+    /// since the port answered); applied at once, or recorded as waiting for an approver when the rule says so.
+    /// Returns the new expiry when the grant was extended.</summary>
+    private async Task<DateTimeOffset?> TakeExtensionAskAsync(ExtendCommand ask, string userName)
+    {
+        if (_request.Extensions.Any(e => e.Id == ask.Id))
+        {
+            return null; // the same ask delivered twice counts once
+        }
+
+        var by = Grammar.NormalizeEmail(ask.By);
+        var check = ExtensionRules.CheckAsk(_request, by, ask.Duration);
+        if (!check.Accepted)
+        {
+            await ApplyAsync(Change(RequestChangeKind.ExtensionRefused, by, ask.Channel) with { Detail = check.Problem });
+            return null;
+        }
+
+        var extension = new ExtensionRecord(ask.Id, by, ask.Duration, ask.Reason, ask.Channel, ask.At);
+        if (_request.Approval.Extension!.RequireApproval)
+        {
+            _request = await ApplyAsync(Change(RequestChangeKind.ExtensionRequested, by, ask.Channel) with { Extension = extension });
+            Notify(NotificationKind.ExtensionRequested, by, ask.Reason);
+            return null;
+        }
+
+        return await ApplyExtensionAsync(extension, null, by, ask.Channel, userName);
+    }
+
+    /// <summary>Version 4: a decision while the grant is active decides the pending extension; with none pending it
+    /// is recorded as too late, as the commands port records it.</summary>
+    private async Task<DateTimeOffset?> TakeExtensionDecisionAsync(string userName)
+    {
+        var received = await _decision!;
+        _decision = _context.WaitForExternalEvent<DecisionEvent>(WorkflowNames.DecisionEvent);
+        if (!_seenDecisionIds.Add(received.Id))
+        {
+            return null;
+        }
+
+        var approver = Grammar.NormalizeEmail(received.Approver);
+        var check = ExtensionRules.CheckDecision(_request, approver);
+        if (!check.Accepted)
+        {
+            await ApplyAsync(check.Outcome == CommandOutcome.Conflict
+                ? Change(RequestChangeKind.DecisionLate, approver, received.Channel) with
+                {
+                    AuditId = DecisionRules.LateAuditId(_request.Id, received.Id),
+                    Detail = DecisionRules.LateDetail(received.Decision, _request.Status),
+                }
+                : Change(RequestChangeKind.DecisionRefused, approver, received.Channel) with { Detail = check.Problem });
+            return null;
+        }
+
+        var pending = _request.PendingExtension!;
+        if (received.Decision == DecisionKind.Deny)
+        {
+            _request = await ApplyAsync(Change(RequestChangeKind.ExtensionDenied, approver, received.Channel) with { Extension = pending, Detail = received.Comment });
+            Notify(NotificationKind.ExtensionDenied, approver, received.Comment);
+            return null;
+        }
+
+        await ApplyAsync(Change(RequestChangeKind.ExtensionApproved, approver, received.Channel) with { Extension = pending, Detail = received.Comment });
+        return await ApplyExtensionAsync(pending, approver, approver, received.Channel, userName);
+    }
+
+    /// <summary>Moves the IAM side first (the generated policy's own expiry), then the stored expiry, so the policy
+    /// never ends before the request says it does. A grant whose policy cannot be moved keeps its expiry.</summary>
+    private async Task<DateTimeOffset?> ApplyExtensionAsync(ExtensionRecord extension, string? approvedBy, string actor, string channel, string userName)
+    {
+        var expiresAt = _request.ExpiresAt!.Value + extension.Duration;
+        try
+        {
+            await _context.CallActivityAsync(WorkflowNames.ExtendGrantActivity, new ExtendGrantInput(Grant(userName), expiresAt), RetryPolicies.Provision);
+        }
+        catch (TaskFailedException failure)
+        {
+            var detail = $"The grant could not be extended: {failure.FailureDetails.ErrorMessage}";
+            _request = await ApplyAsync(_request.PendingExtension is null
+                ? Change(RequestChangeKind.ExtensionRefused, System, Channels.System) with { Detail = detail }
+                : Change(RequestChangeKind.ExtensionDenied, System, Channels.System) with { Extension = extension, Detail = detail });
+            Notify(NotificationKind.ExtensionDenied, System, detail);
+            return null;
+        }
+
+        _request = await ApplyAsync(Change(RequestChangeKind.ExtensionApplied, actor, channel) with
+        {
+            Extension = extension,
+            ExpiresAt = expiresAt,
+            ApprovedBy = approvedBy,
+        });
+        Notify(NotificationKind.Extended, actor, extension.Reason);
+        return expiresAt;
+    }
+
+    /// <summary>Version 4: ends a request whose approval the store refused because the requester cancelled.</summary>
+    private async Task<AccessWorkflowResult> FinishCancelledAsync()
+    {
+        var command = _cancel is { IsCompleted: true } ? await _cancel : null;
+        return await FinishAsync(RequestStatus.Cancelled, command?.By ?? _request.Requester, command?.Channel ?? Channels.System, command?.Comment);
     }
 
     /// <summary>

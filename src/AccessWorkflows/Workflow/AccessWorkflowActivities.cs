@@ -41,6 +41,13 @@ public sealed class AccessWorkflowActivities
     public async Task<AccessRequest> ApplyChangeAsync(RequestChange change, CancellationToken cancellationToken = default)
     {
         var updated = await _requests.UpdateAsync(change.RequestId, request => Apply(request, change), cancellationToken);
+        if (change.Kind == RequestChangeKind.Approved && updated.Status == RequestStatus.Pending)
+        {
+            // The store refused the approval because the requester cancelled first: nothing was approved to audit.
+            Log.ChangeApplied(_logger, change.RequestId, change.Kind);
+            return updated;
+        }
+
         await _audit.AppendAsync(
             new AuditEvent(change.AuditId, change.RequestId, change.At, AuditType(change), change.Actor, change.Channel, AuditDetail(change)),
             cancellationToken);
@@ -82,6 +89,12 @@ public sealed class AccessWorkflowActivities
     public Task DeprovisionAsync(GrantInput input, CancellationToken cancellationToken = default)
         => _grants.ReleaseAsync(input, cancellationToken);
 
+    /// <summary><see cref="WorkflowNames.ExtendGrantActivity"/>: moves the expiry condition of the grant's generated
+    /// policy. Policy and group grants have none, and their ledger holding is unchanged: overlapping grants of the same
+    /// permission keep counting this request as a holder until it ends.</summary>
+    public Task ExtendGrantAsync(ExtendGrantInput input, CancellationToken cancellationToken = default)
+        => _grants.ExtendAsync(input.Grant, input.ExpiresAt, cancellationToken);
+
     private static bool Apply(AccessRequest request, RequestChange change) => change.Kind switch
     {
         RequestChangeKind.Pending => request.Status == RequestStatus.Pending && request.MarkPending(change.Level ?? 1),
@@ -89,7 +102,11 @@ public sealed class AccessWorkflowActivities
         RequestChangeKind.Approved => request.Approve(change.GrantedDuration ?? request.Duration, change.ApprovedBy ?? change.Actor),
         RequestChangeKind.Active => request.Activate(change.GrantedAt!.Value, change.ExpiresAt!.Value),
         RequestChangeKind.Ended => request.End(change.EndStatus!.Value, change.At, change.Actor, change.Detail),
-        RequestChangeKind.DecisionRefused or RequestChangeKind.DecisionLate or RequestChangeKind.RevokeFailing => false, // audit only
+        RequestChangeKind.ExtensionRequested => request.AddExtension(change.Extension!),
+        RequestChangeKind.ExtensionApplied => request.ApplyExtension(change.Extension!, change.ExpiresAt!.Value, change.ApprovedBy, change.At),
+        RequestChangeKind.ExtensionDenied => request.DenyExtension(change.Extension!.Id, change.Actor, change.Detail, change.At),
+        RequestChangeKind.DecisionRefused or RequestChangeKind.DecisionLate or RequestChangeKind.RevokeFailing
+            or RequestChangeKind.ExtensionApproved or RequestChangeKind.ExtensionRefused => false, // audit only
         _ => throw new InvalidOperationException($"Unknown change {change.Kind}."),
     };
 
@@ -103,6 +120,11 @@ public sealed class AccessWorkflowActivities
         RequestChangeKind.Active => "request.active",
         RequestChangeKind.Ended => $"request.{change.EndStatus!.Value.WireName()}",
         RequestChangeKind.RevokeFailing => "revoke.failing",
+        RequestChangeKind.ExtensionRequested => "extension.requested",
+        RequestChangeKind.ExtensionApproved => "extension.approved",
+        RequestChangeKind.ExtensionApplied => "extension.applied",
+        RequestChangeKind.ExtensionDenied => "extension.denied",
+        RequestChangeKind.ExtensionRefused => "extension.refused",
         _ => change.Kind.ToString(),
     };
 
@@ -115,6 +137,10 @@ public sealed class AccessWorkflowActivities
             + (d.Comment is { Length: > 0 } c ? $": {c}" : string.Empty),
         RequestChangeKind.Approved => $"approved by {change.ApprovedBy} for {AccessDuration.Format(change.GrantedDuration ?? TimeSpan.Zero)}",
         RequestChangeKind.Active => $"active from {change.GrantedAt:O} until {change.ExpiresAt:O}",
+        RequestChangeKind.ExtensionRequested when change.Extension is { } e => $"extension by {AccessDuration.Format(e.Duration)} asked by {e.RequestedBy}, waiting for an approver" + (e.Reason is { Length: > 0 } r ? $": {r}" : string.Empty),
+        RequestChangeKind.ExtensionApproved when change.Extension is { } e => $"extension by {AccessDuration.Format(e.Duration)} approved by {change.Actor}" + (change.Detail is { Length: > 0 } c ? $": {c}" : string.Empty),
+        RequestChangeKind.ExtensionApplied when change.Extension is { } e => $"extended by {AccessDuration.Format(e.Duration)} until {change.ExpiresAt:O}" + (change.ApprovedBy is { } by ? $" (approved by {by})" : string.Empty) + (e.Reason is { Length: > 0 } r ? $": {r}" : string.Empty),
+        RequestChangeKind.ExtensionDenied when change.Extension is { } e => $"extension by {AccessDuration.Format(e.Duration)} denied by {change.Actor}" + (change.Detail is { Length: > 0 } c ? $": {c}" : string.Empty),
         _ => change.Detail,
     };
 }

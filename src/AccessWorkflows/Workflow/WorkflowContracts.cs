@@ -18,11 +18,20 @@ public static class WorkflowNames
     /// <summary>Event carrying an <see cref="EndCommand"/> from an admin.</summary>
     public const string RevokeEvent = "Revoke";
 
+    /// <summary>Event carrying an <see cref="ExtendCommand"/> from the requester (version 4).</summary>
+    public const string ExtendEvent = "Extend";
+
+    /// <summary>Event carrying an <see cref="EndCommand"/> from the requester who cancels while pending (version 4).</summary>
+    public const string CancelEvent = "Cancel";
+
     public const string ApplyChangeActivity = "ApplyRequestChange";
     public const string DeliverActivity = "DeliverNotification";
     public const string CheckOnCallActivity = "CheckOnCall";
     public const string ProvisionActivity = "ProvisionAccess";
     public const string DeprovisionActivity = "DeprovisionAccess";
+
+    /// <summary>Moves the expiry written into the grant's IAM policy (version 4); input <see cref="ExtendGrantInput"/>.</summary>
+    public const string ExtendGrantActivity = "ExtendGrant";
 }
 
 /// <summary>The orchestration's input: the request as created and what was configured then.</summary>
@@ -50,7 +59,10 @@ public sealed record AccessWorkflowInput(
     /// <remarks>2: revocation that keeps failing continues as new after every round, so its history stays bounded.</remarks>
     /// <remarks>3: decisions that arrive after the outcome are recorded as too late (audit <c>decision.late</c>)
     /// right after the request leaves pending, instead of being left unread.</remarks>
-    public const int CurrentVersion = 3;
+    /// <remarks>4: the requester may cancel while pending (event <c>Cancel</c>; an approval refused by the store because
+    /// of a cancel ends the request cancelled) and extend the active grant (event <c>Extend</c>, decisions while
+    /// active decide a pending extension, the expiry and reminder timers move).</remarks>
+    public const int CurrentVersion = 4;
 }
 
 /// <summary>How revocation retries while AWS refuses it (SPEC 6.9: until it succeeds, alerting loudly).</summary>
@@ -85,6 +97,21 @@ public enum RequestChangeKind
     Active,
     Ended,
     RevokeFailing,
+
+    /// <summary>An extension waits for an approver (version 4).</summary>
+    ExtensionRequested,
+
+    /// <summary>An approver approved the pending extension: audit only; <see cref="ExtensionApplied"/> follows.</summary>
+    ExtensionApproved,
+
+    /// <summary>The grant's expiry moved to <see cref="RequestChange.ExpiresAt"/>.</summary>
+    ExtensionApplied,
+
+    /// <summary>An approver denied the pending extension, or it could not be applied.</summary>
+    ExtensionDenied,
+
+    /// <summary>An ask the workflow refused (limits reached meanwhile): audit only.</summary>
+    ExtensionRefused,
 }
 
 /// <summary>
@@ -123,7 +150,13 @@ public sealed record RequestChange
     public RequestStatus? EndStatus { get; init; }
 
     public string? Detail { get; init; }
+
+    /// <summary>The extension the change is about (extension kinds).</summary>
+    public ExtensionRecord? Extension { get; init; }
 }
+
+/// <summary>The new end of an active grant, for <see cref="WorkflowNames.ExtendGrantActivity"/>.</summary>
+public sealed record ExtendGrantInput(GrantInput Grant, DateTimeOffset ExpiresAt);
 
 public sealed record DeliverInput(string Channel, Notification Notification);
 

@@ -49,6 +49,12 @@ internal sealed class FakeCommands : IAccessRequestCommands
 
     public Task<SubmitResult> SubmitAsync(string requesterEmail, NewAccessRequest body, string channel, string? idempotencyKey = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
+    public Task<CommandResult> ExtendAsync(string requestId, string requesterEmail, TimeSpan duration, string? reason, string channel, string extensionId, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException();
+
+    public Task<CommandResult> CancelAsync(string requestId, string requesterEmail, string channel, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException();
+
     public Task<CommandResult> RelinquishAsync(string requestId, string requesterEmail, string channel, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
     public Task<CommandResult> RevokeAsync(string requestId, string adminEmail, string channel, string? comment, CancellationToken cancellationToken = default) => throw new NotSupportedException();

@@ -173,6 +173,12 @@ public sealed class FakeAccessWorkflow : IAccessRequestCommands, IRequestStore
     public Task<CommandResult> RevokeAsync(string requestId, string adminEmail, string channel, string? comment, CancellationToken cancellationToken = default)
         => Task.FromResult(CommandResult.Refused(CommandOutcome.Forbidden, "Not in this fake."));
 
+    public Task<CommandResult> ExtendAsync(string requestId, string requesterEmail, TimeSpan duration, string? reason, string channel, string extensionId, CancellationToken cancellationToken = default)
+        => Task.FromResult(CommandResult.Refused(CommandOutcome.Forbidden, "Not in this fake."));
+
+    public Task<CommandResult> CancelAsync(string requestId, string requesterEmail, string channel, CancellationToken cancellationToken = default)
+        => Task.FromResult(CommandResult.Refused(CommandOutcome.Forbidden, "Not in this fake."));
+
     // The read side the Slack handlers use to check a clicker before opening a modal. Reads return a snapshot,
     // as the real stores do, so a caller never sees later changes through its copy.
     Task<AccessRequest?> IRequestStore.GetAsync(string id, CancellationToken cancellationToken)

@@ -145,6 +145,12 @@ public sealed class FakeWorkflow : IAccessRequestCommands, IRequestStore
     public Task<CommandResult> RevokeAsync(string requestId, string adminEmail, string channel, string? comment, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException();
 
+    public Task<CommandResult> ExtendAsync(string requestId, string requesterEmail, TimeSpan duration, string? reason, string channel, string extensionId, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException();
+
+    public Task<CommandResult> CancelAsync(string requestId, string requesterEmail, string channel, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException();
+
     public Task NotifyAsync(NotificationKind kind, AccessRequest r, string? actor = null, string? comment = null, int? level = null) =>
         Task.WhenAll(_channels().Select(c => c.DeliverAsync(new Notification
         {

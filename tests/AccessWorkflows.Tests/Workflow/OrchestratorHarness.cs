@@ -45,6 +45,8 @@ internal sealed class OrchestratorHarness
             .Returns<string, CancellationToken>((name, _) => Wait<DecisionEvent>(name));
         _context.Setup(c => c.WaitForExternalEvent<EndCommand>(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .Returns<string, CancellationToken>((name, _) => Wait<EndCommand>(name));
+        _context.Setup(c => c.WaitForExternalEvent<ExtendCommand>(It.IsAny<string>(), It.IsAny<CancellationToken>()))
+            .Returns<string, CancellationToken>((name, _) => Wait<ExtendCommand>(name));
     }
 
     public AccessRequest Request { get; private set; }
@@ -67,6 +69,12 @@ internal sealed class OrchestratorHarness
     public List<GrantInput> Provisions { get; } = [];
 
     public List<GrantInput> Deprovisions { get; } = [];
+
+    /// <summary>Inputs of <see cref="WorkflowNames.ExtendGrantActivity"/> (version 4).</summary>
+    public List<ExtendGrantInput> ExtendGrants { get; } = [];
+
+    /// <summary>Applied to the stored request before each change, as another writer would (the commands port's cancel).</summary>
+    public Action<AccessRequest>? BeforeChange { get; set; }
 
     public List<Timer> Timers { get; } = [];
 
@@ -141,8 +149,18 @@ internal sealed class OrchestratorHarness
     {
         Changes.Add(change);
         var r = Copy(Request);
+        BeforeChange?.Invoke(r);
         switch (change.Kind)
         {
+            case RequestChangeKind.ExtensionRequested:
+                r.AddExtension(change.Extension!);
+                break;
+            case RequestChangeKind.ExtensionApplied:
+                r.ApplyExtension(change.Extension!, change.ExpiresAt!.Value, change.ApprovedBy, change.At);
+                break;
+            case RequestChangeKind.ExtensionDenied:
+                r.DenyExtension(change.Extension!.Id, change.Actor, change.Detail, change.At);
+                break;
             case RequestChangeKind.Pending:
                 r.MarkPending(change.Level!.Value);
                 break;
@@ -185,6 +203,12 @@ internal sealed class OrchestratorHarness
         if (name == WorkflowNames.DeliverActivity)
         {
             Deliveries.Add((DeliverInput)input);
+            return Task.CompletedTask;
+        }
+
+        if (name == WorkflowNames.ExtendGrantActivity)
+        {
+            ExtendGrants.Add((ExtendGrantInput)input);
             return Task.CompletedTask;
         }
 

@@ -19,6 +19,10 @@ namespace AccessWorkflows.Tests.Workflow;
 /// the server of its release, revoke-failing with the test provisioner that refuses every removal
 /// (tests/AccessWorkflows.Testing/Fakes/FailingProvisioner.cs); its round-2 history is the second execution, after
 /// <c>ContinueAsNew</c>.</para>
+/// <para>Version 4 (issue #15) adds the paths of extension and cancel, recorded from the server of its release and the
+/// same test rules: extend-immediate (rule <c>extendable</c>, waiting for the moved expiry), extend-pending-approval and
+/// extend-approved (rule <c>extend-with-approval</c>, before and after an approver's decision), and cancelled (a
+/// completed instance: it replays to its completion).</para>
 /// <para>When a release raises <see cref="AccessWorkflowInput.CurrentVersion"/>, record that version's paths into a new
 /// folder the same way. Never re-record or edit an old version's files: they are what production instances hold.</para>
 /// </remarks>
@@ -44,7 +48,11 @@ public sealed class ReplayCompatibilityTests
         var result = HistoryReplay.Replay(Registry(), "recorded", File.ReadAllText(Path.Combine(Histories, file)));
 
         Assert.True(result.IsDeterministic, $"{file}: {result.Problem}");
-        Assert.Equal(OrchestrationRuntimeStatus.Running, result.Status); // still waiting where the history stopped
+
+        // Still waiting where the history stopped; a history that holds its completion (a cancelled request) replays
+        // to that completion.
+        var completed = File.ReadAllText(Path.Combine(Histories, file)).Contains("\"ExecutionCompleted\"", StringComparison.Ordinal);
+        Assert.Equal(completed ? OrchestrationRuntimeStatus.Completed : OrchestrationRuntimeStatus.Running, result.Status);
     }
 
     [Theory]
@@ -61,6 +69,14 @@ public sealed class ReplayCompatibilityTests
                 "pending-level1", "escalated-level2", "pending-one-of-two-approvals", "active", "active-pre-approved", "active-after-reminder",
                 "revoke-failing", "revoke-failing-round-2",
             });
+    }
+
+    [Fact]
+    public void Every_path_of_extend_and_cancel_has_a_version_4_history()
+    {
+        var recorded = Directory.EnumerateFiles(Path.Combine(Histories, "v4"), "*.json").Select(Path.GetFileNameWithoutExtension).ToHashSet();
+
+        Assert.Subset(recorded, new HashSet<string?> { "extend-immediate", "extend-pending-approval", "extend-approved", "cancelled" });
     }
 
     [Fact]
