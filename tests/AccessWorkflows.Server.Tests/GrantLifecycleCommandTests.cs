@@ -22,7 +22,8 @@ public sealed class GrantLifecycleCommandTests : IClassFixture<GrantLifecycleCom
     {
         var oscar = _server.As("oscar@example.com");
         var admin = _server.As("secops@example.com");
-        var created = await Api.CreateAsync(oscar, Api.PolicyRequest(PowerUser, duration: "PT3S"));
+        // Long enough that both extensions land before the first expiry even on a loaded machine (a 3 s grant did not).
+        var created = await Api.CreateAsync(oscar, Api.PolicyRequest(PowerUser, duration: "PT10S"));
         var active = await Api.WaitForStatusAsync(oscar, created.Id, "active");
         var firstExpiry = active.ExpiresAt!.Value;
 
