@@ -31,6 +31,9 @@ public sealed class CliTests : IClassFixture<CliTests.Fixture>
 
         Assert.Equal(0, (await RunAsync("--user", "zoe@example.com", "relinquish", id)).Code);
         await Api.WaitForStatusAsync(_server.As("zoe@example.com"), id, "relinquished");
+
+        // The store records the status before the workflow's audit entry: wait for the entry, then read it from the CLI.
+        await Eventually.Until(() => _server.As("audit@example.com").GetStringAsync($"/api/requests/{id}/audit"), a => a.Contains("request.relinquished", StringComparison.Ordinal), "the relinquish is audited");
         var audit = await RunAsync("--user", "audit@example.com", "audit", id);
         Assert.Contains("request.relinquished", audit.Output);
     }
