@@ -46,7 +46,11 @@ public sealed record WebhookRequest(
     string? GrantedDuration,
     string? ApprovedBy,
     string? EndedBy,
-    string? StatusDetail);
+    string? StatusDetail,
+    int ApprovalStage = 1,
+    int ApprovalStages = 1,
+    bool BreakGlass = false,
+    BreakGlassReview? Review = null);
 
 public sealed record WebhookDecision(string Approver, DecisionKind Decision, string? Duration, string? Comment, string Channel, int Level, DateTimeOffset At);
 
@@ -67,6 +71,12 @@ public static class WebhookEvents
     public const string Expiring = "request.expiring";
     public const string RevokeFailing = "request.revokeFailing";
 
+    /// <summary>The requester approved their own request through break-glass (<c>actor</c>, <c>comment</c>: why).</summary>
+    public const string BreakGlass = "request.breakGlass";
+
+    /// <summary>The daily reminder that a break-glass request still has no review.</summary>
+    public const string BreakGlassUnreviewed = "request.breakGlassUnreviewed";
+
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -85,6 +95,8 @@ public static class WebhookEvents
         NotificationKind.Ended => Ended,
         NotificationKind.Failed => Failed,
         NotificationKind.RevokeFailing => RevokeFailing,
+        NotificationKind.BreakGlass => BreakGlass,
+        NotificationKind.BreakGlassUnreviewed => BreakGlassUnreviewed,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown notification kind."),
     };
 
@@ -140,5 +152,9 @@ public static class WebhookEvents
         r.GrantedDuration is { } g ? AccessDuration.Format(g) : null,
         r.ApprovedBy,
         r.EndedBy,
-        r.StatusDetail);
+        r.StatusDetail,
+        r.ApprovalStage,
+        r.Approval.StageCount,
+        r.BreakGlass,
+        r.Review);
 }

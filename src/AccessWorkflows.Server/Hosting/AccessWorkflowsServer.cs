@@ -87,6 +87,7 @@ public static class AccessWorkflowsServer
 
         AddDurableEngine(services, durablePath);
         services.AddHostedService<RequestRecoveryService>();
+        services.AddHostedService<BreakGlass.BreakGlassReminderService>();
         services.Configure<KestrelServerOptions>(ConfigureRefusals);
         return services;
     }

@@ -41,6 +41,12 @@ public sealed partial class SlackNotificationChannel : INotificationChannel
     public async Task DeliverAsync(Notification notification, CancellationToken cancellationToken = default)
     {
         using var _ = await _locks.AcquireAsync(notification.Request.Id, cancellationToken);
+        if (notification.Kind is NotificationKind.BreakGlass or NotificationKind.BreakGlassUnreviewed)
+        {
+            await AlertAsync(notification, cancellationToken);
+            return;
+        }
+
         if (notification.Kind == NotificationKind.ApprovalRequested)
         {
             await PostApprovalAsync(notification, cancellationToken);
@@ -88,6 +94,48 @@ public sealed partial class SlackNotificationChannel : INotificationChannel
         }
 
         await _refs.MarkDoneAsync(key, ct);
+    }
+
+    /// <summary>
+    /// The break-glass alert: a new message in every level's channel and the rule's <c>breakGlass.notify.slackChannel</c>,
+    /// and a DM to every approver of every level and every admin who has a Slack user. Each target is recorded as done
+    /// once sent, so a retried activity (or a reminder run twice in a day: its id carries the day) sends nothing twice.
+    /// </summary>
+    private async Task AlertAsync(Notification n, CancellationToken ct)
+    {
+        var plan = n.Request.Approval;
+        var (text, blocks) = SlackMessages.BreakGlassAlert(n);
+        var channels = plan.Levels.Select(l => l.SlackChannel).Append(plan.BreakGlass?.SlackChannel)
+            .OfType<string>().Where(c => c.Length > 0).Distinct(StringComparer.Ordinal);
+        foreach (var channel in channels)
+        {
+            var key = $"slack:{n.Id}:alert:{channel}";
+            if (!await _refs.IsDoneAsync(key, ct) && await TryAsync(() => _api.PostMessageAsync(channel, text, blocks, ct), n.Request.Id))
+            {
+                await _refs.MarkDoneAsync(key, ct);
+            }
+        }
+
+        foreach (var email in plan.BreakGlass?.Alerted ?? [])
+        {
+            var key = $"slack:{n.Id}:alert:{email}";
+            if (await _refs.IsDoneAsync(key, ct))
+            {
+                continue;
+            }
+
+            if (await _users.UserIdOfAsync(email, ct) is not { } userId)
+            {
+                LogNoSlackUserToAlert(_logger, n.Request.Id);
+                await _refs.MarkDoneAsync(key, ct);
+                continue;
+            }
+
+            if (await TryAsync(async () => await _api.PostMessageAsync(await _api.OpenDirectMessageAsync(userId, ct), text, blocks, ct), n.Request.Id))
+            {
+                await _refs.MarkDoneAsync(key, ct);
+            }
+        }
     }
 
     private async Task UpdateApprovalsAsync(Notification n, CancellationToken ct)
@@ -186,6 +234,9 @@ public sealed partial class SlackNotificationChannel : INotificationChannel
 
     [LoggerMessage(EventId = 5303, Level = LogLevel.Warning, Message = "The requester of {RequestId} has no Slack user with their email; no DM sent")]
     private static partial void LogNoSlackUser(ILogger logger, string requestId);
+
+    [LoggerMessage(EventId = 5304, Level = LogLevel.Warning, Message = "A person to alert of break-glass request {RequestId} has no Slack user with their email; no DM sent")]
+    private static partial void LogNoSlackUserToAlert(ILogger logger, string requestId);
 }
 
 /// <summary>One async lock per key (a request id), dropped when nobody holds or waits for it.</summary>

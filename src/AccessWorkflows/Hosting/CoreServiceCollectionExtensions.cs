@@ -27,6 +27,7 @@ public static class CoreServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.Configure<WorkflowOptions>(section.GetSection("Workflow"));
+        services.Configure<BreakGlass.BreakGlassOptions>(section.GetSection("BreakGlass"));
 
         services.AddSingleton<RecordingNotificationChannel>();
         services.AddSingleton<INotificationChannel>(sp => sp.GetRequiredService<RecordingNotificationChannel>());
@@ -40,6 +41,7 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton<AccessWorkflowActivities>();
         services.AddSingleton<RequestService>();
         services.AddSingleton<IAccessRequestCommands>(sp => sp.GetRequiredService<RequestService>());
+        services.AddSingleton<BreakGlass.BreakGlassReminders>();
         return services;
     }
 

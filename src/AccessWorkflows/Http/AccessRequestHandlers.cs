@@ -25,6 +25,7 @@ public static class AccessRequestHandlers
         endpoints.MapPost("/api/requests/{id}/decision", (Func<HttpContext, string, Task<IResult>>)DecideAsync);
         endpoints.MapPost("/api/requests/{id}/relinquish", (Func<HttpContext, string, Task<IResult>>)RelinquishAsync);
         endpoints.MapPost("/api/requests/{id}/revoke", (Func<HttpContext, string, Task<IResult>>)RevokeAsync);
+        endpoints.MapPost("/api/requests/{id}/review", (Func<HttpContext, string, Task<IResult>>)ReviewAsync);
         endpoints.MapGet("/api/requests/{id}/audit", (Func<HttpContext, string, Task<IResult>>)AuditAsync);
         return endpoints;
     }
@@ -77,8 +78,9 @@ public static class AccessRequestHandlers
             : Problems.Forbidden("Only the requester, its approvers, admins and auditors can read this request.");
     }
 
-    /// <summary><c>GET /api/requests?status=&amp;requester=&amp;mine=true&amp;pageSize=&amp;continuationToken=</c>, newest first.
-    /// Admins and auditors see every request; anyone else sees the requests they take part in.</summary>
+    /// <summary><c>GET /api/requests?status=&amp;requester=&amp;mine=true&amp;breakGlass=unreviewed&amp;pageSize=&amp;continuationToken=</c>,
+    /// newest first. Admins and auditors see every request; anyone else sees the requests they take part in.
+    /// <c>breakGlass=unreviewed</c> keeps the break-glass requests still waiting for their review.</summary>
     public static async Task<IResult> ListAsync(HttpContext http)
     {
         if (await AuthenticateAsync(http) is not { } caller)
@@ -114,6 +116,17 @@ public static class AccessRequestHandlers
             requester = caller.Email;
         }
 
+        var unreviewedBreakGlass = false;
+        if (query["breakGlass"].ToString() is { Length: > 0 } breakGlassText)
+        {
+            if (breakGlassText != "unreviewed")
+            {
+                return Problems.BadRequest("breakGlass must be 'unreviewed'.", new Dictionary<string, string> { ["breakGlass"] = "must be 'unreviewed'" });
+            }
+
+            unreviewedBreakGlass = true;
+        }
+
         var pageSize = 50;
         if (query["pageSize"].ToString() is { Length: > 0 } sizeText && (!int.TryParse(sizeText, out pageSize) || pageSize is < 1 or > MaxPageSize))
         {
@@ -126,7 +139,7 @@ public static class AccessRequestHandlers
         try
         {
             var page = await http.RequestServices.GetRequiredService<IRequestStore>().QueryAsync(
-                new RequestQuery(status, requester, seesAll ? null : caller.Email, pageSize, continuation.Length == 0 ? null : continuation),
+                new RequestQuery(status, requester, seesAll ? null : caller.Email, pageSize, continuation.Length == 0 ? null : continuation, unreviewedBreakGlass),
                 http.RequestAborted);
             return Results.Ok(new RequestListView([.. page.Items.Select(AccessRequestView.From)], page.ContinuationToken));
         }
@@ -217,6 +230,26 @@ public static class AccessRequestHandlers
         return ToResult(result);
     }
 
+    /// <summary><c>POST /api/requests/{id}/review</c> <c>{ "comment": "..." }</c>: the post-incident review of a
+    /// break-glass request by an approver of its rule or an admin → 202; 400 no comment; 403 the requester or anyone
+    /// else; 409 not break-glass or already reviewed.</summary>
+    public static async Task<IResult> ReviewAsync(HttpContext http, string id)
+    {
+        if (await AuthenticateAsync(http) is not { } caller)
+        {
+            return Problems.Unauthorized();
+        }
+
+        var (body, problem) = await HttpBodies.ReadJsonAsync<ReviewBody>(http.Request, cancellationToken: http.RequestAborted);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var result = await http.RequestServices.GetRequiredService<IAccessRequestCommands>().ReviewAsync(id, caller.Email, body!.Comment, Channels.Api, http.RequestAborted);
+        return ToResult(result);
+    }
+
     /// <summary><c>GET /api/requests/{id}/audit</c> (admins, auditors): the request's audit events, oldest first.</summary>
     public static async Task<IResult> AuditAsync(HttpContext http, string id)
     {
@@ -269,4 +302,6 @@ public static class AccessRequestHandlers
     private sealed record DecisionBody(string? Decision, string? Duration, string? Comment);
 
     private sealed record RevokeBody(string? Comment);
+
+    private sealed record ReviewBody(string? Comment);
 }

@@ -2,7 +2,10 @@ using AccessWorkflows.Requests;
 
 namespace AccessWorkflows.Http;
 
-/// <summary>The JSON shape of a request in the API (SPEC 8): the fields of SPEC 4 plus its state.</summary>
+/// <summary>The JSON shape of a request in the API (SPEC 8): the fields of SPEC 4 plus its state. <c>approvalLevel</c>
+/// counts levels across stages; <c>approvalStage</c> of <c>approvalStages</c> is the stage being decided (1 of 1 for a
+/// rule without stages). <c>breakGlass</c> is true once the requester approved through break-glass, and <c>review</c>
+/// holds its post-incident review (null until recorded).</summary>
 public sealed record AccessRequestView(
     string Id,
     string Requester,
@@ -23,7 +26,11 @@ public sealed record AccessRequestView(
     string? ApprovedBy,
     string? EndedBy,
     string? StatusDetail,
-    string Channel)
+    string Channel,
+    int ApprovalStage,
+    int ApprovalStages,
+    bool BreakGlass,
+    BreakGlassReview? Review)
 {
     public static AccessRequestView From(AccessRequest r) => new(
         r.Id,
@@ -45,7 +52,11 @@ public sealed record AccessRequestView(
         r.ApprovedBy,
         r.EndedBy,
         r.StatusDetail,
-        r.Channel);
+        r.Channel,
+        r.ApprovalStage,
+        r.Approval.StageCount,
+        r.BreakGlass,
+        r.Review);
 }
 
 public sealed record DecisionView(string Approver, string Decision, string? Duration, string? Comment, string Channel, int Level, DateTimeOffset At)

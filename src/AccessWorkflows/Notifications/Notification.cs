@@ -38,6 +38,14 @@ public enum NotificationKind
 
     /// <summary>Revocation keeps failing: admins must look (the workflow keeps retrying).</summary>
     RevokeFailing,
+
+    /// <summary>The requester approved their own request through break-glass: every approver of every level, every
+    /// admin (<see cref="Requests.BreakGlassPlan.Alerted"/>) and the rule's extra destinations are alerted at once.</summary>
+    BreakGlass,
+
+    /// <summary>A break-glass request still has no review: the same people are reminded, once a day (ids carry the
+    /// day, so a reminder that runs twice in a day sends once).</summary>
+    BreakGlassUnreviewed,
 }
 
 /// <summary>

@@ -60,6 +60,17 @@ public sealed class AccessRequest
 
     public string? StatusDetail { get; set; }
 
+    /// <summary>Approved by the requester themselves under the rule's <c>breakGlass</c>; needs a review.</summary>
+    public bool BreakGlass { get; set; }
+
+    /// <summary>The post-incident review of a break-glass request; null until an approver or admin records it.</summary>
+    public BreakGlassReview? Review { get; set; }
+
+    /// <summary>The stage the request is in: that of the highest notified level (1 before any, and for rules
+    /// without stages).</summary>
+    [JsonIgnore]
+    public int ApprovalStage => Approval.StageOf(Math.Max(ApprovalLevel, 1));
+
     /// <summary>The email that gets the IAM permission.</summary>
     [JsonIgnore]
     public string Grantee => OnBehalfOf ?? Requester;
@@ -69,8 +80,42 @@ public sealed class AccessRequest
     public IEnumerable<string> Participants =>
         new[] { Requester }.Concat(OnBehalfOf is null ? [] : [OnBehalfOf]).Concat(Approval.Levels.SelectMany(l => l.Approvers)).Distinct();
 
-    public bool IsApproverAtOrBelow(string email, int level) =>
-        Approval.Levels.Where(l => l.Level <= level).Any(l => l.Approvers.Contains(email, StringComparer.OrdinalIgnoreCase));
+    /// <summary>Whether <paramref name="email"/> approves a level up to <paramref name="level"/> within that level's
+    /// stage: once a stage has passed, its approvers no longer decide (a rule without stages has one stage).</summary>
+    public bool IsApproverAtOrBelow(string email, int level)
+    {
+        var stage = Approval.StageOf(level);
+        return Approval.Levels.Where(l => l.Level <= level && l.Stage == stage).Any(l => l.Approvers.Contains(email, StringComparer.OrdinalIgnoreCase));
+    }
+
+    /// <summary>Whether <paramref name="email"/> approves any level of any stage (who may review a break-glass).</summary>
+    public bool IsApproverOfAnyLevel(string email) =>
+        Approval.Levels.Any(l => l.Approvers.Contains(email, StringComparer.OrdinalIgnoreCase));
+
+    /// <summary>Flags the request as approved through break-glass (while still pending: the approval follows).</summary>
+    public bool MarkBreakGlass()
+    {
+        if (BreakGlass)
+        {
+            return false;
+        }
+
+        Require(RequestStatus.Pending);
+        BreakGlass = true;
+        return true;
+    }
+
+    /// <summary>Records the post-incident review once; false (nothing changed) when not break-glass or already reviewed.</summary>
+    public bool MarkReviewed(BreakGlassReview review)
+    {
+        if (!BreakGlass || Review is not null)
+        {
+            return false;
+        }
+
+        Review = review;
+        return true;
+    }
 
     public bool MarkPending(int level)
     {
@@ -160,3 +205,6 @@ public sealed class AccessRequest
         }
     }
 }
+
+/// <summary>Who reviewed a break-glass request, when, and what they found.</summary>
+public sealed record BreakGlassReview(string By, DateTimeOffset At, string Comment);

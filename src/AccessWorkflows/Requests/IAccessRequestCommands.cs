@@ -20,6 +20,10 @@ public interface IAccessRequestCommands
 
     /// <summary>An admin ends a request: a pending one is refused, an active one is revoked.</summary>
     Task<CommandResult> RevokeAsync(string requestId, string adminEmail, string channel, string? comment, CancellationToken cancellationToken = default);
+
+    /// <summary>The post-incident review of a break-glass request, by an approver of any of its levels or an admin
+    /// (never its requester): 400 without a comment, 409 when not break-glass or already reviewed.</summary>
+    Task<CommandResult> ReviewAsync(string requestId, string reviewerEmail, string? comment, string channel, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A new request as a caller sends it (SPEC 4); the requester is never part of it.</summary>

@@ -81,6 +81,9 @@ public sealed record AccessRule
 
     public required ApprovalRule Approval { get; init; }
 
+    /// <summary>When set, the requester may approve their own request at once with a reason (break-glass, SPEC 13).</summary>
+    public BreakGlassRule? BreakGlass { get; init; }
+
     /// <summary>The 1-based line of the rule in the file, for messages.</summary>
     public int Line { get; init; }
 }
@@ -91,7 +94,12 @@ public sealed record ApprovalRule
 
     public bool Auto { get; init; }
 
+    /// <summary>Escalation tiers: any notified level's <c>minApprovals</c> approves. Empty when <see cref="Stages"/> is used.</summary>
     public IReadOnlyList<ApprovalLevelRule> Levels { get; init; } = [];
+
+    /// <summary>Stages that must all pass, in order; each is escalation tiers like <see cref="Levels"/>. Empty when
+    /// <see cref="Levels"/> is used.</summary>
+    public IReadOnlyList<ApprovalStageRule> Stages { get; init; } = [];
 
     public TimeSpan ApprovalWindow { get; init; } = TimeSpan.FromDays(1);
 
@@ -115,3 +123,15 @@ public sealed record ApprovalLevelRule
 
     public TimeSpan? EscalateAfter { get; init; }
 }
+
+/// <summary>One stage of <see cref="ApprovalRule.Stages"/>: its own escalation tiers.</summary>
+public sealed record ApprovalStageRule(IReadOnlyList<ApprovalLevelRule> Levels);
+
+/// <summary>
+/// <c>breakGlass: { maxDuration, notify: { slackChannel, teamsChannel } }</c>: the requester's own approval with a
+/// non-empty comment approves at once, for at most <see cref="MaxDuration"/>; every approver, every admin and the
+/// <c>notify</c> destinations are alerted.
+/// </summary>
+/// <param name="SlackChannel">An extra Slack channel id (C0SECOPS) that gets the alert and the daily reminders.</param>
+/// <param name="TeamsChannel">An extra Teams conversation id (19:...@thread.tacv2) that gets them.</param>
+public sealed record BreakGlassRule(TimeSpan MaxDuration, string? SlackChannel, string? TeamsChannel);

@@ -89,6 +89,7 @@ public sealed class AccessWorkflowActivities
         RequestChangeKind.Approved => request.Approve(change.GrantedDuration ?? request.Duration, change.ApprovedBy ?? change.Actor),
         RequestChangeKind.Active => request.Activate(change.GrantedAt!.Value, change.ExpiresAt!.Value),
         RequestChangeKind.Ended => request.End(change.EndStatus!.Value, change.At, change.Actor, change.Detail),
+        RequestChangeKind.BreakGlass => request.MarkBreakGlass(),
         RequestChangeKind.DecisionRefused or RequestChangeKind.DecisionLate or RequestChangeKind.RevokeFailing => false, // audit only
         _ => throw new InvalidOperationException($"Unknown change {change.Kind}."),
     };
@@ -103,6 +104,7 @@ public sealed class AccessWorkflowActivities
         RequestChangeKind.Active => "request.active",
         RequestChangeKind.Ended => $"request.{change.EndStatus!.Value.WireName()}",
         RequestChangeKind.RevokeFailing => "revoke.failing",
+        RequestChangeKind.BreakGlass => "request.breakGlass",
         _ => change.Kind.ToString(),
     };
 
@@ -115,6 +117,7 @@ public sealed class AccessWorkflowActivities
             + (d.Comment is { Length: > 0 } c ? $": {c}" : string.Empty),
         RequestChangeKind.Approved => $"approved by {change.ApprovedBy} for {AccessDuration.Format(change.GrantedDuration ?? TimeSpan.Zero)}",
         RequestChangeKind.Active => $"active from {change.GrantedAt:O} until {change.ExpiresAt:O}",
+        RequestChangeKind.BreakGlass => $"approved by the requester through break-glass for {AccessDuration.Format(change.GrantedDuration ?? TimeSpan.Zero)}: {change.Detail}",
         _ => change.Detail,
     };
 }

@@ -50,7 +50,9 @@ public sealed record AccessWorkflowInput(
     /// <remarks>2: revocation that keeps failing continues as new after every round, so its history stays bounded.</remarks>
     /// <remarks>3: decisions that arrive after the outcome are recorded as too late (audit <c>decision.late</c>)
     /// right after the request leaves pending, instead of being left unread.</remarks>
-    public const int CurrentVersion = 3;
+    /// <remarks>4: break-glass (the requester's own approval with a comment approves at once, and everyone is
+    /// alerted), and approval stages that must all pass in order.</remarks>
+    public const int CurrentVersion = 4;
 }
 
 /// <summary>How revocation retries while AWS refuses it (SPEC 6.9: until it succeeds, alerting loudly).</summary>
@@ -85,6 +87,9 @@ public enum RequestChangeKind
     Active,
     Ended,
     RevokeFailing,
+
+    /// <summary>The requester approved their own request under the rule's <c>breakGlass</c> (workflow version 4).</summary>
+    BreakGlass,
 }
 
 /// <summary>
