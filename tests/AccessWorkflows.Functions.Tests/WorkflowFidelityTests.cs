@@ -2,6 +2,7 @@ using System.Text.Json;
 using AccessWorkflows.Functions.Durable;
 using AccessWorkflows.Functions.Functions;
 using AccessWorkflows.Grants;
+using AccessWorkflows.Notifications;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Storage;
 using AccessWorkflows.Testing;
@@ -187,6 +188,57 @@ public sealed class WorkflowFidelityTests
 
         Assert.Equal((202, 202), (first.Status, second.Status));
         Assert.Equal(first.Body.GetProperty("id").GetString(), second.Body.GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task Break_glass_approves_at_once_capped_flagged_and_reviewed_on_the_real_worker()
+    {
+        const string Support = "arn:aws:iam::aws:policy/job-function/SupportUser";
+        await using var app = await FunctionsAppHarness.StartAsync();
+        var id = await CreateAsync(app, "mia@example.com", policy: Support);
+
+        Assert.Equal(400, (await DecideAsync(app, id, "mia@example.com", "approve")).Status);
+        Assert.Equal(202, (await DecideAsync(app, id, "mia@example.com", "approve", "prod is down")).Status);
+
+        var active = await WaitForAsync(app, id, "active");
+        Assert.True(active.GetProperty("breakGlass").GetBoolean());
+        Assert.Equal("PT30S", active.GetProperty("grantedDuration").GetString()); // asked PT50S
+        Assert.Equal("mia@example.com", active.GetProperty("approvedBy").GetString());
+        Assert.Contains(Support, await SandboxPoliciesAsync(app, "mia@example.com"));
+        Assert.Contains("request.breakGlass", await AuditTypesAsync(app, id));
+        var alert = await Eventually.Until(
+            () => Task.FromResult(app.Services.GetRequiredService<RecordingNotificationChannel>().For(id).Where(n => n.Kind == NotificationKind.BreakGlass).ToList()),
+            n => n.Count > 0,
+            "everyone was alerted");
+        Assert.Equal(["carol@example.com", "dave@example.com", "secops@example.com"], Assert.Single(alert).Request.Approval.BreakGlass!.Alerted);
+
+        var (review, _) = await app.HttpAsync((r, c) => HttpFunctions.ReviewRequest(r, id, c), "POST", $"/api/requests/{id}/review", "carol@example.com", new { comment = "confirmed with the incident" });
+        var (again, _) = await app.HttpAsync((r, c) => HttpFunctions.ReviewRequest(r, id, c), "POST", $"/api/requests/{id}/review", "secops@example.com", new { comment = "again" });
+        Assert.Equal((202, 409), (review, again));
+        Assert.Equal("carol@example.com", (await GetAsync(app, id)).GetProperty("review").GetProperty("by").GetString());
+    }
+
+    [Fact]
+    public async Task Two_stages_must_both_pass_in_order_on_the_real_worker()
+    {
+        const string Admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+        await using var app = await FunctionsAppHarness.StartAsync();
+        var id = await CreateAsync(app, "ned@example.com", policy: Admin);
+        await WaitForPromptAsync(app, id);
+
+        Assert.Equal(202, (await DecideAsync(app, id, "erin@example.com", "approve")).Status);
+        var second = await Eventually.Until(() => GetAsync(app, id), r => r.GetProperty("approvalStage").GetInt32() == 2, "stage 2 is asked", TimeSpan.FromSeconds(60));
+        Assert.Equal(("pending", 2, 2), (second.GetProperty("status").GetString(), second.GetProperty("approvalLevel").GetInt32(), second.GetProperty("approvalStages").GetInt32()));
+        Assert.Empty(await SandboxPoliciesAsync(app, "ned@example.com"));
+
+        Assert.Equal(409, (await DecideAsync(app, id, "erin@example.com", "approve")).Status); // no approver counts in two stages
+        Assert.Equal(403, (await DecideAsync(app, id, "carol@example.com", "approve")).Status); // stage 1 is over
+        Assert.Equal("pending", (await GetAsync(app, id)).GetProperty("status").GetString());
+        Assert.Equal(202, (await DecideAsync(app, id, "frank@example.com", "approve")).Status);
+        var active = await WaitForAsync(app, id, "active");
+        Assert.Equal("erin@example.com, frank@example.com", active.GetProperty("approvedBy").GetString());
+        Assert.Equal([1, 2], active.GetProperty("decisions").EnumerateArray().Select(d => d.GetProperty("level").GetInt32()));
+        Assert.Contains(Admin, await SandboxPoliciesAsync(app, "ned@example.com"));
     }
 
     internal static object Body(string account, string policy, string? duration) => new

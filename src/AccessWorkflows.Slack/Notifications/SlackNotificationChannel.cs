@@ -50,6 +50,7 @@ public sealed partial class SlackNotificationChannel : INotificationChannel
         if (notification.Kind == NotificationKind.ApprovalRequested)
         {
             await PostApprovalAsync(notification, cancellationToken);
+            await PromptOnCallAsync(notification, cancellationToken);
         }
 
         if (notification.Kind is not (NotificationKind.Received or NotificationKind.ExpiryReminder or NotificationKind.RevokeFailing))
@@ -132,6 +133,43 @@ public sealed partial class SlackNotificationChannel : INotificationChannel
             }
 
             if (await TryAsync(async () => await _api.PostMessageAsync(await _api.OpenDirectMessageAsync(userId, ct), text, blocks, ct), n.Request.Id))
+            {
+                await _refs.MarkDoneAsync(key, ct);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A level reached through PagerDuty (<c>pagerDutyEscalationPolicy</c>): each on-call responder gets the approver
+    /// message, with its buttons, as a DM. Each DM is remembered like a channel's approval message, so every later
+    /// change replaces it in place, and recorded as done once sent.
+    /// </summary>
+    private async Task PromptOnCallAsync(Notification n, CancellationToken ct)
+    {
+        var level = n.Level ?? n.Request.ApprovalLevel;
+        foreach (var email in n.Request.Approval.Levels.FirstOrDefault(l => l.Level == level)?.OnCallApprovers ?? [])
+        {
+            var key = $"slack:{n.Id}:oncall:{email}";
+            if (await _refs.IsDoneAsync(key, ct))
+            {
+                continue;
+            }
+
+            if (await _users.UserIdOfAsync(email, ct) is not { } userId)
+            {
+                LogNoSlackUserToAlert(_logger, n.Request.Id);
+                await _refs.MarkDoneAsync(key, ct);
+                continue;
+            }
+
+            var (text, blocks) = SlackMessages.Approval(n.Request);
+            if (await TryAsync(
+                async () =>
+                {
+                    var (dm, ts) = await _api.PostMessageAsync(await _api.OpenDirectMessageAsync(userId, ct), text, blocks, ct);
+                    await _refs.SaveAsync(new MessageRef(n.Request.Id, ChannelName, email, ApprovalKind, dm, ts), ct);
+                },
+                n.Request.Id))
             {
                 await _refs.MarkDoneAsync(key, ct);
             }
@@ -235,7 +273,7 @@ public sealed partial class SlackNotificationChannel : INotificationChannel
     [LoggerMessage(EventId = 5303, Level = LogLevel.Warning, Message = "The requester of {RequestId} has no Slack user with their email; no DM sent")]
     private static partial void LogNoSlackUser(ILogger logger, string requestId);
 
-    [LoggerMessage(EventId = 5304, Level = LogLevel.Warning, Message = "A person to alert of break-glass request {RequestId} has no Slack user with their email; no DM sent")]
+    [LoggerMessage(EventId = 5304, Level = LogLevel.Warning, Message = "A person to alert or prompt about request {RequestId} (break-glass or PagerDuty on call) has no Slack user with their email; no DM sent")]
     private static partial void LogNoSlackUserToAlert(ILogger logger, string requestId);
 }
 

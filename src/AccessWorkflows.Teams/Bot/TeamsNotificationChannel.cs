@@ -74,6 +74,11 @@ internal sealed class TeamsNotificationChannel : INotificationChannel
                     await PostApprovalAsync(notification, request, channel, posted, cancellationToken);
                 }
 
+                foreach (var email in level?.OnCallApprovers ?? [])
+                {
+                    await PromptOnCallAsync(notification, request, email, posted, cancellationToken);
+                }
+
                 break;
             case NotificationKind.Received:
                 await PostToRequesterAsync(notification, request, RequesterKind, TeamsCards.Requester(request), posted, cancellationToken);
@@ -173,6 +178,29 @@ internal sealed class TeamsNotificationChannel : INotificationChannel
             await _connector.SendAsync(chat.ServiceUrl, chat.ConversationId, card, cancellationToken);
             await _refs.MarkDoneAsync(key, cancellationToken);
         }
+    }
+
+    /// <summary>A PagerDuty on-call responder of the notified level gets the approval card in their 1:1 chat (when the
+    /// bot has one with them), kept current like a channel's card.</summary>
+    private async Task PromptOnCallAsync(Notification n, AccessRequest request, string email, HashSet<string> posted, CancellationToken cancellationToken)
+    {
+        var postKey = $"teams:{n.Id}:oncall:{email}";
+        if (await _refs.IsDoneAsync(postKey, cancellationToken))
+        {
+            return;
+        }
+
+        if (await _directory.PersonalChatAsync(email, cancellationToken) is not { } chat)
+        {
+            Log.NoReference(_logger, "email:<on-call responder>", request.Id);
+            return;
+        }
+
+        var refreshIds = await ApproverUserIdsAsync(_directory, request, cancellationToken);
+        var activityId = await _connector.SendAsync(chat.ServiceUrl, chat.ConversationId, TeamsCards.Message(TeamsCards.Approval(request, withActions: true, refreshIds)), cancellationToken);
+        await _refs.SaveAsync(new MessageRef(request.Id, Channels.Teams, email, ApprovalKind, Address(chat.ServiceUrl, chat.ConversationId), activityId), cancellationToken);
+        await _refs.MarkDoneAsync(postKey, cancellationToken);
+        posted.Add(activityId);
     }
 
     /// <summary>Posts a card in the requester's 1:1 chat (created if needed). With a <paramref name="kind"/>, the message

@@ -31,7 +31,9 @@ public sealed class AccessRequest
     /// <summary>The channel the request came in through (api, slack, teams, cli).</summary>
     public string Channel { get; init; } = Channels.Api;
 
-    public required ApprovalPlan Approval { get; init; }
+    /// <summary>Frozen at creation; the one later change is a level's PagerDuty on-call responders, added when the
+    /// level is notified (<see cref="MarkPending"/>).</summary>
+    public required ApprovalPlan Approval { get; set; }
 
     public RequestStatus Status { get; set; } = RequestStatus.Pending;
 
@@ -117,7 +119,9 @@ public sealed class AccessRequest
         return true;
     }
 
-    public bool MarkPending(int level)
+    /// <param name="onCallApprovers">Version 4: the on-call responders of the level's PagerDuty escalation policy,
+    /// resolved by the workflow as it notifies the level; they become approvers of that level.</param>
+    public bool MarkPending(int level, IReadOnlyList<string>? onCallApprovers = null)
     {
         Require(RequestStatus.Pending);
         if (level <= ApprovalLevel)
@@ -126,6 +130,18 @@ public sealed class AccessRequest
         }
 
         ApprovalLevel = level;
+        if (onCallApprovers is { Count: > 0 })
+        {
+            Approval = Approval with
+            {
+                Levels = [.. Approval.Levels.Select(l => l.Level != level ? l : l with
+                {
+                    Approvers = [.. l.Approvers.Concat(onCallApprovers).Distinct(StringComparer.OrdinalIgnoreCase)],
+                    OnCallApprovers = [.. onCallApprovers],
+                })],
+            };
+        }
+
         return true;
     }
 

@@ -70,6 +70,13 @@ public sealed record ApprovalLevelPlan
 
     [JsonConverter(typeof(NullableIsoDurationJsonConverter))]
     public TimeSpan? EscalateAfter { get; init; }
+
+    /// <summary>PagerDuty escalation policy whose on-call responders become approvers when this level is notified.</summary>
+    public string? PagerDutyEscalationPolicy { get; init; }
+
+    /// <summary>The responders found on call in <see cref="PagerDutyEscalationPolicy"/> when the level was notified
+    /// (lower-case emails, also added to <see cref="Approvers"/>); empty before, or when PagerDuty named nobody.</summary>
+    public IReadOnlyList<string> OnCallApprovers { get; init; } = [];
 }
 
 /// <summary>A rule's <c>breakGlass</c> frozen into the request.</summary>

@@ -122,6 +122,10 @@ public sealed record ApprovalLevelRule
     public bool Webhook { get; init; }
 
     public TimeSpan? EscalateAfter { get; init; }
+
+    /// <summary>A PagerDuty escalation policy id: when the request reaches this level, the policy's on-call responders
+    /// (escalation level 1 of the policy, at that moment) become approvers of the level too.</summary>
+    public string? PagerDutyEscalationPolicy { get; init; }
 }
 
 /// <summary>One stage of <see cref="ApprovalRule.Stages"/>: its own escalation tiers.</summary>

@@ -173,6 +173,7 @@ public static class RuleMatcher
             TeamsChannel = tier.Level.TeamsChannel,
             Webhook = tier.Level.Webhook,
             EscalateAfter = tier.Level.EscalateAfter,
+            PagerDutyEscalationPolicy = tier.Level.PagerDutyEscalationPolicy,
         }).ToList();
         return new ApprovalPlan
         {

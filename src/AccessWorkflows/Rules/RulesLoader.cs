@@ -49,7 +49,7 @@ public static partial class RulesLoader
     private static readonly string[] BreakGlassKeys = ["maxDuration", "notify"];
     private static readonly string[] BreakGlassNotifyKeys = ["slackChannel", "teamsChannel"];
     private static readonly string[] OnCallKeys = ["pagerDutySchedules", "escalationLevel", "duration"];
-    private static readonly string[] LevelKeys = ["approvers", "minApprovals", "notify", "escalateAfter"];
+    private static readonly string[] LevelKeys = ["approvers", "minApprovals", "notify", "escalateAfter", "pagerDutyEscalationPolicy"];
     private static readonly string[] NotifyKeys = ["slackChannel", "teamsChannel", "webhook"];
 
     /// <summary>Reads and validates a rules file. A missing file is a <see cref="RulesFileException"/> with line 0.</summary>
@@ -698,9 +698,17 @@ public static partial class RulesLoader
         private ApprovalLevelRule ReadLevel(YamlNode node, string path, bool isLast, TimeSpan window)
         {
             var f = Fields(node, path, LevelKeys);
+            var policy = OptionalString(f, "pagerDutyEscalationPolicy");
+            if (policy is { } p && !ScheduleIdRegex().IsMatch(p.Text))
+            {
+                throw Error(p.Node.Start, f.PathOf("pagerDutyEscalationPolicy"), "must be a PagerDuty escalation policy id (letters and digits, e.g. PESC123)");
+            }
+
             var approvers = new List<string>();
             var distinct = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var (approverNode, text, approverPath) in RequiredList(f, "approvers"))
+
+            // With a PagerDuty policy the on-call responders are approvers, so listing others is optional.
+            foreach (var (approverNode, text, approverPath) in policy is null ? RequiredList(f, "approvers") : OptionalList(f, "approvers"))
             {
                 var approver = Approver(approverNode, text, approverPath);
                 if (!approvers.Contains(approver))
@@ -717,7 +725,7 @@ public static partial class RulesLoader
                 throw Error(f.Get("minApprovals")!.Start, f.PathOf("minApprovals"), "must be a whole number >= 1");
             }
 
-            if (min > distinct.Count)
+            if (policy is null && min > distinct.Count)
             {
                 throw Error(f.Get("minApprovals")!.Start, f.PathOf("minApprovals"), $"is more than the {distinct.Count} distinct approver(s) of this level");
             }
@@ -755,6 +763,7 @@ public static partial class RulesLoader
                 TeamsChannel = teams,
                 Webhook = webhook,
                 EscalateAfter = escalateAfter,
+                PagerDutyEscalationPolicy = policy?.Text,
             };
         }
 

@@ -265,9 +265,14 @@ public sealed class AccessRequestOrchestrator
         async Task<Task?> NotifyNextLevelAsync()
         {
             level++;
+            var (onCall, lookupProblem) = _input.Version >= 4 && plan.Levels.Single(l => l.Level == level).PagerDutyEscalationPolicy is { } policy
+                ? await OnCallRespondersAsync(policy)
+                : (null, null);
             _request = await ApplyAsync(Change(RequestChangeKind.Pending, System, Channels.System) with
             {
                 Level = level,
+                OnCallApprovers = onCall,
+                Detail = lookupProblem,
             });
             Notify(NotificationKind.ApprovalRequested, level: level);
 
@@ -302,6 +307,26 @@ public sealed class AccessRequestOrchestrator
                 AuditId = DecisionRules.LateAuditId(_request.Id, late.Id),
                 Detail = DecisionRules.LateDetail(late.Decision, _request.Status),
             });
+        }
+    }
+
+    /// <summary>
+    /// Version 4: the on-call responders of a level's PagerDuty escalation policy, resolved by an activity as the level
+    /// is notified and recorded with that change, so every later check (here and in the command handlers) uses the
+    /// same people. A lookup that fails after its retries names nobody: the level keeps its listed approvers.
+    /// </summary>
+    private async Task<(IReadOnlyList<string> Emails, string? Problem)> OnCallRespondersAsync(string policy)
+    {
+        try
+        {
+            var emails = await _context.CallActivityAsync<List<string>>(
+                WorkflowNames.ResolveOnCallRespondersActivity, new OnCallRespondersInput(policy, Now), RetryPolicies.OnCall);
+            return ([.. emails.Where(Grammar.IsEmail).Select(Grammar.NormalizeEmail).Distinct(StringComparer.Ordinal)], null);
+        }
+        catch (TaskFailedException failure)
+        {
+            Log.OnCallLookupFailed(_logger, _request.Id, policy, failure.FailureDetails.ErrorMessage);
+            return ([], $"the PagerDuty lookup of {policy} failed: {failure.FailureDetails.ErrorMessage}");
         }
     }
 

@@ -74,6 +74,11 @@ public sealed class AccessWorkflowActivities
     public Task<OnCallAnswer> CheckOnCallAsync(OnCallInput input, CancellationToken cancellationToken = default)
         => _onCall.IsOnCallAsync(input.Email, input.Plan, input.At, cancellationToken);
 
+    /// <summary><see cref="WorkflowNames.ResolveOnCallRespondersActivity"/>: throws when the directory fails, so it is
+    /// retried; the same moment asked again gives the same answer unless PagerDuty's schedule was edited meanwhile.</summary>
+    public async Task<List<string>> ResolveOnCallRespondersAsync(OnCallRespondersInput input, CancellationToken cancellationToken = default)
+        => [.. await _onCall.OnCallResponderEmailsAsync(input.EscalationPolicyId, input.At, cancellationToken)];
+
     /// <summary><see cref="WorkflowNames.ProvisionActivity"/>: returns the IAM user name granted to.</summary>
     public Task<string> ProvisionAsync(GrantInput input, CancellationToken cancellationToken = default)
         => _grants.GrantAsync(input, cancellationToken);
@@ -84,7 +89,7 @@ public sealed class AccessWorkflowActivities
 
     private static bool Apply(AccessRequest request, RequestChange change) => change.Kind switch
     {
-        RequestChangeKind.Pending => request.Status == RequestStatus.Pending && request.MarkPending(change.Level ?? 1),
+        RequestChangeKind.Pending => request.Status == RequestStatus.Pending && request.MarkPending(change.Level ?? 1, change.OnCallApprovers),
         RequestChangeKind.Decision => change.Decision is { } d && request.Status == RequestStatus.Pending && request.AddDecision(d),
         RequestChangeKind.Approved => request.Approve(change.GrantedDuration ?? request.Duration, change.ApprovedBy ?? change.Actor),
         RequestChangeKind.Active => request.Activate(change.GrantedAt!.Value, change.ExpiresAt!.Value),
@@ -110,7 +115,9 @@ public sealed class AccessWorkflowActivities
 
     private static string? AuditDetail(RequestChange change) => change.Kind switch
     {
-        RequestChangeKind.Pending => $"approval level {change.Level} notified",
+        RequestChangeKind.Pending => $"approval level {change.Level} notified"
+            + (change.OnCallApprovers is { } onCall ? $"; on call in PagerDuty: {(onCall.Count == 0 ? "nobody" : string.Join(", ", onCall))}" : string.Empty)
+            + (change.Detail is { Length: > 0 } detail ? $" ({detail})" : string.Empty),
         RequestChangeKind.Decision when change.Decision is { } d =>
             $"{d.Decision.ToString().ToLowerInvariant()} by {d.Approver} at level {d.Level}"
             + (d.Duration is { } dd ? $" for {AccessDuration.Format(dd)}" : string.Empty)

@@ -21,6 +21,9 @@ public static class WorkflowNames
     public const string ApplyChangeActivity = "ApplyRequestChange";
     public const string DeliverActivity = "DeliverNotification";
     public const string CheckOnCallActivity = "CheckOnCall";
+
+    /// <summary>Version 4: the on-call responders of a level's PagerDuty escalation policy (<see cref="OnCallRespondersInput"/>).</summary>
+    public const string ResolveOnCallRespondersActivity = "ResolveOnCallResponders";
     public const string ProvisionActivity = "ProvisionAccess";
     public const string DeprovisionActivity = "DeprovisionAccess";
 }
@@ -114,6 +117,10 @@ public sealed record RequestChange
 
     public int? Level { get; init; }
 
+    /// <summary>For <see cref="RequestChangeKind.Pending"/> (version 4): the level's PagerDuty on-call responders,
+    /// who become its approvers.</summary>
+    public IReadOnlyList<string>? OnCallApprovers { get; init; }
+
     public DecisionRecord? Decision { get; init; }
 
     [JsonConverter(typeof(NullableIsoDurationJsonConverter))]
@@ -133,6 +140,9 @@ public sealed record RequestChange
 public sealed record DeliverInput(string Channel, Notification Notification);
 
 public sealed record OnCallInput(string Email, OnCallPlan Plan, DateTimeOffset At);
+
+/// <summary>Who is on call in <paramref name="EscalationPolicyId"/> at <paramref name="At"/> (the orchestrator's time).</summary>
+public sealed record OnCallRespondersInput(string EscalationPolicyId, DateTimeOffset At);
 
 /// <summary>What to grant or take back, and to whom.</summary>
 /// <param name="UserName">The IAM user resolved at provisioning; null when provisioning never got that far.</param>
