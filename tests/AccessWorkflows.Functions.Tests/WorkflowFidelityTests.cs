@@ -3,6 +3,7 @@ using AccessWorkflows.Functions.Durable;
 using AccessWorkflows.Functions.Functions;
 using AccessWorkflows.Grants;
 using AccessWorkflows.Notifications;
+using AccessWorkflows.OnCall;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Storage;
 using AccessWorkflows.Testing;
@@ -241,6 +242,27 @@ public sealed class WorkflowFidelityTests
         Assert.Contains(Admin, await SandboxPoliciesAsync(app, "ned@example.com"));
     }
 
+    [Fact]
+    public async Task A_level_reached_through_pagerduty_is_decided_by_the_responders_the_activity_recorded()
+    {
+        const string Dba = "arn:aws:iam::aws:policy/job-function/DatabaseAdministrator";
+        var directory = new ScriptedOnCallDirectory(new Dictionary<string, string[]> { ["PESC123"] = ["Olga@Example.com"] });
+        await using var app = await FunctionsAppHarness.StartAsync(services => services.Replace(ServiceDescriptor.Singleton<IOnCallDirectory>(directory)));
+        var id = await CreateAsync(app, "pia@example.com", policy: Dba);
+
+        var escalated = await Eventually.Until(() => GetAsync(app, id), r => r.GetProperty("approvalLevel").GetInt32() == 2, "the request escalates to the PagerDuty level", TimeSpan.FromSeconds(60));
+        Assert.Equal("pending", escalated.GetProperty("status").GetString());
+        Assert.Equal(["PESC123"], directory.Asked);
+        var stored = (await app.Services.GetRequiredService<IRequestStore>().GetAsync(id))!;
+        Assert.Equal(["olga@example.com"], stored.Approval.Levels[1].OnCallApprovers);
+
+        Assert.Equal(403, (await DecideAsync(app, id, "erin@example.com", "approve")).Status); // security is not on level 2 here
+        Assert.Equal(202, (await DecideAsync(app, id, "olga@example.com", "approve")).Status);
+        var active = await WaitForAsync(app, id, "active");
+        Assert.Equal("olga@example.com", active.GetProperty("approvedBy").GetString());
+        Assert.Equal(["PESC123"], directory.Asked); // resolved once, when the level was notified; replays reuse it
+    }
+
     internal static object Body(string account, string policy, string? duration) => new
     {
         accountId = account,
@@ -292,5 +314,36 @@ public sealed class WorkflowFidelityTests
     {
         var (_, body) = await app.HttpAsync((r, c) => HttpFunctions.RequestAudit(r, id, c), "GET", $"/api/requests/{id}/audit", "secops@example.com");
         return [.. body.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("type").GetString())];
+    }
+}
+
+/// <summary>An on-call directory that answers the responders it was given per escalation policy and records what it
+/// was asked (the PagerDuty wire is tested against the fake PagerDuty in the integration tests).</summary>
+internal sealed class ScriptedOnCallDirectory(IReadOnlyDictionary<string, string[]> responders) : IOnCallDirectory
+{
+    private readonly List<string> _asked = [];
+
+    public IReadOnlyList<string> Asked
+    {
+        get
+        {
+            lock (_asked)
+            {
+                return [.. _asked];
+            }
+        }
+    }
+
+    public Task<OnCallAnswer> IsOnCallAsync(string email, OnCallPlan plan, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        Task.FromResult(OnCallAnswer.No("not scripted"));
+
+    public Task<IReadOnlyList<string>> OnCallResponderEmailsAsync(string escalationPolicyId, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        lock (_asked)
+        {
+            _asked.Add(escalationPolicyId);
+        }
+
+        return Task.FromResult<IReadOnlyList<string>>(responders.TryGetValue(escalationPolicyId, out var emails) ? emails : []);
     }
 }

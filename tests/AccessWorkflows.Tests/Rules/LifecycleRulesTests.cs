@@ -30,7 +30,8 @@ public sealed class LifecycleRulesTests
               stages:
                 - levels: [{ approvers: [group:platform-leads], minApprovals: 1, escalateAfter: PT30M },
                            { approvers: [group:security] }]
-                - levels: [{ approvers: [group:security, dave@example.com], minApprovals: 2, notify: { slackChannel: C0SEC } }]
+                - levels: [{ approvers: [group:security, dave@example.com], minApprovals: 2, notify: { slackChannel: C0SEC }, escalateAfter: PT15M },
+                           { pagerDutyEscalationPolicy: PESC123, minApprovals: 1 }]
         """;
 
     [Fact]
@@ -41,17 +42,20 @@ public sealed class LifecycleRulesTests
 
         Assert.Equal(new BreakGlassRule(TimeSpan.FromHours(1), "C0SECOPS", "19:secops@thread.tacv2"), rule.BreakGlass);
         Assert.Empty(rule.Approval.Levels);
-        Assert.Equal([2, 1], rule.Approval.Stages.Select(s => s.Levels.Count));
+        Assert.Equal([2, 2], rule.Approval.Stages.Select(s => s.Levels.Count));
 
         var plan = rules.ResolvePlan(rule);
         Assert.Equal(2, plan.StageCount);
-        Assert.Equal([(1, 1), (2, 1), (3, 2)], plan.Levels.Select(l => (l.Level, l.Stage)));
+        Assert.Equal([(1, 1), (2, 1), (3, 2), (4, 2)], plan.Levels.Select(l => (l.Level, l.Stage)));
+        Assert.Equal(("PESC123", 0), (plan.Levels[3].PagerDutyEscalationPolicy, plan.Levels[3].Approvers.Count));
+        Assert.Null(plan.Levels[2].PagerDutyEscalationPolicy);
         Assert.Equal(["erin@example.com", "frank@example.com", "dave@example.com"], plan.Levels[2].Approvers);
-        Assert.Equal((2, "C0SEC", (TimeSpan?)null), (plan.Levels[2].MinApprovals, plan.Levels[2].SlackChannel, plan.Levels[2].EscalateAfter));
+        Assert.Equal((2, "C0SEC", (TimeSpan?)TimeSpan.FromMinutes(15)), (plan.Levels[2].MinApprovals, plan.Levels[2].SlackChannel, plan.Levels[2].EscalateAfter));
         Assert.Equal(TimeSpan.FromMinutes(30), plan.Levels[0].EscalateAfter);
         Assert.Equal(3, plan.FirstLevelOfNextStage(1));
         Assert.Equal(3, plan.FirstLevelOfNextStage(2));
         Assert.Null(plan.FirstLevelOfNextStage(3));
+        Assert.Null(plan.FirstLevelOfNextStage(4));
 
         // Everyone who approves anything, then the admins: who the alert reaches personally.
         Assert.Equal(["carol@example.com", "dave@example.com", "erin@example.com", "frank@example.com", "secops@example.com"], plan.BreakGlass!.Alerted);
@@ -87,6 +91,10 @@ public sealed class LifecycleRulesTests
         { Levels, "      stages:\n        - { approvers: [group:leads] }\n", 16, "rules[0].approval.stages[0].approvers", "expected one of: levels" },
         { Levels, "      stages:\n        - levels: [{ approvers: [group:leads], escalateAfter: PT1H }]\n        - levels: [{ approvers: [group:leads] }]\n", 16, "rules[0].approval.stages[0].levels[0].escalateAfter", "the last level has no next level" },
         { Levels, "      stages:\n        - levels: [{ approvers: [group:leads] }]\n        - levels: [{ approvers: [group:nobody] }]\n", 17, "rules[0].approval.stages[1].levels[0].approvers[0]", "'nobody' is not a group" },
+        { Levels, "      levels:\n        - pagerDutyEscalationPolicy: \"P-1\"\n", 16, "rules[0].approval.levels[0].pagerDutyEscalationPolicy", "must be a PagerDuty escalation policy id" },
+        { Levels, "      levels:\n        - minApprovals: 1\n", 16, "rules[0].approval.levels[0].approvers", "is required" },
+        { Levels, "      levels:\n        - { pagerDutyEscalationPolicy: PESC1, approvers: [group:nobody] }\n", 16, "rules[0].approval.levels[0].approvers[0]", "'nobody' is not a group" },
+        { Levels, "      levels:\n        - { pagerdutyEscalationPolicy: PESC1 }\n", 16, "rules[0].approval.levels[0].pagerdutyEscalationPolicy", "did you mean 'pagerDutyEscalationPolicy'?" },
         { Levels, "      auto: true\n      stages:\n        - levels: [{ approvers: [group:leads] }]\n", 16, "rules[0].approval.stages", "'auto: true' approves without asking anyone: remove the stages" },
     };
 
