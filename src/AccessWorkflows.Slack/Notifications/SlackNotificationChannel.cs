@@ -105,12 +105,13 @@ public sealed partial class SlackNotificationChannel : INotificationChannel
     private async Task AlertAsync(Notification n, CancellationToken ct)
     {
         var plan = n.Request.Approval;
-        var (text, blocks) = SlackMessages.BreakGlassAlert(n);
         var channels = plan.Levels.Select(l => l.SlackChannel).Append(plan.BreakGlass?.SlackChannel)
             .OfType<string>().Where(c => c.Length > 0).Distinct(StringComparer.Ordinal);
         foreach (var channel in channels)
         {
             var key = $"slack:{n.Id}:alert:{channel}";
+            // A fresh message per post: Block Kit nodes belong to the request body they were sent in.
+            var (text, blocks) = SlackMessages.BreakGlassAlert(n);
             if (!await _refs.IsDoneAsync(key, ct) && await TryAsync(() => _api.PostMessageAsync(channel, text, blocks, ct), n.Request.Id))
             {
                 await _refs.MarkDoneAsync(key, ct);
@@ -132,7 +133,8 @@ public sealed partial class SlackNotificationChannel : INotificationChannel
                 continue;
             }
 
-            if (await TryAsync(async () => await _api.PostMessageAsync(await _api.OpenDirectMessageAsync(userId, ct), text, blocks, ct), n.Request.Id))
+            var (dmText, dmBlocks) = SlackMessages.BreakGlassAlert(n);
+            if (await TryAsync(async () => await _api.PostMessageAsync(await _api.OpenDirectMessageAsync(userId, ct), dmText, dmBlocks, ct), n.Request.Id))
             {
                 await _refs.MarkDoneAsync(key, ct);
             }

@@ -139,7 +139,8 @@ internal sealed class TeamsNotificationChannel : INotificationChannel
     /// </summary>
     private async Task AlertAsync(Notification n, AccessRequest request, CancellationToken cancellationToken)
     {
-        var card = TeamsCards.Message(TeamsCards.BreakGlassAlert(request, n.Kind == NotificationKind.BreakGlassUnreviewed));
+        // A fresh card per send: JSON nodes belong to the activity they were sent in.
+        JsonObject Card() => TeamsCards.Message(TeamsCards.BreakGlassAlert(request, n.Kind == NotificationKind.BreakGlassUnreviewed));
         var plan = request.Approval;
         var channels = plan.Levels.Select(l => l.TeamsChannel).Append(plan.BreakGlass?.TeamsChannel)
             .OfType<string>().Where(c => c.Length > 0).Distinct(StringComparer.Ordinal);
@@ -157,7 +158,7 @@ internal sealed class TeamsNotificationChannel : INotificationChannel
                 continue;
             }
 
-            await _connector.SendAsync(target.ServiceUrl, conversationId, card, cancellationToken);
+            await _connector.SendAsync(target.ServiceUrl, conversationId, Card(), cancellationToken);
             await _refs.MarkDoneAsync(key, cancellationToken);
         }
 
@@ -175,7 +176,7 @@ internal sealed class TeamsNotificationChannel : INotificationChannel
                 continue;
             }
 
-            await _connector.SendAsync(chat.ServiceUrl, chat.ConversationId, card, cancellationToken);
+            await _connector.SendAsync(chat.ServiceUrl, chat.ConversationId, Card(), cancellationToken);
             await _refs.MarkDoneAsync(key, cancellationToken);
         }
     }
