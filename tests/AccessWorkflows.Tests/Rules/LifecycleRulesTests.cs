@@ -74,6 +74,17 @@ public sealed class LifecycleRulesTests
         Assert.Null(plan.FirstLevelOfNextStage(1));
     }
 
+    [Fact]
+    public void The_sample_file_shows_break_glass_stages_and_a_pagerduty_level()
+    {
+        var rules = RulesLoader.Load(Path.Combine(RulesLoaderTests.RepositoryRoot(), "access-rules.yaml"));
+
+        var incident = rules.Rules.Single(r => r.Name == "incident-response");
+        Assert.Equal(new BreakGlassRule(TimeSpan.FromHours(1), "C0SECOPS", null), incident.BreakGlass);
+        var billing = rules.ResolvePlan(rules.Rules.Single(r => r.Name == "billing-admin"));
+        Assert.Equal([(1, 1, (string?)null), (2, 2, null), (3, 2, "PESC123")], billing.Levels.Select(l => (l.Level, l.Stage, l.PagerDutyEscalationPolicy)));
+    }
+
     public static TheoryData<string, string, int, string, string> Errors => new()
     {
         // find, replace with, line, field, problem (fragment)
