@@ -78,6 +78,41 @@ public sealed partial class PagerDutyOnCallDirectory(IPagerDutyApi api, IOptions
         }
     }
 
+    /// <summary>
+    /// The first responders of <paramref name="escalationPolicyId"/>: users of entries at escalation level 1 that cover
+    /// <paramref name="at"/>, by the email PagerDuty holds for them (the identity they decide with). Later levels of
+    /// the policy are its own escalation and are not asked. Failures throw <see cref="PagerDutyApiException"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> OnCallResponderEmailsAsync(string escalationPolicyId, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        budget.CancelAfter(_options.Timeout);
+        var emails = new List<string>();
+        try
+        {
+            await foreach (var entry in api.ListPolicyOnCallsAsync(escalationPolicyId, at, at.AddSeconds(1), budget.Token))
+            {
+                if (entry.EscalationLevel == 1
+                    && entry.EscalationPolicy?.Id == escalationPolicyId
+                    && (entry.Start is null || entry.Start <= at)
+                    && (entry.End is null || entry.End > at)
+                    && entry.User?.Email?.Trim() is { } email
+                    && Grammar.IsEmail(email)
+                    && !emails.Contains(Grammar.NormalizeEmail(email)))
+                {
+                    emails.Add(Grammar.NormalizeEmail(email));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new PagerDutyApiException($"PagerDuty did not answer within {_options.Timeout.TotalSeconds:0.#}s.");
+        }
+
+        LogResponders(logger, escalationPolicyId, emails.Count);
+        return emails;
+    }
+
     private async Task<string?> FindUserIdAsync(string email, CancellationToken cancellationToken)
     {
         string? found = null;
@@ -103,6 +138,9 @@ public sealed partial class PagerDutyOnCallDirectory(IPagerDutyApi api, IOptions
 
     [LoggerMessage(EventId = 7103, Level = LogLevel.Information, Message = "No PagerDuty user matches the requester's email.")]
     private static partial void LogUnknownUser(ILogger logger);
+
+    [LoggerMessage(EventId = 7105, Level = LogLevel.Information, Message = "PagerDuty escalation policy {Policy} has {Count} first responder(s) on call.")]
+    private static partial void LogResponders(ILogger logger, string policy, int count);
 
     [LoggerMessage(EventId = 7104, Level = LogLevel.Warning, Message = "PagerDuty on-call lookup failed ({Reason}); the request goes to people.")]
     private static partial void LogFailed(ILogger logger, string reason);

@@ -18,5 +18,6 @@ internal static class RequestContinuationToken
         PositionToken.Decode(Format, token, Binding(query), nameof(RequestQuery.ContinuationToken));
 
     private static string Binding(RequestQuery query) =>
-        $"{(query.Status is { } s ? s.WireName() : "")}\n{query.Requester?.ToLowerInvariant()}\n{query.Participant?.ToLowerInvariant()}";
+        $"{(query.Status is { } s ? s.WireName() : "")}\n{query.Requester?.ToLowerInvariant()}\n{query.Participant?.ToLowerInvariant()}"
+        + (query.UnreviewedBreakGlass ? "\nbreakGlass=unreviewed" : string.Empty);
 }

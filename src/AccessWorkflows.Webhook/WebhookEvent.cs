@@ -46,7 +46,11 @@ public sealed record WebhookRequest(
     string? GrantedDuration,
     string? ApprovedBy,
     string? EndedBy,
-    string? StatusDetail);
+    string? StatusDetail,
+    int ApprovalStage = 1,
+    int ApprovalStages = 1,
+    bool BreakGlass = false,
+    BreakGlassReview? Review = null);
 
 public sealed record WebhookDecision(string Approver, DecisionKind Decision, string? Duration, string? Comment, string Channel, int Level, DateTimeOffset At);
 
@@ -76,6 +80,11 @@ public static class WebhookEvents
 
     /// <summary>The pending extension was denied or could not be applied; the expiry is unchanged.</summary>
     public const string ExtensionDenied = "request.extensionDenied";
+    /// <summary>The requester approved their own request through break-glass (<c>actor</c>, <c>comment</c>: why).</summary>
+    public const string BreakGlass = "request.breakGlass";
+
+    /// <summary>The daily reminder that a break-glass request still has no review.</summary>
+    public const string BreakGlassUnreviewed = "request.breakGlassUnreviewed";
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -98,6 +107,8 @@ public static class WebhookEvents
         NotificationKind.ExtensionRequested => ExtensionRequested,
         NotificationKind.Extended => Extended,
         NotificationKind.ExtensionDenied => ExtensionDenied,
+        NotificationKind.BreakGlass => BreakGlass,
+        NotificationKind.BreakGlassUnreviewed => BreakGlassUnreviewed,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown notification kind."),
     };
 
@@ -153,5 +164,9 @@ public static class WebhookEvents
         r.GrantedDuration is { } g ? AccessDuration.Format(g) : null,
         r.ApprovedBy,
         r.EndedBy,
-        r.StatusDetail);
+        r.StatusDetail,
+        r.ApprovalStage,
+        r.Approval.StageCount,
+        r.BreakGlass,
+        r.Review);
 }

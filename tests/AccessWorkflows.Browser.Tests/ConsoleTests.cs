@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Deque.AxeCore.Commons;
 using Deque.AxeCore.Playwright;
@@ -13,6 +14,28 @@ namespace AccessWorkflows.Browser.Tests;
 public sealed partial class ConsoleTests(ConsoleServer server) : IClassFixture<ConsoleServer>
 {
     private const string S3ReadOnly = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+
+    [Fact]
+    public async Task A_break_glass_request_is_flagged_on_its_card_until_and_after_its_review()
+    {
+        var id = await server.CreatePendingAsync("bea@example.com", "arn:aws:iam::aws:policy/job-function/SupportUser", "INC-91 queue stuck");
+        using (var bea = server.Api("bea@example.com"))
+        {
+            (await bea.PostAsJsonAsync($"/api/requests/{id}/decision", new { decision = "approve", comment = "INC-91: nobody answers" })).EnsureSuccessStatusCode();
+        }
+
+        var secops = await server.OpenAsync("secops@example.com", "all");
+        var row = secops.Locator("#all-list .card").Filter(new() { HasText = "INC-91" });
+        await Expect(row.Locator(".badge")).ToHaveTextAsync("active");
+        await Expect(row.Locator(".flag.breakglass")).ToHaveTextAsync("break-glass, review pending");
+        using (var carol = server.Api("carol@example.com"))
+        {
+            (await carol.PostAsJsonAsync($"/api/requests/{id}/review", new { comment = "confirmed in the incident channel" })).EnsureSuccessStatusCode();
+        }
+
+        await secops.ReloadAsync();
+        await Expect(secops.Locator("#all-list .card").Filter(new() { HasText = "INC-91" }).Locator(".flag.breakglass")).ToHaveTextAsync("break-glass, reviewed by carol@example.com");
+    }
 
     [Fact]
     public async Task A_request_lives_its_whole_life_in_the_page_as_requester_approver_admin_and_auditor()

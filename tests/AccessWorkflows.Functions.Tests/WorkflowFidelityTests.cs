@@ -2,6 +2,8 @@ using System.Text.Json;
 using AccessWorkflows.Functions.Durable;
 using AccessWorkflows.Functions.Functions;
 using AccessWorkflows.Grants;
+using AccessWorkflows.Notifications;
+using AccessWorkflows.OnCall;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Storage;
 using AccessWorkflows.Testing;
@@ -232,6 +234,78 @@ public sealed class WorkflowFidelityTests
         Assert.Equal(["request.created", "request.pending", "request.cancelled", "decision.late"], await AuditTypesAsync(app, id));
     }
 
+    [Fact]
+    public async Task Break_glass_approves_at_once_capped_flagged_and_reviewed_on_the_real_worker()
+    {
+        const string Support = "arn:aws:iam::aws:policy/job-function/SupportUser";
+        await using var app = await FunctionsAppHarness.StartAsync();
+        var id = await CreateAsync(app, "mia@example.com", policy: Support);
+
+        Assert.Equal(400, (await DecideAsync(app, id, "mia@example.com", "approve")).Status);
+        Assert.Equal(202, (await DecideAsync(app, id, "mia@example.com", "approve", "prod is down")).Status);
+
+        var active = await WaitForAsync(app, id, "active");
+        Assert.True(active.GetProperty("breakGlass").GetBoolean());
+        Assert.Equal("PT30S", active.GetProperty("grantedDuration").GetString()); // asked PT50S
+        Assert.Equal("mia@example.com", active.GetProperty("approvedBy").GetString());
+        Assert.Contains(Support, await SandboxPoliciesAsync(app, "mia@example.com"));
+        Assert.Contains("request.breakGlass", await AuditTypesAsync(app, id));
+        var alert = await Eventually.Until(
+            () => Task.FromResult(app.Services.GetRequiredService<RecordingNotificationChannel>().For(id).Where(n => n.Kind == NotificationKind.BreakGlass).ToList()),
+            n => n.Count > 0,
+            "everyone was alerted");
+        Assert.Equal(["carol@example.com", "dave@example.com", "secops@example.com"], Assert.Single(alert).Request.Approval.BreakGlass!.Alerted);
+
+        var (review, _) = await app.HttpAsync((r, c) => HttpFunctions.ReviewRequest(r, id, c), "POST", $"/api/requests/{id}/review", "carol@example.com", new { comment = "confirmed with the incident" });
+        var (again, _) = await app.HttpAsync((r, c) => HttpFunctions.ReviewRequest(r, id, c), "POST", $"/api/requests/{id}/review", "secops@example.com", new { comment = "again" });
+        Assert.Equal((202, 409), (review, again));
+        Assert.Equal("carol@example.com", (await GetAsync(app, id)).GetProperty("review").GetProperty("by").GetString());
+    }
+
+    [Fact]
+    public async Task Two_stages_must_both_pass_in_order_on_the_real_worker()
+    {
+        const string Admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+        await using var app = await FunctionsAppHarness.StartAsync();
+        var id = await CreateAsync(app, "ned@example.com", policy: Admin);
+        await WaitForPromptAsync(app, id);
+
+        Assert.Equal(202, (await DecideAsync(app, id, "erin@example.com", "approve")).Status);
+        var second = await Eventually.Until(() => GetAsync(app, id), r => r.GetProperty("approvalStage").GetInt32() == 2, "stage 2 is asked", TimeSpan.FromSeconds(60));
+        Assert.Equal(("pending", 2, 2), (second.GetProperty("status").GetString(), second.GetProperty("approvalLevel").GetInt32(), second.GetProperty("approvalStages").GetInt32()));
+        Assert.Empty(await SandboxPoliciesAsync(app, "ned@example.com"));
+
+        Assert.Equal(409, (await DecideAsync(app, id, "erin@example.com", "approve")).Status); // no approver counts in two stages
+        Assert.Equal(403, (await DecideAsync(app, id, "carol@example.com", "approve")).Status); // stage 1 is over
+        Assert.Equal("pending", (await GetAsync(app, id)).GetProperty("status").GetString());
+        Assert.Equal(202, (await DecideAsync(app, id, "frank@example.com", "approve")).Status);
+        var active = await WaitForAsync(app, id, "active");
+        Assert.Equal("erin@example.com, frank@example.com", active.GetProperty("approvedBy").GetString());
+        Assert.Equal([1, 2], active.GetProperty("decisions").EnumerateArray().Select(d => d.GetProperty("level").GetInt32()));
+        Assert.Contains(Admin, await SandboxPoliciesAsync(app, "ned@example.com"));
+    }
+
+    [Fact]
+    public async Task A_level_reached_through_pagerduty_is_decided_by_the_responders_the_activity_recorded()
+    {
+        const string Dba = "arn:aws:iam::aws:policy/job-function/DatabaseAdministrator";
+        var directory = new ScriptedOnCallDirectory(new Dictionary<string, string[]> { ["PESC123"] = ["Olga@Example.com"] });
+        await using var app = await FunctionsAppHarness.StartAsync(services => services.Replace(ServiceDescriptor.Singleton<IOnCallDirectory>(directory)));
+        var id = await CreateAsync(app, "pia@example.com", policy: Dba);
+
+        var escalated = await Eventually.Until(() => GetAsync(app, id), r => r.GetProperty("approvalLevel").GetInt32() == 2, "the request escalates to the PagerDuty level", TimeSpan.FromSeconds(60));
+        Assert.Equal("pending", escalated.GetProperty("status").GetString());
+        Assert.Equal(["PESC123"], directory.Asked);
+        var stored = (await app.Services.GetRequiredService<IRequestStore>().GetAsync(id))!;
+        Assert.Equal(["olga@example.com"], stored.Approval.Levels[1].OnCallApprovers);
+
+        Assert.Equal(403, (await DecideAsync(app, id, "erin@example.com", "approve")).Status); // security is not on level 2 here
+        Assert.Equal(202, (await DecideAsync(app, id, "olga@example.com", "approve")).Status);
+        var active = await WaitForAsync(app, id, "active");
+        Assert.Equal("olga@example.com", active.GetProperty("approvedBy").GetString());
+        Assert.Equal(["PESC123"], directory.Asked); // resolved once, when the level was notified; replays reuse it
+    }
+
     internal static object Body(string account, string policy, string? duration) => new
     {
         accountId = account,
@@ -283,5 +357,36 @@ public sealed class WorkflowFidelityTests
     {
         var (_, body) = await app.HttpAsync((r, c) => HttpFunctions.RequestAudit(r, id, c), "GET", $"/api/requests/{id}/audit", "secops@example.com");
         return [.. body.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("type").GetString())];
+    }
+}
+
+/// <summary>An on-call directory that answers the responders it was given per escalation policy and records what it
+/// was asked (the PagerDuty wire is tested against the fake PagerDuty in the integration tests).</summary>
+internal sealed class ScriptedOnCallDirectory(IReadOnlyDictionary<string, string[]> responders) : IOnCallDirectory
+{
+    private readonly List<string> _asked = [];
+
+    public IReadOnlyList<string> Asked
+    {
+        get
+        {
+            lock (_asked)
+            {
+                return [.. _asked];
+            }
+        }
+    }
+
+    public Task<OnCallAnswer> IsOnCallAsync(string email, OnCallPlan plan, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        Task.FromResult(OnCallAnswer.No("not scripted"));
+
+    public Task<IReadOnlyList<string>> OnCallResponderEmailsAsync(string escalationPolicyId, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        lock (_asked)
+        {
+            _asked.Add(escalationPolicyId);
+        }
+
+        return Task.FromResult<IReadOnlyList<string>>(responders.TryGetValue(escalationPolicyId, out var emails) ? emails : []);
     }
 }

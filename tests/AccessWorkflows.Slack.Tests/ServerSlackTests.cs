@@ -17,6 +17,7 @@ public sealed class ServerSlackTests : IAsyncLifetime
 {
     private const string Account = "111122223333";
     private const string ApproverChannel = "C0APPROVE";
+    private const string SecOpsChannel = "C0SECOPS";
     private FakeSlackWebApi _slack = null!;
     private SlackServerFactory _server = null!;
     private HttpClient _http = null!;
@@ -29,6 +30,8 @@ public sealed class ServerSlackTests : IAsyncLifetime
         _slack.AddUser(SlackTestHost.ApproverId, SlackTestHost.ApproverEmail);
         _slack.AddUser("U0DAVE", "dave@example.com");
         _slack.AddChannel(ApproverChannel);
+        _slack.AddChannel(SecOpsChannel);
+        _slack.AddUser("U0SECOPS", "secops@example.com");
         _server = new SlackServerFactory(_slack.BaseAddress);
         _http = _server.CreateClient();
     }
@@ -118,6 +121,54 @@ public sealed class ServerSlackTests : IAsyncLifetime
         var request = await GetAsync(requestId);
         Assert.Equal("pending", request["status"]!.GetValue<string>());
         Assert.Empty(request["decisions"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task Break_glass_from_the_requesters_own_click_with_a_comment_alerts_every_channel_and_person_and_flags_the_card()
+    {
+        const string Support = "arn:aws:iam::aws:policy/job-function/SupportUser";
+        var (requestId, ts) = await RequestFromSlackAsync(SlackPayloads.RequestValues(policy: Support, reason: "prod is down"));
+
+        // Without a comment the glass stays whole; with one, the requester's own Approve grants at once.
+        await ClickAsync(SlackTestHost.RequesterId, ApproverChannel, ts, "approve", requestId);
+        var refused = await Eventually.Until(() => Task.FromResult(_slack.CallsOf("chat.postEphemeral")), c => c.Count == 1, "the clicker was told a comment is needed");
+        Assert.Contains("needs a comment", refused[0].Args["text"]!.GetValue<string>());
+        await ClickAsync(SlackTestHost.RequesterId, ApproverChannel, ts, "approve", requestId, comment: "INC-77: database down");
+
+        var active = await WaitForStatusAsync(requestId, "active");
+        Assert.True(active["breakGlass"]!.GetValue<bool>());
+        Assert.Equal("PT30M", active["grantedDuration"]!.GetValue<string>());
+
+        // The alert: a new message in the level's channel and the rule's extra channel, and a DM to each approver and admin.
+        bool Alerted(string channel) => _slack.MessagesIn(channel).Any(m => m["text"]!.GetValue<string>().Contains("Break-glass", StringComparison.Ordinal)
+            && m.ToJsonString().Contains("INC-77: database down", StringComparison.Ordinal));
+        string[] people = [SlackTestHost.ApproverId, "U0DAVE", "U0SECOPS"];
+        await Eventually.Until(
+            () => Alerted(SecOpsChannel) && Alerted(ApproverChannel) && people.All(user => Alerted(FakeSlackWebApi.DmChannelOf(user))),
+            "both channels and every approver and admin are alerted");
+
+        Assert.False(Alerted(FakeSlackWebApi.DmChannelOf(SlackTestHost.RequesterId)), "the requester is not alerted of their own break-glass");
+        await Eventually.Until(
+            () => _slack.Message(ApproverChannel, ts)!.ToJsonString().Contains("post-incident review pending", StringComparison.Ordinal),
+            "the approver message carries the break-glass badge");
+    }
+
+    [Fact]
+    public async Task The_approver_message_shows_the_stage_and_the_second_stage_decides_after_the_first()
+    {
+        var (requestId, ts) = await RequestFromSlackAsync(SlackPayloads.RequestValues(policy: "arn:aws:iam::aws:policy/job-function/DatabaseAdministrator", reason: "migration"));
+        Assert.Contains("Stage 1 of 2", _slack.Message(ApproverChannel, ts)!.ToJsonString(), StringComparison.Ordinal);
+
+        await ClickAsync("U0DAVE", ApproverChannel, ts, "approve", requestId);
+        await Eventually.Until(() => Task.FromResult(_slack.CallsOf("chat.postEphemeral")), c => c.Count == 1, "dave is told stage 2 is not asked yet");
+
+        await ClickAsync(SlackTestHost.ApproverId, ApproverChannel, ts, "approve", requestId);
+        await Eventually.Until(() => _slack.Message(ApproverChannel, ts)!.ToJsonString().Contains("Stage 2 of 2", StringComparison.Ordinal), "the message moves to stage 2 in place");
+        Assert.Equal("pending", (await GetAsync(requestId))["status"]!.GetValue<string>());
+
+        await ClickAsync("U0DAVE", ApproverChannel, ts, "approve", requestId);
+        var active = await WaitForStatusAsync(requestId, "active");
+        Assert.Equal("carol@example.com, dave@example.com", active["approvedBy"]!.GetValue<string>());
     }
 
     [Fact]
@@ -277,8 +328,8 @@ public sealed class ServerSlackTests : IAsyncLifetime
         return (requestId, message["ts"]!.GetValue<string>());
     }
 
-    private Task<HttpResponseMessage> ClickAsync(string userId, string channel, string ts, string action, string requestId, string? duration = null) =>
-        PostPayloadAsync("api/slack/interactions", SlackPayloads.BlockActions(userId, channel, ts, action, requestId, $"1700000000.{Interlocked.Increment(ref _clicks):D6}", duration));
+    private Task<HttpResponseMessage> ClickAsync(string userId, string channel, string ts, string action, string requestId, string? duration = null, string? comment = null) =>
+        PostPayloadAsync("api/slack/interactions", SlackPayloads.BlockActions(userId, channel, ts, action, requestId, $"1700000000.{Interlocked.Increment(ref _clicks):D6}", duration, comment));
 
     private Task<HttpResponseMessage> PostPayloadAsync(string path, JsonObject payload) =>
         PostAsync(path, SlackTestHost.FormBody(("payload", payload.ToJsonString())), DateTimeOffset.UtcNow);

@@ -154,6 +154,61 @@ public sealed class SlackNotificationChannelTests : IAsyncLifetime
         Assert.Contains("level 3", message.ToJsonString());
     }
 
+    [Fact]
+    public async Task A_pagerduty_responder_gets_the_approver_message_by_dm_once_and_it_is_updated_in_place()
+    {
+        var request = Request("req-pd");
+        request.Approval = request.Approval with
+        {
+            Levels = [.. request.Approval.Levels, new ApprovalLevelPlan { Level = 2, PagerDutyEscalationPolicy = "PESC123" }],
+        };
+        request.MarkPending(1);
+        request.MarkPending(2, [SlackTestHost.ApproverEmail]);
+        var prompt = Note("p2", NotificationKind.ApprovalRequested, request, level: 2);
+
+        await _host.Channel.DeliverAsync(prompt);
+        await _host.Channel.DeliverAsync(prompt);
+
+        var dm = FakeSlackWebApi.DmChannelOf(SlackTestHost.ApproverId);
+        var message = Assert.Single(_host.Slack.MessagesIn(dm));
+        Assert.Contains("\"action_id\":\"approve\"", message.ToJsonString(), StringComparison.Ordinal);
+
+        request.End(RequestStatus.Denied, DateTimeOffset.UtcNow, SlackTestHost.ApproverEmail, "not now");
+        await _host.Channel.DeliverAsync(Note("d", NotificationKind.Denied, request, actor: SlackTestHost.ApproverEmail, comment: "not now"));
+
+        var updated = Assert.Single(_host.Slack.MessagesIn(dm));
+        Assert.Contains("Denied by carol@example.com", updated.ToJsonString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("\"action_id\":\"approve\"", updated.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_break_glass_reminder_run_twice_in_a_day_posts_once_per_target_and_again_the_next_day()
+    {
+        var request = Request("req-bg");
+        request.Approval = request.Approval with
+        {
+            BreakGlass = new BreakGlassPlan(TimeSpan.FromMinutes(30), "C0SECOPS", null, [SlackTestHost.ApproverEmail, "nobody-in-slack@example.com"]),
+        };
+        request.AddDecision(new DecisionRecord("bg", request.Requester, DecisionKind.Approve, TimeSpan.FromMinutes(30), "pager went off", "api", 0, DateTimeOffset.UtcNow));
+        request.MarkBreakGlass();
+        _host.Slack.AddChannel("C0SECOPS");
+        var today = new Notification { Id = AccessWorkflows.BreakGlass.BreakGlassReminders.ReminderId(request.Id, DateTimeOffset.UtcNow), Kind = NotificationKind.BreakGlassUnreviewed, Request = request, At = DateTimeOffset.UtcNow };
+
+        await _host.Channel.DeliverAsync(today);
+        await _host.Channel.DeliverAsync(today);
+
+        var dm = FakeSlackWebApi.DmChannelOf(SlackTestHost.ApproverId);
+        Assert.Contains("still unreviewed", Assert.Single(_host.Slack.MessagesIn(dm))["text"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Single(_host.Slack.MessagesIn("C0SECOPS"));
+        Assert.Single(_host.Slack.MessagesIn(FakeAccessWorkflow.ApproverChannel));
+        Assert.Empty(_host.Slack.MessagesIn(FakeSlackWebApi.DmChannelOf(SlackTestHost.RequesterId)));
+
+        await _host.Channel.DeliverAsync(today with { Id = AccessWorkflows.BreakGlass.BreakGlassReminders.ReminderId(request.Id, DateTimeOffset.UtcNow.AddDays(1)) });
+
+        Assert.Equal(2, _host.Slack.MessagesIn(dm).Count);
+        Assert.Equal(2, _host.Slack.MessagesIn("C0SECOPS").Count);
+    }
+
     private static AccessRequest Request(string id, string slackChannel = FakeAccessWorkflow.ApproverChannel, string requester = SlackTestHost.RequesterEmail) => new()
     {
         Id = id,

@@ -233,6 +233,51 @@ public sealed class TeamsApprovalFlowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Break_glass_alerts_the_level_channel_the_extra_channel_and_each_approver_in_their_chat_and_badges_the_card()
+    {
+        var plan = FakeWorkflow.Plan with
+        {
+            BreakGlass = new BreakGlassPlan(TimeSpan.FromMinutes(30), null, TeamsHarness.ApproverChannel, ["carol@example.com", "mallory@example.com"]),
+        };
+        var request = await _h.Workflow.CreateAsync("alice@example.com", id: "req-bg", plan: plan);
+        request.AddDecision(new DecisionRecord("bg", "alice@example.com", DecisionKind.Approve, TimeSpan.FromMinutes(30), "INC-9 payments down", Channels.Api, 0, DateTimeOffset.UtcNow));
+        request.MarkBreakGlass();
+        request.Approve(TimeSpan.FromMinutes(30), "alice@example.com");
+        var alert = new Notifications.Notification { Id = "req-bg:alert", Kind = Notifications.NotificationKind.BreakGlass, Request = request, Actor = "alice@example.com", At = DateTimeOffset.UtcNow };
+
+        await _h.Channel.DeliverAsync(alert);
+        await _h.Channel.DeliverAsync(alert); // a retried activity sends nothing twice
+
+        // The level's channel and the extra conversation are the same here: one alert card there, beside the approval card.
+        var inChannel = _h.Connector.MessagesIn(TeamsHarness.ApproverChannel).Select(m => CardOf(m.Latest)).ToList();
+        Assert.Equal(2, inChannel.Count);
+        var alertCard = Assert.Single(inChannel, c => Texts(c).Contains("Break-glass"));
+        Assert.Contains(Texts(alertCard), t => t.Contains("INC-9 payments down", StringComparison.Ordinal));
+        Assert.Empty(Verbs(alertCard));
+        Assert.Single(_h.Connector.MessagesIn("a:personal-29:carol"), m => Texts(CardOf(m.Latest)).Contains("Break-glass"));
+        Assert.DoesNotContain(_h.Connector.MessagesIn("a:personal-29:alice"), m => Texts(CardOf(m.Latest)).Contains("Break-glass")); // mallory has no chat: skipped
+
+        // The approval card shows the flag from its next update on.
+        await _h.Workflow.NotifyAsync(Notifications.NotificationKind.Approved, request, "alice@example.com");
+        var latest = _h.Connector.MessagesIn(TeamsHarness.ApproverChannel).Select(m => CardOf(m.Latest)).Single(c => !Texts(c).Contains("Break-glass"));
+        Assert.Contains(Texts(latest), t => t.Contains("Break-glass: approved by the requester without approvers; post-incident review pending", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_card_of_a_staged_rule_shows_its_stage()
+    {
+        var plan = FakeWorkflow.Plan with
+        {
+            Levels = [.. FakeWorkflow.Plan.Levels, new ApprovalLevelPlan { Level = 2, Stage = 2, Approvers = ["mallory@example.com"], TeamsChannel = TeamsHarness.ApproverChannel }],
+        };
+
+        await _h.Workflow.CreateAsync("alice@example.com", id: "req-stages", plan: plan);
+
+        var (_, card) = ChannelCard();
+        Assert.Contains(Texts(CardOf(card)), t => t.StartsWith("Stage 1 of 2: waiting for approval (level 1)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Requester_without_a_personal_chat_gets_one_created()
     {
         _h.Connector.AddMember("29:dave", "dave@example.com", "aad-dave");

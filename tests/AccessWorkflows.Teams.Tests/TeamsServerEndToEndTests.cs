@@ -279,6 +279,46 @@ public sealed class TeamsServerEndToEndTests : IAsyncLifetime
         return JsonNode.Parse(await created.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
     }
 
+    [Fact]
+    public async Task The_requesters_own_click_with_a_comment_breaks_the_glass_and_the_approvers_are_alerted_in_the_channel_and_their_chat()
+    {
+        _connector.AddMember("29:bob", "bob@example.com", "aad-bob");
+        using var create = new HttpRequestMessage(HttpMethod.Post, "/api/requests")
+        {
+            Content = JsonContent.Create(new { accountId = "111122223333", access = new { type = "policy", policyArn = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess" }, reason = "INC-80" }),
+        };
+        create.Headers.Add("X-Dev-User", "bob@example.com");
+        using var created = await _http.SendAsync(create);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, created.StatusCode);
+        var requestId = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        var (cardId, _) = await Eventually.Until(() => Task.FromResult(_connector.MessagesIn(Channel)), m => m.Count == 1, "the approval card is posted to the channel")
+            .ContinueWith(t => t.Result[0]);
+
+        var bare = await InvokeAsync(Activities.Execute(_connector.ServiceUrl, "29:bob", "approve", new JsonObject { ["requestId"] = requestId }, Channel, cardId));
+        Assert.Contains(TeamsApprovalFlowTests.Texts(bare), t => t.Contains("needs a comment", StringComparison.Ordinal));
+        Assert.Equal("pending", (await GetAsync(requestId))["status"]!.GetValue<string>());
+
+        var broken = await InvokeAsync(Activities.Execute(_connector.ServiceUrl, "29:bob", "approve", new JsonObject { ["requestId"] = requestId, ["comment"] = "S3 outage, INC-80" }, Channel, cardId));
+        Assert.Contains("Your approval was accepted.", TeamsApprovalFlowTests.Texts(broken));
+
+        var active = await Eventually.Until(() => GetAsync(requestId), r => r["status"]!.GetValue<string>() == "active", "the request becomes active");
+        Assert.True(active["breakGlass"]!.GetValue<bool>());
+        Assert.Equal("PT10M", active["grantedDuration"]!.GetValue<string>());
+        await Eventually.Until(
+            () => Task.FromResult(_connector.MessagesIn(Channel).Select(m => FakeBotConnector.Card(m.Latest)!).ToList()),
+            cards => cards.Any(c => TeamsApprovalFlowTests.Texts(c).Contains("Break-glass"))
+                && cards.Any(c => TeamsApprovalFlowTests.Texts(c).Any(t => t.Contains("post-incident review pending", StringComparison.Ordinal))),
+            "the channel gets the alert and the approval card its badge");
+        await Eventually.Until(
+            () => Task.FromResult(_connector.MessagesIn("a:personal-29:carol")),
+            m => m.Any(x => TeamsApprovalFlowTests.Texts(FakeBotConnector.Card(x.Latest)!).Contains("Break-glass")),
+            "carol is alerted in her chat");
+        foreach (var card in _connector.AllCards())
+        {
+            CardSchema.AssertValid(card);
+        }
+    }
+
     private async Task<JsonArray> GetAuditAsync(string id)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/requests/{id}/audit");

@@ -76,6 +76,13 @@ public static class HttpFunctions
         [DurableClient] DurableTaskClient client) =>
         Run(client, () => AccessRequestHandlers.CancelAsync(request.HttpContext, id));
 
+    [Function("ReviewRequest")]
+    public static Task<IResult> ReviewRequest(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "requests/{id}/review")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient client) =>
+        Run(client, () => AccessRequestHandlers.ReviewAsync(request.HttpContext, id));
+
     [Function("RequestAudit")]
     public static Task<IResult> RequestAudit(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "requests/{id}/audit")] HttpRequest request,

@@ -1,3 +1,4 @@
+using AccessWorkflows.BreakGlass;
 using AccessWorkflows.Durable;
 using AccessWorkflows.Functions.Durable;
 using AccessWorkflows.Grants.Reconciliation;
@@ -22,11 +23,13 @@ public sealed partial class TimerFunctions
     private readonly GrantReconciler _reconciler;
     private readonly IRequestStore _requests;
     private readonly RequestService _service;
+    private readonly BreakGlassReminders _breakGlass;
     private readonly TimeProvider _time;
     private readonly ILogger<TimerFunctions> _logger;
 
-    public TimerFunctions(AccessRules rules, GrantReconciler reconciler, IRequestStore requests, RequestService service, TimeProvider time, ILogger<TimerFunctions> logger)
+    public TimerFunctions(AccessRules rules, GrantReconciler reconciler, IRequestStore requests, RequestService service, BreakGlassReminders breakGlass, TimeProvider time, ILogger<TimerFunctions> logger)
     {
+        _breakGlass = breakGlass;
         _time = time;
         _rules = rules;
         _reconciler = reconciler;
@@ -77,6 +80,12 @@ public sealed partial class TimerFunctions
         }
         while (token is not null);
     }
+
+    /// <summary>Hourly, at minute 13: unreviewed break-glass requests are re-announced, each at most once per UTC day
+    /// (the reminder's id carries the day), so the hourly runs after the first of the day send nothing.</summary>
+    [Function("AnnounceUnreviewedBreakGlass")]
+    public Task AnnounceUnreviewedBreakGlass([TimerTrigger("0 13 * * * *")] TimerInfo timer, FunctionContext context) =>
+        _breakGlass.AnnounceUnreviewedAsync(context.CancellationToken);
 
     [LoggerMessage(EventId = 8001, Level = LogLevel.Information, Message = "Reconciled account {AccountId}: {Removed} unexplained grants removed, {Repaired} repaired, {Drift} drift findings")]
     private static partial void LogSwept(ILogger logger, string accountId, int removed, int repaired, int drift);

@@ -36,6 +36,10 @@ public sealed class WorkflowFunctions
     public Task<OnCallAnswer> CheckOnCall([ActivityTrigger] OnCallInput input, CancellationToken cancellationToken) =>
         _activities.CheckOnCallAsync(input, cancellationToken);
 
+    [Function(WorkflowNames.ResolveOnCallRespondersActivity)]
+    public Task<List<string>> ResolveOnCallResponders([ActivityTrigger] OnCallRespondersInput input, CancellationToken cancellationToken) =>
+        _activities.ResolveOnCallRespondersAsync(input, cancellationToken);
+
     [Function(WorkflowNames.ProvisionActivity)]
     public Task<string> Provision([ActivityTrigger] GrantInput input, CancellationToken cancellationToken) =>
         _activities.ProvisionAsync(input, cancellationToken);

@@ -25,6 +25,10 @@ public interface IPagerDutyApi
 
     /// <summary><c>GET /oncalls</c> for one user in some schedules over [since, until].</summary>
     IAsyncEnumerable<PagerDutyOnCall> ListOnCallsAsync(string userId, IReadOnlyList<string> scheduleIds, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default);
+
+    /// <summary><c>GET /oncalls?escalation_policy_ids[]=&amp;include[]=users</c> over [since, until]: every on-call entry of
+    /// one escalation policy, each user expanded so its email is there.</summary>
+    IAsyncEnumerable<PagerDutyOnCall> ListPolicyOnCallsAsync(string escalationPolicyId, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken = default);
 }
 
 /// <summary>
@@ -75,6 +79,26 @@ public sealed partial class PagerDutyApiClient : IPagerDutyApi
             filter.Append(CultureInfo.InvariantCulture, $"&{Uri.EscapeDataString("schedule_ids[]")}={Uri.EscapeDataString(schedule)}");
         }
 
+        await foreach (var entry in OnCallPagesAsync(filter, since, until, cancellationToken))
+        {
+            yield return entry;
+        }
+    }
+
+    public async IAsyncEnumerable<PagerDutyOnCall> ListPolicyOnCallsAsync(string escalationPolicyId, DateTimeOffset since, DateTimeOffset until, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var filter = new StringBuilder("oncalls?time_zone=UTC");
+        filter.Append(CultureInfo.InvariantCulture, $"&{Uri.EscapeDataString("escalation_policy_ids[]")}={Uri.EscapeDataString(escalationPolicyId)}");
+        filter.Append(CultureInfo.InvariantCulture, $"&{Uri.EscapeDataString("include[]")}=users");
+        await foreach (var entry in OnCallPagesAsync(filter, since, until, cancellationToken))
+        {
+            yield return entry;
+        }
+    }
+
+    /// <summary>The on-call entries of a filter over [since, until], page by page.</summary>
+    private async IAsyncEnumerable<PagerDutyOnCall> OnCallPagesAsync(StringBuilder filter, DateTimeOffset since, DateTimeOffset until, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         filter.Append(CultureInfo.InvariantCulture, $"&since={Uri.EscapeDataString(since.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture))}");
         filter.Append(CultureInfo.InvariantCulture, $"&until={Uri.EscapeDataString(until.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture))}");
         var prefix = filter.ToString();

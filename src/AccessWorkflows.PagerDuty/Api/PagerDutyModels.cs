@@ -6,8 +6,9 @@ namespace AccessWorkflows.PagerDuty.Api;
 /// <summary>A user of <c>GET /users</c>.</summary>
 public sealed record PagerDutyUser(string Id, string? Email, string? Name);
 
-/// <summary>A reference object (<c>{ id, type, summary }</c>) inside an on-call entry.</summary>
-public sealed record PagerDutyReference(string Id, string? Summary);
+/// <summary>A reference object (<c>{ id, type, summary }</c>) inside an on-call entry. <see cref="Email"/> is there only
+/// for a user expanded with <c>include[]=users</c> (then the object is the full user).</summary>
+public sealed record PagerDutyReference(string Id, string? Summary, string? Email = null);
 
 /// <summary>An entry of <c>GET /oncalls</c>. <see cref="Schedule"/> is null when the user is on the escalation
 /// policy directly; <see cref="End"/> is null for "always on call".</summary>

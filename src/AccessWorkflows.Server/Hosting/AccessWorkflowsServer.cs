@@ -88,6 +88,7 @@ public static class AccessWorkflowsServer
 
         AddDurableEngine(services, durablePath);
         services.AddHostedService<RequestRecoveryService>();
+        services.AddHostedService<BreakGlass.BreakGlassReminderService>();
         services.Configure<KestrelServerOptions>(ConfigureRefusals);
         return services;
     }
@@ -198,6 +199,7 @@ public static class WorkflowRegistration
         .AddActivity<RequestChange, AccessRequest>(WorkflowNames.ApplyChangeActivity, (_, input, ct) => activities.ApplyChangeAsync(input, ct))
         .AddActivity<DeliverInput>(WorkflowNames.DeliverActivity, (_, input, ct) => activities.DeliverAsync(input, ct))
         .AddActivity<OnCallInput, OnCallAnswer>(WorkflowNames.CheckOnCallActivity, (_, input, ct) => activities.CheckOnCallAsync(input, ct))
+        .AddActivity<OnCallRespondersInput, List<string>>(WorkflowNames.ResolveOnCallRespondersActivity, (_, input, ct) => activities.ResolveOnCallRespondersAsync(input, ct))
         .AddActivity<GrantInput, string>(WorkflowNames.ProvisionActivity, (_, input, ct) => activities.ProvisionAsync(input, ct))
         .AddActivity<GrantInput>(WorkflowNames.DeprovisionActivity, (_, input, ct) => activities.DeprovisionAsync(input, ct))
         .AddActivity<ExtendGrantInput>(WorkflowNames.ExtendGrantActivity, (_, input, ct) => activities.ExtendGrantAsync(input, ct));

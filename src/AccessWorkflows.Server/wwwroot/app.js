@@ -164,7 +164,12 @@ function updateCard(card, r, options) {
   const asked = humanIso(r.duration);
   setText(field(card, 'duration'), r.grantedDuration && r.grantedDuration !== r.duration ? `${humanIso(r.grantedDuration)} (asked ${asked})` : asked);
   card.querySelector('[data-row="level"]').hidden = r.status !== 'pending';
-  setText(field(card, 'level'), r.approvalLevel ? `level ${r.approvalLevel}` : 'not yet sent to approvers');
+  const stage = r.approvalStages > 1 ? `stage ${r.approvalStage} of ${r.approvalStages}, ` : '';
+  setText(field(card, 'level'), r.approvalLevel ? `${stage}level ${r.approvalLevel}` : 'not yet sent to approvers');
+  // Break-glass: flagged until and after its review, with who reviewed it once done.
+  const breakGlass = field(card, 'breakGlass');
+  breakGlass.hidden = !r.breakGlass;
+  setText(breakGlass, r.review ? `break-glass, reviewed by ${r.review.by}` : 'break-glass, review pending');
   card.querySelector('[data-row="reason"]').hidden = !r.reason;
   setText(field(card, 'reason'), r.reason || '');
   setText(field(card, 'rule'), r.ruleName);

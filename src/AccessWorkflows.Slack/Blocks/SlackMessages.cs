@@ -72,6 +72,11 @@ public static class SlackMessages
             blocks.Add(Context($"{verb} by {Mrkdwn.Escape(d.Approver)}{extra}{comment}"));
         }
 
+        if (request.BreakGlass)
+        {
+            blocks.Add(Section(BreakGlassBadge(request)));
+        }
+
         var status = StatusLine(request);
         blocks.Add(Section(status));
         if (request.Status == RequestStatus.Active && request.PendingExtension is { } extension)
@@ -178,6 +183,26 @@ public static class SlackMessages
         return (StripMarkup(text), [Section(text)]);
     }
 
+    /// <summary>The break-glass alert (or, for <see cref="NotificationKind.BreakGlassUnreviewed"/>, its daily reminder)
+    /// posted to every level's channel, the rule's extra channel and every approver's and admin's DM.</summary>
+    public static (string Text, JsonArray Blocks) BreakGlassAlert(Notification n)
+    {
+        var r = n.Request;
+        var what = $"{Mrkdwn.Escape(r.Access.Describe())} in account {Mrkdwn.Escape(r.AccountId)}";
+        var reason = r.Decisions.LastOrDefault(d => d.Level == 0 && d.Decision == DecisionKind.Approve)?.Comment ?? n.Comment;
+        var granted = r.GrantedDuration is { } g ? AccessDuration.Humanize(g) : AccessDuration.Humanize(r.Duration);
+        var text = n.Kind == NotificationKind.BreakGlassUnreviewed
+            ? $":rotating_light: *Break-glass still unreviewed*: {Mrkdwn.Escape(r.Requester)} approved their own request `{Mrkdwn.Escape(r.Id)}` for {what} ({granted}). An approver or admin must review it: `POST /api/requests/{Mrkdwn.Escape(r.Id)}/review`."
+            : $":rotating_light: *Break-glass*: {Mrkdwn.Escape(r.Requester)} approved their own request `{Mrkdwn.Escape(r.Id)}` for {what} ({granted}); access is being granted now.";
+        var blocks = new JsonArray
+        {
+            Section(text),
+            Section($"*Reason*\n{(string.IsNullOrWhiteSpace(reason) ? "_none given_" : Mrkdwn.EscapeTruncated(reason, 2900))}"),
+            Context($"Rule {Mrkdwn.Escape(r.RuleName)}. A post-incident review by an approver of the rule or an admin is required."),
+        };
+        return (StripMarkup(text), blocks);
+    }
+
     /// <summary>The active-grant DM once the grant is over: same text, no Relinquish button.</summary>
     public static (string Text, JsonArray Blocks) ActiveDmClosed(AccessRequest r)
     {
@@ -192,8 +217,17 @@ public static class SlackMessages
         return [.. StandardDurations.Where(d => d <= max).Append(request.Duration).Where(d => d <= max).Distinct().Order()];
     }
 
+    /// <summary>The break-glass badge of the approver message: who broke the glass, and the review's state.</summary>
+    internal static string BreakGlassBadge(AccessRequest r) =>
+        $":rotating_light: *Break-glass*: approved by the requester {Mrkdwn.Escape(r.Requester)} without approvers; "
+        + (r.Review is { } review
+            ? $"reviewed by {Mrkdwn.Escape(review.By)}: {Mrkdwn.EscapeTruncated(review.Comment, 1000)}"
+            : "post-incident review pending.");
+
     internal static string StatusLine(AccessRequest r) => r.Status switch
     {
+        RequestStatus.Pending when r.Approval.StageCount > 1 =>
+            $":hourglass: Waiting for approval (Stage {r.ApprovalStage} of {r.Approval.StageCount}, level {Math.Max(1, r.ApprovalLevel)}).",
         RequestStatus.Pending => $":hourglass: Waiting for approval (level {Math.Max(1, r.ApprovalLevel)}).",
         RequestStatus.Approved => $":white_check_mark: Approved by {Mrkdwn.Escape(r.ApprovedBy)}; granting access.",
         RequestStatus.Active => $":white_check_mark: Approved by {Mrkdwn.Escape(r.ApprovedBy)}, active until {When(r.ExpiresAt)}.",

@@ -42,9 +42,16 @@ public sealed partial class SlackNotificationChannel : INotificationChannel
     public async Task DeliverAsync(Notification notification, CancellationToken cancellationToken = default)
     {
         using var _ = await _locks.AcquireAsync(notification.Request.Id, cancellationToken);
+        if (notification.Kind is NotificationKind.BreakGlass or NotificationKind.BreakGlassUnreviewed)
+        {
+            await AlertAsync(notification, cancellationToken);
+            return;
+        }
+
         if (notification.Kind == NotificationKind.ApprovalRequested)
         {
             await PostApprovalAsync(notification, cancellationToken);
+            await PromptOnCallAsync(notification, cancellationToken);
         }
 
         if (notification.Kind is not (NotificationKind.Received or NotificationKind.ExpiryReminder or NotificationKind.RevokeFailing))
@@ -89,6 +96,87 @@ public sealed partial class SlackNotificationChannel : INotificationChannel
         }
 
         await _refs.MarkDoneAsync(key, ct);
+    }
+
+    /// <summary>
+    /// The break-glass alert: a new message in every level's channel and the rule's <c>breakGlass.notify.slackChannel</c>,
+    /// and a DM to every approver of every level and every admin who has a Slack user. Each target is recorded as done
+    /// once sent, so a retried activity (or a reminder run twice in a day: its id carries the day) sends nothing twice.
+    /// </summary>
+    private async Task AlertAsync(Notification n, CancellationToken ct)
+    {
+        var plan = n.Request.Approval;
+        var channels = plan.Levels.Select(l => l.SlackChannel).Append(plan.BreakGlass?.SlackChannel)
+            .OfType<string>().Where(c => c.Length > 0).Distinct(StringComparer.Ordinal);
+        foreach (var channel in channels)
+        {
+            var key = $"slack:{n.Id}:alert:{channel}";
+            // A fresh message per post: Block Kit nodes belong to the request body they were sent in.
+            var (text, blocks) = SlackMessages.BreakGlassAlert(n);
+            if (!await _refs.IsDoneAsync(key, ct) && await TryAsync(() => _api.PostMessageAsync(channel, text, blocks, ct), n.Request.Id))
+            {
+                await _refs.MarkDoneAsync(key, ct);
+            }
+        }
+
+        foreach (var email in plan.BreakGlass?.Alerted ?? [])
+        {
+            var key = $"slack:{n.Id}:alert:{email}";
+            if (await _refs.IsDoneAsync(key, ct))
+            {
+                continue;
+            }
+
+            if (await _users.UserIdOfAsync(email, ct) is not { } userId)
+            {
+                LogNoSlackUserToAlert(_logger, n.Request.Id);
+                await _refs.MarkDoneAsync(key, ct);
+                continue;
+            }
+
+            var (dmText, dmBlocks) = SlackMessages.BreakGlassAlert(n);
+            if (await TryAsync(async () => await _api.PostMessageAsync(await _api.OpenDirectMessageAsync(userId, ct), dmText, dmBlocks, ct), n.Request.Id))
+            {
+                await _refs.MarkDoneAsync(key, ct);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A level reached through PagerDuty (<c>pagerDutyEscalationPolicy</c>): each on-call responder gets the approver
+    /// message, with its buttons, as a DM. Each DM is remembered like a channel's approval message, so every later
+    /// change replaces it in place, and recorded as done once sent.
+    /// </summary>
+    private async Task PromptOnCallAsync(Notification n, CancellationToken ct)
+    {
+        var level = n.Level ?? n.Request.ApprovalLevel;
+        foreach (var email in n.Request.Approval.Levels.FirstOrDefault(l => l.Level == level)?.OnCallApprovers ?? [])
+        {
+            var key = $"slack:{n.Id}:oncall:{email}";
+            if (await _refs.IsDoneAsync(key, ct))
+            {
+                continue;
+            }
+
+            if (await _users.UserIdOfAsync(email, ct) is not { } userId)
+            {
+                LogNoSlackUserToAlert(_logger, n.Request.Id);
+                await _refs.MarkDoneAsync(key, ct);
+                continue;
+            }
+
+            var (text, blocks) = SlackMessages.Approval(n.Request);
+            if (await TryAsync(
+                async () =>
+                {
+                    var (dm, ts) = await _api.PostMessageAsync(await _api.OpenDirectMessageAsync(userId, ct), text, blocks, ct);
+                    await _refs.SaveAsync(new MessageRef(n.Request.Id, ChannelName, email, ApprovalKind, dm, ts), ct);
+                },
+                n.Request.Id))
+            {
+                await _refs.MarkDoneAsync(key, ct);
+            }
+        }
     }
 
     private async Task UpdateApprovalsAsync(Notification n, CancellationToken ct)
@@ -209,6 +297,9 @@ public sealed partial class SlackNotificationChannel : INotificationChannel
 
     [LoggerMessage(EventId = 5303, Level = LogLevel.Warning, Message = "The requester of {RequestId} has no Slack user with their email; no DM sent")]
     private static partial void LogNoSlackUser(ILogger logger, string requestId);
+
+    [LoggerMessage(EventId = 5304, Level = LogLevel.Warning, Message = "A person to alert or prompt about request {RequestId} (break-glass or PagerDuty on call) has no Slack user with their email; no DM sent")]
+    private static partial void LogNoSlackUserToAlert(ILogger logger, string requestId);
 }
 
 /// <summary>One async lock per key (a request id), dropped when nobody holds or waits for it.</summary>

@@ -143,6 +143,12 @@ public sealed partial class SqliteAccessStore
             select.Parameters.AddWithValue("$requester", query.Requester.ToLowerInvariant());
         }
 
+        if (query.UnreviewedBreakGlass)
+        {
+            // Break-glass is rare and the body is the truth: no column of its own, the JSON is read in place.
+            where.Add("json_extract(r.body, '$.breakGlass') = 1 AND json_extract(r.body, '$.review') IS NULL");
+        }
+
         if (after is { } position)
         {
             where.Add("(r.created_at < $afterCreated OR (r.created_at = $afterCreated AND r.id < $afterId))");

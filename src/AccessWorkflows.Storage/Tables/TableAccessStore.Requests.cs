@@ -6,14 +6,14 @@ namespace AccessWorkflows.Storage.Tables;
 
 // Requests: one primary entity per request (PartitionKey = id) holding the JSON body, and index entities in the
 // RequestIndex table, one per listing the request belongs to: "all", "status|{status}", "requester|{email}",
-// "participant|{email}". An index entity's RowKey is the request's position in newest-first order (descending created
+// "participant|{email}", and "breakglass|unreviewed" while a break-glass request awaits its review. An index entity's RowKey is the request's position in newest-first order (descending created
 // ticks, then descending id), so a listing is one partition scan in key order, paged with "RowKey gt {position}".
 //
 // The primary is the truth; the indexes may be stale. Writers add new index entities before the primary is written
 // (with its ETag) and remove old ones after, so a listing never misses a request; a reader checks every index hit
 // against the primary and drops entries whose request no longer matches (a removal that did not happen, a write
 // that lost its race). Removed entries are never needed again: a request's status only moves forward, its requester
-// and creation time never change, and its participants only grow.
+// and creation time never change, its participants only grow, and a reviewed break-glass request stays reviewed.
 public sealed partial class TableAccessStore
 {
     /// <summary>Upper bound of <see cref="RequestQuery.PageSize"/>; larger pages are refused, not clamped.</summary>
@@ -22,6 +22,7 @@ public sealed partial class TableAccessStore
     private const string PrimaryRowKey = "request";
     private const int MaxRequestIdLength = 100;
     private const int IndexFanOut = 16;
+    private const string UnreviewedBreakGlassListing = "breakglass|unreviewed";
 
     public async Task<bool> TryCreateAsync(AccessRequest request, CancellationToken cancellationToken = default)
     {
@@ -139,7 +140,8 @@ public sealed partial class TableAccessStore
         (long Ticks, string Id)? position = query.ContinuationToken is { } token ? RequestContinuationToken.Decode(token, query) : null;
         var client = await ClientAsync(cancellationToken).ConfigureAwait(false);
 
-        var listing = query.Participant is { } participant ? ListingKey("participant", participant.ToLowerInvariant())
+        var listing = query.UnreviewedBreakGlass ? UnreviewedBreakGlassListing
+            : query.Participant is { } participant ? ListingKey("participant", participant.ToLowerInvariant())
             : query.Requester is { } requester ? ListingKey("requester", requester.ToLowerInvariant())
             : query.Status is { } status ? ListingKey("status", status.WireName())
             : "all";
@@ -182,7 +184,10 @@ public sealed partial class TableAccessStore
     private static bool Matches(AccessRequest request, RequestQuery query) =>
         (query.Status is not { } status || request.Status == status)
         && (query.Requester is not { } requester || string.Equals(request.Requester, requester, StringComparison.OrdinalIgnoreCase))
-        && (query.Participant is not { } participant || ParticipantsOf(request).Contains(participant.ToLowerInvariant()));
+        && (query.Participant is not { } participant || ParticipantsOf(request).Contains(participant.ToLowerInvariant()))
+        && (!query.UnreviewedBreakGlass || IsUnreviewedBreakGlass(request));
+
+    private static bool IsUnreviewedBreakGlass(AccessRequest request) => request.BreakGlass && request.Review is null;
 
     private static IEnumerable<string> ParticipantsOf(AccessRequest request) =>
         request.Participants.Concat(request.Decisions.Select(d => d.Approver)).Select(e => e.ToLowerInvariant()).Distinct(StringComparer.Ordinal);
@@ -197,6 +202,12 @@ public sealed partial class TableAccessStore
             new(ListingKey("requester", request.Requester.ToLowerInvariant()), rowKey),
         };
         keys.AddRange(ParticipantsOf(request).Select(email => new IndexKey(ListingKey("participant", email), rowKey)));
+        if (IsUnreviewedBreakGlass(request))
+        {
+            // Left when the review is recorded: the daily reminder scans only what still needs a review.
+            keys.Add(new IndexKey(UnreviewedBreakGlassListing, rowKey));
+        }
+
         return keys;
     }
 

@@ -322,7 +322,7 @@ internal sealed partial class TeamsBot
         }
 
         var approver = Grammar.NormalizeEmail(email);
-        var check = DecisionRules.Check(request, Math.Max(1, request.ApprovalLevel), approver, kind, duration);
+        var check = DecisionRules.Check(request, Math.Max(1, request.ApprovalLevel), approver, kind, duration, comment);
         if (comment is { Length: > Grammar.MaxReasonLength })
         {
             check = CommandResult.Refused(CommandOutcome.Invalid, $"The comment is longer than {Grammar.MaxReasonLength} characters.", request);

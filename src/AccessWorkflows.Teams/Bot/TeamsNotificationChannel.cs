@@ -74,6 +74,11 @@ internal sealed class TeamsNotificationChannel : INotificationChannel
                     await PostApprovalAsync(notification, request, channel, posted, cancellationToken);
                 }
 
+                foreach (var email in level?.OnCallApprovers ?? [])
+                {
+                    await PromptOnCallAsync(notification, request, email, posted, cancellationToken);
+                }
+
                 break;
             case NotificationKind.Received:
                 await PostToRequesterAsync(notification, request, RequesterKind, TeamsCards.Requester(request), posted, cancellationToken);
@@ -84,6 +89,13 @@ internal sealed class TeamsNotificationChannel : INotificationChannel
             case NotificationKind.ExpiryReminder:
                 await PostToRequesterAsync(notification, request, null, TeamsCards.Reminder(request), posted, cancellationToken);
                 break;
+            case NotificationKind.BreakGlass:
+            case NotificationKind.BreakGlassUnreviewed:
+                // An alert, not a state change: the cards already show the flag through the Approved update.
+                await AlertAsync(notification, request, cancellationToken);
+                await _refs.MarkDoneAsync(doneKey, cancellationToken);
+                Log.Delivered(_logger, notification.Id, notification.Kind, request.Id);
+                return;
             case NotificationKind.Denied:
             case NotificationKind.TimedOut:
             case NotificationKind.Ended:
@@ -116,6 +128,78 @@ internal sealed class TeamsNotificationChannel : INotificationChannel
         var card = TeamsCards.Approval(request, withActions: true, refreshIds);
         var activityId = await _connector.SendAsync(target.ServiceUrl, target.ConversationId, TeamsCards.Message(card), cancellationToken);
         await _refs.SaveAsync(new MessageRef(request.Id, Channels.Teams, channel, ApprovalKind, Address(target.ServiceUrl, target.ConversationId), activityId), cancellationToken);
+        await _refs.MarkDoneAsync(postKey, cancellationToken);
+        posted.Add(activityId);
+    }
+
+    /// <summary>
+    /// The break-glass alert card: a new message in every level's Teams channel and the rule's
+    /// <c>breakGlass.notify.teamsChannel</c>, and in the 1:1 chat of every approver and admin the bot has a reference
+    /// for (people who never installed the bot cannot be messaged first). Each target is recorded as done once sent.
+    /// </summary>
+    private async Task AlertAsync(Notification n, AccessRequest request, CancellationToken cancellationToken)
+    {
+        // A fresh card per send: JSON nodes belong to the activity they were sent in.
+        JsonObject Card() => TeamsCards.Message(TeamsCards.BreakGlassAlert(request, n.Kind == NotificationKind.BreakGlassUnreviewed));
+        var plan = request.Approval;
+        var channels = plan.Levels.Select(l => l.TeamsChannel).Append(plan.BreakGlass?.TeamsChannel)
+            .OfType<string>().Where(c => c.Length > 0).Distinct(StringComparer.Ordinal);
+        foreach (var channel in channels)
+        {
+            var key = $"teams:{n.Id}:alert:{channel}";
+            if (await _refs.IsDoneAsync(key, cancellationToken))
+            {
+                continue;
+            }
+
+            if (await _directory.GetAsync(ConversationDirectory.ChannelKey(channel), cancellationToken) is not { ConversationId: { } conversationId } target)
+            {
+                Log.NoReference(_logger, ConversationDirectory.ChannelKey(channel), request.Id);
+                continue;
+            }
+
+            await _connector.SendAsync(target.ServiceUrl, conversationId, Card(), cancellationToken);
+            await _refs.MarkDoneAsync(key, cancellationToken);
+        }
+
+        foreach (var email in plan.BreakGlass?.Alerted ?? [])
+        {
+            var key = $"teams:{n.Id}:alert:{email}";
+            if (await _refs.IsDoneAsync(key, cancellationToken))
+            {
+                continue;
+            }
+
+            if (await _directory.PersonalChatAsync(email, cancellationToken) is not { } chat)
+            {
+                Log.NoReference(_logger, "email:<approver or admin>", request.Id);
+                continue;
+            }
+
+            await _connector.SendAsync(chat.ServiceUrl, chat.ConversationId, Card(), cancellationToken);
+            await _refs.MarkDoneAsync(key, cancellationToken);
+        }
+    }
+
+    /// <summary>A PagerDuty on-call responder of the notified level gets the approval card in their 1:1 chat (when the
+    /// bot has one with them), kept current like a channel's card.</summary>
+    private async Task PromptOnCallAsync(Notification n, AccessRequest request, string email, HashSet<string> posted, CancellationToken cancellationToken)
+    {
+        var postKey = $"teams:{n.Id}:oncall:{email}";
+        if (await _refs.IsDoneAsync(postKey, cancellationToken))
+        {
+            return;
+        }
+
+        if (await _directory.PersonalChatAsync(email, cancellationToken) is not { } chat)
+        {
+            Log.NoReference(_logger, "email:<on-call responder>", request.Id);
+            return;
+        }
+
+        var refreshIds = await ApproverUserIdsAsync(_directory, request, cancellationToken);
+        var activityId = await _connector.SendAsync(chat.ServiceUrl, chat.ConversationId, TeamsCards.Message(TeamsCards.Approval(request, withActions: true, refreshIds)), cancellationToken);
+        await _refs.SaveAsync(new MessageRef(request.Id, Channels.Teams, email, ApprovalKind, Address(chat.ServiceUrl, chat.ConversationId), activityId), cancellationToken);
         await _refs.MarkDoneAsync(postKey, cancellationToken);
         posted.Add(activityId);
     }

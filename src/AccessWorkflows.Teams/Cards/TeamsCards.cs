@@ -57,6 +57,7 @@ public static class TeamsCards
             Text(ApprovalStatusLine(r), color: StatusColor(r.Status), spacing: "None"),
         };
         AddBanner(body, banner);
+        AddBreakGlass(body, r);
         body.Add(RequestFacts(r, forApprover: true));
         AddReason(body, r.Reason);
         AddDecisions(body, r);
@@ -134,6 +135,24 @@ public static class TeamsCards
         }
 
         return Card(body, actions, $"Your access request {CardText.Plain(r.Id, 80)}: open Microsoft Teams to see it.");
+    }
+
+    /// <summary>The break-glass alert (or its daily reminder while unreviewed), for every level's channel, the rule's
+    /// extra conversation and the 1:1 chat of every approver and admin the bot knows.</summary>
+    public static JsonObject BreakGlassAlert(AccessRequest r, bool unreviewedReminder)
+    {
+        var reason = r.Decisions.LastOrDefault(d => d.Level == 0 && d.Decision == DecisionKind.Approve)?.Comment;
+        var body = new JsonArray
+        {
+            Text(unreviewedReminder ? "Break-glass still unreviewed" : "Break-glass", bold: true, size: "Medium", color: "Attention"),
+            Rich(
+                $"{r.Requester} approved their own request {r.Id} for {r.Access.Describe()} in account {r.AccountId}"
+                + (unreviewedReminder ? "; it still needs a post-incident review by an approver of the rule or an admin." : "; access is being granted now."),
+                spacing: "None"),
+        };
+        AddReason(body, reason);
+        body.Add(RequestFacts(r, forApprover: false));
+        return Card(body, [], $"Break-glass: {CardText.Plain(r.Requester, 80)} approved their own access request.");
     }
 
     /// <summary>Ten minutes before expiry.</summary>
@@ -366,7 +385,9 @@ public static class TeamsCards
         if (forApprover && r.Status == RequestStatus.Pending)
         {
             var level = r.Approval.Levels.FirstOrDefault(l => l.Level == Math.Max(1, r.ApprovalLevel));
-            var approvals = r.Decisions.Where(d => d.Decision == DecisionKind.Approve).Select(d => d.Approver).Distinct(StringComparer.OrdinalIgnoreCase).Count();
+            var approvals = r.Decisions
+                .Where(d => d.Decision == DecisionKind.Approve && r.Approval.StageOf(d.Level) == r.ApprovalStage)
+                .Select(d => d.Approver).Distinct(StringComparer.OrdinalIgnoreCase).Count();
             facts.Add(Fact("Approvals", $"{approvals} of {level?.MinApprovals ?? 1}"));
         }
 
@@ -401,6 +422,20 @@ public static class TeamsCards
         }
     }
 
+    private static void AddBreakGlass(JsonArray body, AccessRequest r)
+    {
+        if (r.BreakGlass)
+        {
+            var review = r.Review is { } done ? $"reviewed by {done.By}: {done.Comment}" : "post-incident review pending";
+            body.Add(new JsonObject
+            {
+                ["type"] = "Container",
+                ["style"] = "attention",
+                ["items"] = new JsonArray(Rich($"Break-glass: approved by the requester without approvers; {review}", color: "Attention", bold: true)),
+            });
+        }
+    }
+
     private static void AddDetail(JsonArray body, AccessRequest r)
     {
         if (!string.IsNullOrWhiteSpace(r.StatusDetail) && r.Status.IsTerminal())
@@ -429,6 +464,8 @@ public static class TeamsCards
         var levels = r.Approval.Levels.Count;
         return r.Status switch
         {
+            RequestStatus.Pending when r.Approval.StageCount > 1 =>
+                $"Stage {r.ApprovalStage} of {r.Approval.StageCount}: waiting for approval (level {Math.Max(1, r.ApprovalLevel)}), asked by {CardText.Markdown(r.Requester)}",
             RequestStatus.Pending => $"Waiting for approval (level {Math.Max(1, r.ApprovalLevel)} of {Math.Max(1, levels)}), asked by {CardText.Markdown(r.Requester)}",
             RequestStatus.Approved => $"Approved by {by}: being provisioned",
             RequestStatus.Active => $"Approved by {by}, active until {When(r.ExpiresAt)}",
@@ -449,6 +486,7 @@ public static class TeamsCards
         var ended = CardText.Markdown(r.EndedBy ?? "system");
         return r.Status switch
         {
+            RequestStatus.Pending when r.Approval.StageCount > 1 => $"Stage {r.ApprovalStage} of {r.Approval.StageCount}: waiting for approval",
             RequestStatus.Pending => $"Waiting for approval (level {Math.Max(1, r.ApprovalLevel)})",
             RequestStatus.Approved => $"Approved by {by}: being provisioned",
             RequestStatus.Active => $"Active until {When(r.ExpiresAt)} (approved by {by})",

@@ -29,6 +29,7 @@ public static class CoreServiceCollectionExtensions
         services.Configure<WorkflowOptions>(section.GetSection("Workflow"));
         services.Configure<RateLimitOptions>(section.GetSection("RateLimit"));
         services.TryAddSingleton<IdentityRateLimiter>();
+        services.Configure<BreakGlass.BreakGlassOptions>(section.GetSection("BreakGlass"));
 
         services.AddSingleton<RecordingNotificationChannel>();
         services.AddSingleton<INotificationChannel>(sp => sp.GetRequiredService<RecordingNotificationChannel>());
@@ -42,6 +43,7 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton<AccessWorkflowActivities>();
         services.AddSingleton<RequestService>();
         services.AddSingleton<IAccessRequestCommands>(sp => sp.GetRequiredService<RequestService>());
+        services.AddSingleton<BreakGlass.BreakGlassReminders>();
         return services;
     }
 

@@ -27,6 +27,7 @@ public static class AccessRequestHandlers
         endpoints.MapPost("/api/requests/{id}/revoke", (Func<HttpContext, string, Task<IResult>>)RevokeAsync);
         endpoints.MapPost("/api/requests/{id}/extend", (Func<HttpContext, string, Task<IResult>>)ExtendAsync);
         endpoints.MapPost("/api/requests/{id}/cancel", (Func<HttpContext, string, Task<IResult>>)CancelAsync);
+        endpoints.MapPost("/api/requests/{id}/review", (Func<HttpContext, string, Task<IResult>>)ReviewAsync);
         endpoints.MapGet("/api/requests/{id}/audit", (Func<HttpContext, string, Task<IResult>>)AuditAsync);
         return endpoints;
     }
@@ -81,8 +82,9 @@ public static class AccessRequestHandlers
             : Problems.Forbidden("Only the requester, its approvers, admins and auditors can read this request.");
     }
 
-    /// <summary><c>GET /api/requests?status=&amp;requester=&amp;mine=true&amp;pageSize=&amp;continuationToken=</c>, newest first.
-    /// Admins and auditors see every request; anyone else sees the requests they take part in.</summary>
+    /// <summary><c>GET /api/requests?status=&amp;requester=&amp;mine=true&amp;breakGlass=unreviewed&amp;pageSize=&amp;continuationToken=</c>,
+    /// newest first. Admins and auditors see every request; anyone else sees the requests they take part in.
+    /// <c>breakGlass=unreviewed</c> keeps the break-glass requests still waiting for their review.</summary>
     public static async Task<IResult> ListAsync(HttpContext http)
     {
         var (caller, refusal) = await AuthenticateLimitedAsync(http);
@@ -119,6 +121,17 @@ public static class AccessRequestHandlers
             requester = caller.Email;
         }
 
+        var unreviewedBreakGlass = false;
+        if (query["breakGlass"].ToString() is { Length: > 0 } breakGlassText)
+        {
+            if (breakGlassText != "unreviewed")
+            {
+                return Problems.BadRequest("breakGlass must be 'unreviewed'.", new Dictionary<string, string> { ["breakGlass"] = "must be 'unreviewed'" });
+            }
+
+            unreviewedBreakGlass = true;
+        }
+
         var pageSize = 50;
         if (query["pageSize"].ToString() is { Length: > 0 } sizeText && (!int.TryParse(sizeText, out pageSize) || pageSize is < 1 or > MaxPageSize))
         {
@@ -131,7 +144,7 @@ public static class AccessRequestHandlers
         try
         {
             var page = await http.RequestServices.GetRequiredService<IRequestStore>().QueryAsync(
-                new RequestQuery(status, requester, seesAll ? null : caller.Email, pageSize, continuation.Length == 0 ? null : continuation),
+                new RequestQuery(status, requester, seesAll ? null : caller.Email, pageSize, continuation.Length == 0 ? null : continuation, unreviewedBreakGlass),
                 http.RequestAborted);
             return Results.Ok(new RequestListView([.. page.Items.Select(AccessRequestView.From)], page.ContinuationToken));
         }
@@ -278,6 +291,27 @@ public static class AccessRequestHandlers
             : ToResult(result);
     }
 
+    /// <summary><c>POST /api/requests/{id}/review</c> <c>{ "comment": "..." }</c>: the post-incident review of a
+    /// break-glass request by an approver of its rule or an admin → 202; 400 no comment; 403 the requester or anyone
+    /// else; 409 not break-glass or already reviewed.</summary>
+    public static async Task<IResult> ReviewAsync(HttpContext http, string id)
+    {
+        var (caller, refusal) = await AuthenticateLimitedAsync(http);
+        if (caller is null)
+        {
+            return refusal;
+        }
+
+        var (body, problem) = await HttpBodies.ReadJsonAsync<ReviewBody>(http.Request, cancellationToken: http.RequestAborted);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var result = await http.RequestServices.GetRequiredService<IAccessRequestCommands>().ReviewAsync(id, caller.Email, body!.Comment, Channels.Api, http.RequestAborted);
+        return ToResult(result);
+    }
+
     /// <summary><c>GET /api/requests/{id}/audit</c> (admins, auditors): the request's audit events, oldest first.</summary>
     public static async Task<IResult> AuditAsync(HttpContext http, string id)
     {
@@ -348,4 +382,5 @@ public static class AccessRequestHandlers
     private sealed record RevokeBody(string? Comment);
 
     private sealed record ExtendBody(string? Duration, string? Reason);
+    private sealed record ReviewBody(string? Comment);
 }

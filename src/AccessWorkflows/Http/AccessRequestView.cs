@@ -2,7 +2,10 @@ using AccessWorkflows.Requests;
 
 namespace AccessWorkflows.Http;
 
-/// <summary>The JSON shape of a request in the API (SPEC 8): the fields of SPEC 4 plus its state.</summary>
+/// <summary>The JSON shape of a request in the API (SPEC 8): the fields of SPEC 4 plus its state. <c>approvalLevel</c>
+/// counts levels across stages; <c>approvalStage</c> of <c>approvalStages</c> is the stage being decided (1 of 1 for a
+/// rule without stages). <c>breakGlass</c> is true once the requester approved through break-glass, and <c>review</c>
+/// holds its post-incident review (null until recorded).</summary>
 public sealed record AccessRequestView(
     string Id,
     string Requester,
@@ -24,7 +27,11 @@ public sealed record AccessRequestView(
     string? EndedBy,
     string? StatusDetail,
     string Channel,
-    IReadOnlyList<ExtensionView> Extensions)
+    IReadOnlyList<ExtensionView> Extensions,
+    int ApprovalStage,
+    int ApprovalStages,
+    bool BreakGlass,
+    BreakGlassReview? Review)
 {
     public static AccessRequestView From(AccessRequest r) => new(
         r.Id,
@@ -47,7 +54,11 @@ public sealed record AccessRequestView(
         r.EndedBy,
         r.StatusDetail,
         r.Channel,
-        [.. r.Extensions.Select(ExtensionView.From)]);
+        [.. r.Extensions.Select(ExtensionView.From)],
+        r.ApprovalStage,
+        r.Approval.StageCount,
+        r.BreakGlass,
+        r.Review);
 }
 
 /// <summary>One extension of the grant: <c>pending</c> (waiting for an approver), <c>applied</c> or <c>denied</c>.</summary>

@@ -47,6 +47,13 @@ public enum NotificationKind
 
     /// <summary>The pending extension was denied (or could not be applied); the grant keeps its expiry.</summary>
     ExtensionDenied,
+    /// <summary>The requester approved their own request through break-glass: every approver of every level, every
+    /// admin (<see cref="Requests.BreakGlassPlan.Alerted"/>) and the rule's extra destinations are alerted at once.</summary>
+    BreakGlass,
+
+    /// <summary>A break-glass request still has no review: the same people are reminded, once a day (ids carry the
+    /// day, so a reminder that runs twice in a day sends once).</summary>
+    BreakGlassUnreviewed,
 }
 
 /// <summary>

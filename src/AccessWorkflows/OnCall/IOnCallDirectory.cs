@@ -7,6 +7,14 @@ namespace AccessWorkflows.OnCall;
 public interface IOnCallDirectory
 {
     Task<OnCallAnswer> IsOnCallAsync(string email, OnCallPlan plan, DateTimeOffset at, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The lower-case emails of the first responders (escalation level 1) on call in an escalation policy at
+    /// <paramref name="at"/>, for a level that names <c>pagerDutyEscalationPolicy</c>. Unlike
+    /// <see cref="IsOnCallAsync"/> this throws when the directory fails, so the activity retries; the workflow treats
+    /// a lookup that keeps failing as nobody on call (the level keeps its listed approvers only).
+    /// </summary>
+    Task<IReadOnlyList<string>> OnCallResponderEmailsAsync(string escalationPolicyId, DateTimeOffset at, CancellationToken cancellationToken = default);
 }
 
 /// <param name="ScheduleId">The schedule the person is on call in, when on call.</param>
@@ -20,4 +28,7 @@ public sealed class NoOnCallDirectory : IOnCallDirectory
 {
     public Task<OnCallAnswer> IsOnCallAsync(string email, OnCallPlan plan, DateTimeOffset at, CancellationToken cancellationToken = default)
         => Task.FromResult(OnCallAnswer.No("no on-call directory is configured"));
+
+    public Task<IReadOnlyList<string>> OnCallResponderEmailsAsync(string escalationPolicyId, DateTimeOffset at, CancellationToken cancellationToken = default)
+        => Task.FromResult<IReadOnlyList<string>>([]);
 }

@@ -31,7 +31,9 @@ public sealed class AccessRequest
     /// <summary>The channel the request came in through (api, slack, teams, cli).</summary>
     public string Channel { get; init; } = Channels.Api;
 
-    public required ApprovalPlan Approval { get; init; }
+    /// <summary>Frozen at creation; the one later change is a level's PagerDuty on-call responders, added when the
+    /// level is notified (<see cref="MarkPending"/>).</summary>
+    public required ApprovalPlan Approval { get; set; }
 
     public RequestStatus Status { get; set; } = RequestStatus.Pending;
 
@@ -75,6 +77,16 @@ public sealed class AccessRequest
     /// <summary>The extension waiting for an approver, if any.</summary>
     [JsonIgnore]
     public ExtensionRecord? PendingExtension => Extensions.FirstOrDefault(e => e.Status == ExtensionStatus.Pending);
+    /// <summary>Approved by the requester themselves under the rule's <c>breakGlass</c>; needs a review.</summary>
+    public bool BreakGlass { get; set; }
+
+    /// <summary>The post-incident review of a break-glass request; null until an approver or admin records it.</summary>
+    public BreakGlassReview? Review { get; set; }
+
+    /// <summary>The stage the request is in: that of the highest notified level (1 before any, and for rules
+    /// without stages).</summary>
+    [JsonIgnore]
+    public int ApprovalStage => Approval.StageOf(Math.Max(ApprovalLevel, 1));
 
     /// <summary>The email that gets the IAM permission.</summary>
     [JsonIgnore]
@@ -85,10 +97,46 @@ public sealed class AccessRequest
     public IEnumerable<string> Participants =>
         new[] { Requester }.Concat(OnBehalfOf is null ? [] : [OnBehalfOf]).Concat(Approval.Levels.SelectMany(l => l.Approvers)).Distinct();
 
-    public bool IsApproverAtOrBelow(string email, int level) =>
-        Approval.Levels.Where(l => l.Level <= level).Any(l => l.Approvers.Contains(email, StringComparer.OrdinalIgnoreCase));
+    /// <summary>Whether <paramref name="email"/> approves a level up to <paramref name="level"/> within that level's
+    /// stage: once a stage has passed, its approvers no longer decide (a rule without stages has one stage).</summary>
+    public bool IsApproverAtOrBelow(string email, int level)
+    {
+        var stage = Approval.StageOf(level);
+        return Approval.Levels.Where(l => l.Level <= level && l.Stage == stage).Any(l => l.Approvers.Contains(email, StringComparer.OrdinalIgnoreCase));
+    }
 
-    public bool MarkPending(int level)
+    /// <summary>Whether <paramref name="email"/> approves any level of any stage (who may review a break-glass).</summary>
+    public bool IsApproverOfAnyLevel(string email) =>
+        Approval.Levels.Any(l => l.Approvers.Contains(email, StringComparer.OrdinalIgnoreCase));
+
+    /// <summary>Flags the request as approved through break-glass (while still pending: the approval follows).</summary>
+    public bool MarkBreakGlass()
+    {
+        if (BreakGlass)
+        {
+            return false;
+        }
+
+        Require(RequestStatus.Pending);
+        BreakGlass = true;
+        return true;
+    }
+
+    /// <summary>Records the post-incident review once; false (nothing changed) when not break-glass or already reviewed.</summary>
+    public bool MarkReviewed(BreakGlassReview review)
+    {
+        if (!BreakGlass || Review is not null)
+        {
+            return false;
+        }
+
+        Review = review;
+        return true;
+    }
+
+    /// <param name="onCallApprovers">Version 4: the on-call responders of the level's PagerDuty escalation policy,
+    /// resolved by the workflow as it notifies the level; they become approvers of that level.</param>
+    public bool MarkPending(int level, IReadOnlyList<string>? onCallApprovers = null)
     {
         Require(RequestStatus.Pending);
         if (level <= ApprovalLevel)
@@ -97,6 +145,18 @@ public sealed class AccessRequest
         }
 
         ApprovalLevel = level;
+        if (onCallApprovers is { Count: > 0 })
+        {
+            Approval = Approval with
+            {
+                Levels = [.. Approval.Levels.Select(l => l.Level != level ? l : l with
+                {
+                    Approvers = [.. l.Approvers.Concat(onCallApprovers).Distinct(StringComparer.OrdinalIgnoreCase)],
+                    OnCallApprovers = [.. onCallApprovers],
+                })],
+            };
+        }
+
         return true;
     }
 
@@ -278,3 +338,5 @@ public sealed record ExtensionRecord(
     DateTimeOffset? DecidedAt = null,
     DateTimeOffset? ExpiresAt = null,
     string? Comment = null);
+/// <summary>Who reviewed a break-glass request, when, and what they found.</summary>
+public sealed record BreakGlassReview(string By, DateTimeOffset At, string Comment);

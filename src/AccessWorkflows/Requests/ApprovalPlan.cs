@@ -12,7 +12,26 @@ public sealed record ApprovalPlan
 
     public OnCallPlan? OnCall { get; init; }
 
+    /// <summary>Every level, numbered 1..n across stages in file order (a rule with <c>stages</c> lists the levels of
+    /// stage 1, then those of stage 2, ...; <see cref="ApprovalLevelPlan.Stage"/> says which).</summary>
     public IReadOnlyList<ApprovalLevelPlan> Levels { get; init; } = [];
+
+    /// <summary>The break-glass settings of the rule; null when the requester may not approve their own request.</summary>
+    public BreakGlassPlan? BreakGlass { get; init; }
+
+    /// <summary>How many stages must pass: 1 for a rule with plain <c>levels</c>.</summary>
+    [JsonIgnore]
+    public int StageCount => Levels.Count == 0 ? 1 : Levels.Max(l => l.Stage);
+
+    /// <summary>The stage of a (global) level number; levels before any notification count as stage 1.</summary>
+    public int StageOf(int level) => Levels.FirstOrDefault(l => l.Level == level)?.Stage ?? 1;
+
+    /// <summary>The first level of the stage after the one <paramref name="level"/> belongs to; null in the last stage.</summary>
+    public int? FirstLevelOfNextStage(int level)
+    {
+        var stage = StageOf(level);
+        return Levels.Where(l => l.Stage == stage + 1).Select(l => (int?)l.Level).Min();
+    }
 
     [JsonConverter(typeof(IsoDurationJsonConverter))]
     public TimeSpan ApprovalWindow { get; init; } = TimeSpan.FromDays(1);
@@ -43,8 +62,12 @@ public sealed record OnCallPlan(
 /// <summary>One approval level: who may decide, how many approvals it takes, where to prompt, when to escalate.</summary>
 public sealed record ApprovalLevelPlan
 {
-    /// <summary>1-based.</summary>
+    /// <summary>1-based, counted across stages.</summary>
     public int Level { get; init; }
+
+    /// <summary>1-based stage the level belongs to; 1 for every level of a rule without stages (and of requests
+    /// recorded before stages existed, whose stored plans have no such field).</summary>
+    public int Stage { get; init; } = 1;
 
     /// <summary>Lower-case emails.</summary>
     public IReadOnlyList<string> Approvers { get; init; } = [];
@@ -59,4 +82,22 @@ public sealed record ApprovalLevelPlan
 
     [JsonConverter(typeof(NullableIsoDurationJsonConverter))]
     public TimeSpan? EscalateAfter { get; init; }
+
+    /// <summary>PagerDuty escalation policy whose on-call responders become approvers when this level is notified.</summary>
+    public string? PagerDutyEscalationPolicy { get; init; }
+
+    /// <summary>The responders found on call in <see cref="PagerDutyEscalationPolicy"/> when the level was notified
+    /// (lower-case emails, also added to <see cref="Approvers"/>); empty before, or when PagerDuty named nobody.</summary>
+    public IReadOnlyList<string> OnCallApprovers { get; init; } = [];
 }
+
+/// <summary>A rule's <c>breakGlass</c> frozen into the request.</summary>
+/// <param name="MaxDuration">A break-glass approval grants at most this long.</param>
+/// <param name="SlackChannel">Extra Slack channel alerted (besides every level's channel).</param>
+/// <param name="TeamsChannel">Extra Teams conversation alerted (besides every level's channel).</param>
+/// <param name="Alerted">Lower-case emails alerted personally: every approver of every level, then every admin.</param>
+public sealed record BreakGlassPlan(
+    [property: JsonConverter(typeof(IsoDurationJsonConverter))] TimeSpan MaxDuration,
+    string? SlackChannel,
+    string? TeamsChannel,
+    IReadOnlyList<string> Alerted);

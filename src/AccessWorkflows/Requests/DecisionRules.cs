@@ -7,12 +7,25 @@ namespace AccessWorkflows.Requests;
 /// </summary>
 public static class DecisionRules
 {
-    /// <param name="notifiedLevel">The highest level notified so far.</param>
-    public static CommandResult Check(AccessRequest request, int notifiedLevel, string approver, DecisionKind decision, TimeSpan? duration)
+    /// <param name="notifiedLevel">The highest level notified so far; only the levels of its stage decide.</param>
+    /// <param name="comment">The decision's comment: a break-glass approval is refused without one.</param>
+    public static CommandResult Check(AccessRequest request, int notifiedLevel, string approver, DecisionKind decision, TimeSpan? duration, string? comment = null)
     {
         if (request.Status != RequestStatus.Pending)
         {
             return TooLate(request);
+        }
+
+        if (IsBreakGlass(request, approver, decision))
+        {
+            if (string.IsNullOrWhiteSpace(comment))
+            {
+                return CommandResult.Refused(CommandOutcome.Invalid, "A break-glass approval of your own request needs a comment saying why.", request);
+            }
+
+            return duration is { } chosen && chosen <= TimeSpan.Zero
+                ? CommandResult.Refused(CommandOutcome.Invalid, "The duration must be positive.", request)
+                : CommandResult.Ok(request);
         }
 
         if (!request.IsApproverAtOrBelow(approver, notifiedLevel))
@@ -25,6 +38,17 @@ public static class DecisionRules
         if (isOwn && !request.Approval.AllowSelfApproval)
         {
             return CommandResult.Refused(CommandOutcome.Forbidden, "You cannot decide on your own request.", request);
+        }
+
+        var stage = request.Approval.StageOf(notifiedLevel);
+        if (decision == DecisionKind.Approve && stage > 1
+            && request.Decisions.FirstOrDefault(d => d.Decision == DecisionKind.Approve && d.Level > 0 && request.Approval.StageOf(d.Level) < stage
+                && string.Equals(d.Approver, approver, StringComparison.OrdinalIgnoreCase)) is { } earlier)
+        {
+            return CommandResult.Refused(
+                CommandOutcome.Conflict,
+                $"{approver} already approved in stage {request.Approval.StageOf(earlier.Level)}; no approver counts in two stages.",
+                request);
         }
 
         if (decision == DecisionKind.Approve && duration is { } d)
@@ -73,10 +97,30 @@ public static class DecisionRules
         + (request.ApprovedBy is { Length: > 0 } by && request.Status is RequestStatus.Approved or RequestStatus.Active ? $" (approved by {by})" : string.Empty)
         + (request.EndedBy is { Length: > 0 } ended && request.Status.IsTerminal() ? $" (by {ended})" : string.Empty);
 
-    /// <summary>The lowest notified level whose approvers include <paramref name="approver"/>; 0 when none.</summary>
+    /// <summary>
+    /// Whether this is a break-glass approval: the requester (or the beneficiary) approving their own request under a
+    /// rule with <c>breakGlass</c>. It approves at once, whatever the levels and stages say; a deny by the requester
+    /// is not break-glass and stays refused like any decision on one's own request.
+    /// </summary>
+    public static bool IsBreakGlass(AccessRequest request, string approver, DecisionKind decision) =>
+        decision == DecisionKind.Approve
+        && request.Approval.BreakGlass is not null
+        && (string.Equals(approver, request.Requester, StringComparison.OrdinalIgnoreCase)
+            || string.Equals(approver, request.OnBehalfOf, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The duration a break-glass approval grants: the chosen (or requested) one, capped at the rule's
+    /// <c>breakGlass.maxDuration</c>.</summary>
+    public static TimeSpan BreakGlassDuration(AccessRequest request, TimeSpan? chosen)
+    {
+        var wanted = chosen ?? request.Duration;
+        var cap = request.Approval.BreakGlass?.MaxDuration ?? wanted;
+        return wanted < cap ? wanted : cap;
+    }
+
+    /// <summary>The lowest notified level of the current stage whose approvers include <paramref name="approver"/>; 0 when none.</summary>
     public static int LevelOf(AccessRequest request, string approver, int notifiedLevel) =>
         request.Approval.Levels
-            .Where(l => l.Level <= notifiedLevel && l.Approvers.Contains(approver, StringComparer.OrdinalIgnoreCase))
+            .Where(l => l.Level <= notifiedLevel && l.Stage == request.Approval.StageOf(notifiedLevel) && l.Approvers.Contains(approver, StringComparer.OrdinalIgnoreCase))
             .Select(l => l.Level)
             .DefaultIfEmpty(0)
             .Min();

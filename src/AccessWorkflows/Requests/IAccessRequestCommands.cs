@@ -29,6 +29,9 @@ public interface IAccessRequestCommands
     /// <summary>The requester withdraws a pending request. Accepted only while pending; once accepted, the request is
     /// never provisioned, even when an approval is being counted at the same moment.</summary>
     Task<CommandResult> CancelAsync(string requestId, string requesterEmail, string channel, CancellationToken cancellationToken = default);
+    /// <summary>The post-incident review of a break-glass request, by an approver of any of its levels or an admin
+    /// (never its requester): 400 without a comment, 409 when not break-glass or already reviewed.</summary>
+    Task<CommandResult> ReviewAsync(string requestId, string reviewerEmail, string? comment, string channel, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A new request as a caller sends it (SPEC 4); the requester is never part of it.</summary>

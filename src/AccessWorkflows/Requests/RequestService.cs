@@ -298,7 +298,7 @@ public sealed partial class RequestService : IAccessRequestCommands
             return await TooLateAsync(request, approver, decision, channel, decisionId, cancellationToken);
         }
 
-        var check = DecisionRules.Check(request, DecisionRules.DecidableLevel(request), approver, decision, duration);
+        var check = DecisionRules.Check(request, DecisionRules.DecidableLevel(request), approver, decision, duration, comment);
         if (!check.Accepted)
         {
             await _audit.AppendAsync(
@@ -473,6 +473,63 @@ public sealed partial class RequestService : IAccessRequestCommands
         return CommandResult.Ok(request);
     }
 
+    /// <remarks>
+    /// The review is written here, not by the workflow: it comes after the incident, usually when the grant has
+    /// long ended and the orchestration is finished, and it changes nothing of the grant's life cycle. The store's
+    /// optimistic update makes it happen once: of two reviewers at the same moment, the second gets 409.
+    /// </remarks>
+    public async Task<CommandResult> ReviewAsync(string requestId, string reviewerEmail, string? comment, string channel, CancellationToken cancellationToken = default)
+    {
+        var request = await _requests.GetAsync(requestId, cancellationToken);
+        if (request is null)
+        {
+            return CommandResult.Refused(CommandOutcome.NotFound, $"There is no request {requestId}.");
+        }
+
+        var reviewer = Grammar.NormalizeEmail(reviewerEmail);
+        if (reviewer == request.Requester || reviewer == request.OnBehalfOf)
+        {
+            return CommandResult.Refused(CommandOutcome.Forbidden, "You cannot review your own break-glass request.", request);
+        }
+
+        if (!_rules.IsAdmin(reviewer) && !request.IsApproverOfAnyLevel(reviewer))
+        {
+            return CommandResult.Refused(CommandOutcome.Forbidden, "Only an approver of the request's rule or an admin can review it.", request);
+        }
+
+        var text = comment?.Trim();
+        if (string.IsNullOrEmpty(text) || text.Length > Grammar.MaxReasonLength)
+        {
+            return new CommandResult(CommandOutcome.Invalid, $"A review needs a comment of 1 to {Grammar.MaxReasonLength} characters.", request, new Dictionary<string, string> { ["comment"] = "is required" });
+        }
+
+        if (!request.BreakGlass)
+        {
+            return CommandResult.Refused(CommandOutcome.Conflict, "The request was not approved through break-glass; there is nothing to review.", request);
+        }
+
+        var review = new BreakGlassReview(reviewer, _time.GetUtcNow(), text);
+        var reviewed = false;
+        var updated = await _requests.UpdateAsync(
+            requestId,
+            r =>
+            {
+                reviewed = r.MarkReviewed(review);
+                return reviewed;
+            },
+            cancellationToken);
+        if (!reviewed)
+        {
+            return CommandResult.Refused(CommandOutcome.Conflict, $"The break-glass request was already reviewed by {updated.Review?.By}.", updated);
+        }
+
+        await _audit.AppendAsync(
+            new AuditEvent($"{requestId}:reviewed", requestId, review.At, "request.reviewed", reviewer, channel, text),
+            cancellationToken);
+        LogReviewed(_logger, requestId, reviewer);
+        return CommandResult.Ok(updated);
+    }
+
     private static Dictionary<string, string> Validate(NewAccessRequest body, out TimeSpan? duration)
     {
         var errors = new Dictionary<string, string>();
@@ -539,6 +596,8 @@ public sealed partial class RequestService : IAccessRequestCommands
 
     [LoggerMessage(EventId = 1105, Level = LogLevel.Information, Message = "Cancel of request {RequestId} recorded; the workflow ends it")]
     private static partial void LogCancelAsked(ILogger logger, string requestId);
+    [LoggerMessage(EventId = 1121, Level = LogLevel.Information, Message = "Break-glass request {RequestId} reviewed by {Reviewer}")]
+    private static partial void LogReviewed(ILogger logger, string requestId, string reviewer);
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Decision by {Approver} on request {RequestId} arrived after it was {Status}: recorded as too late")]
     private static partial void LogDecisionTooLate(ILogger logger, string requestId, string approver, string status);

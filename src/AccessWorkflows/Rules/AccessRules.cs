@@ -91,6 +91,8 @@ public sealed record AccessRule
 
     /// <summary>How active grants of this rule may be extended (key <c>extension</c>); null: they may not.</summary>
     public Requests.ExtensionPlan? Extension { get; init; }
+    /// <summary>When set, the requester may approve their own request at once with a reason (break-glass, SPEC 13).</summary>
+    public BreakGlassRule? BreakGlass { get; init; }
 
     /// <summary>The 1-based line of the rule in the file, for messages.</summary>
     public int Line { get; init; }
@@ -102,7 +104,12 @@ public sealed record ApprovalRule
 
     public bool Auto { get; init; }
 
+    /// <summary>Escalation tiers: any notified level's <c>minApprovals</c> approves. Empty when <see cref="Stages"/> is used.</summary>
     public IReadOnlyList<ApprovalLevelRule> Levels { get; init; } = [];
+
+    /// <summary>Stages that must all pass, in order; each is escalation tiers like <see cref="Levels"/>. Empty when
+    /// <see cref="Levels"/> is used.</summary>
+    public IReadOnlyList<ApprovalStageRule> Stages { get; init; } = [];
 
     public TimeSpan ApprovalWindow { get; init; } = TimeSpan.FromDays(1);
 
@@ -125,4 +132,20 @@ public sealed record ApprovalLevelRule
     public bool Webhook { get; init; }
 
     public TimeSpan? EscalateAfter { get; init; }
+
+    /// <summary>A PagerDuty escalation policy id: when the request reaches this level, the policy's on-call responders
+    /// (escalation level 1 of the policy, at that moment) become approvers of the level too.</summary>
+    public string? PagerDutyEscalationPolicy { get; init; }
 }
+
+/// <summary>One stage of <see cref="ApprovalRule.Stages"/>: its own escalation tiers.</summary>
+public sealed record ApprovalStageRule(IReadOnlyList<ApprovalLevelRule> Levels);
+
+/// <summary>
+/// <c>breakGlass: { maxDuration, notify: { slackChannel, teamsChannel } }</c>: the requester's own approval with a
+/// non-empty comment approves at once, for at most <see cref="MaxDuration"/>; every approver, every admin and the
+/// <c>notify</c> destinations are alerted.
+/// </summary>
+/// <param name="SlackChannel">An extra Slack channel id (C0SECOPS) that gets the alert and the daily reminders.</param>
+/// <param name="TeamsChannel">An extra Teams conversation id (19:...@thread.tacv2) that gets them.</param>
+public sealed record BreakGlassRule(TimeSpan MaxDuration, string? SlackChannel, string? TeamsChannel);

@@ -157,22 +157,38 @@ public static class RuleMatcher
         ArgumentNullException.ThrowIfNull(rules);
         ArgumentNullException.ThrowIfNull(rule);
         var approval = rule.Approval;
+
+        // Stages flatten into one numbered list: level numbers stay unique, so a prompt, a card and a decision name
+        // their level as before, and the stage is a property of the level.
+        var tiers = approval.Stages.Count > 0
+            ? approval.Stages.SelectMany((stage, s) => stage.Levels.Select(level => (Stage: s + 1, Level: level)))
+            : approval.Levels.Select(level => (Stage: 1, Level: level));
+        var levels = tiers.Select((tier, i) => new ApprovalLevelPlan
+        {
+            Level = i + 1,
+            Stage = tier.Stage,
+            Approvers = rules.ExpandApprovers(tier.Level.Approvers),
+            MinApprovals = tier.Level.MinApprovals,
+            SlackChannel = tier.Level.SlackChannel,
+            TeamsChannel = tier.Level.TeamsChannel,
+            Webhook = tier.Level.Webhook,
+            EscalateAfter = tier.Level.EscalateAfter,
+            PagerDutyEscalationPolicy = tier.Level.PagerDutyEscalationPolicy,
+        }).ToList();
         return new ApprovalPlan
         {
             Auto = approval.Auto,
             OnCall = approval.OnCall is { } onCall
                 ? new OnCallPlan([.. onCall.PagerDutySchedules], onCall.EscalationLevel, onCall.Duration)
                 : null,
-            Levels = approval.Levels.Select((level, i) => new ApprovalLevelPlan
-            {
-                Level = i + 1,
-                Approvers = rules.ExpandApprovers(level.Approvers),
-                MinApprovals = level.MinApprovals,
-                SlackChannel = level.SlackChannel,
-                TeamsChannel = level.TeamsChannel,
-                Webhook = level.Webhook,
-                EscalateAfter = level.EscalateAfter,
-            }).ToList(),
+            Levels = levels,
+            BreakGlass = rule.BreakGlass is { } breakGlass
+                ? new BreakGlassPlan(
+                    breakGlass.MaxDuration,
+                    breakGlass.SlackChannel,
+                    breakGlass.TeamsChannel,
+                    [.. levels.SelectMany(l => l.Approvers).Concat(rules.Admins.Select(Grammar.NormalizeEmail)).Distinct(StringComparer.Ordinal)])
+                : null,
             ApprovalWindow = approval.ApprovalWindow,
             AllowSelfApproval = approval.AllowSelfApproval,
             MaxDuration = rule.MaxDuration,

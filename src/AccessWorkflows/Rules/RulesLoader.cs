@@ -42,13 +42,16 @@ public static partial class RulesLoader
     private static readonly string[] AccountKeys = ["id", "name", "provider", "roleArn", "externalId", "userMapping"];
     private static readonly string[] UserMappingKeys = ["kind", "tagKey"];
     private static readonly string[] RuleKeys =
-        ["name", "requesters", "accounts", "access", "defaultDuration", "maxDuration", "requireReason", "allowOnBehalfOf", "approval",
+        ["name", "requesters", "accounts", "access", "defaultDuration", "maxDuration", "requireReason", "allowOnBehalfOf", "approval", "breakGlass",
          "maxActivePerRequester", "maxPendingPerRequester", "extension"];
     private static readonly string[] ExtensionKeys = ["maxExtensions", "maxExtendBy", "requireApproval"];
     private static readonly string[] AccessKeys = ["policies", "groups", "resources"];
-    private static readonly string[] ApprovalKeys = ["onCall", "auto", "levels", "approvalWindow", "allowSelfApproval"];
+    private static readonly string[] ApprovalKeys = ["onCall", "auto", "levels", "stages", "approvalWindow", "allowSelfApproval"];
+    private static readonly string[] StageKeys = ["levels"];
+    private static readonly string[] BreakGlassKeys = ["maxDuration", "notify"];
+    private static readonly string[] BreakGlassNotifyKeys = ["slackChannel", "teamsChannel"];
     private static readonly string[] OnCallKeys = ["pagerDutySchedules", "escalationLevel", "duration"];
-    private static readonly string[] LevelKeys = ["approvers", "minApprovals", "notify", "escalateAfter"];
+    private static readonly string[] LevelKeys = ["approvers", "minApprovals", "notify", "escalateAfter", "pagerDutyEscalationPolicy"];
     private static readonly string[] NotifyKeys = ["slackChannel", "teamsChannel", "webhook"];
 
     /// <summary>Reads and validates a rules file. A missing file is a <see cref="RulesFileException"/> with line 0.</summary>
@@ -494,6 +497,7 @@ public static partial class RulesLoader
                     throw Error(at, f.PathOf("defaultDuration"), $"must not exceed maxDuration ({AccessDuration.Format(maxDuration)})");
                 }
 
+                var approval = ReadApproval(f, item);
                 result.Add(new AccessRule
                 {
                     Name = name,
@@ -506,7 +510,8 @@ public static partial class RulesLoader
                     MaxDuration = maxDuration,
                     RequireReason = OptionalBool(f, "requireReason") ?? false,
                     AllowOnBehalfOf = OptionalBool(f, "allowOnBehalfOf") ?? false,
-                    Approval = ReadApproval(f, item),
+                    Approval = approval,
+                    BreakGlass = ReadBreakGlass(f, approval, maxDuration),
                     MaxActivePerRequester = OptionalPositive(f, "maxActivePerRequester"),
                     MaxPendingPerRequester = OptionalPositive(f, "maxPendingPerRequester"),
                     Extension = ReadExtension(f),
@@ -589,22 +594,40 @@ public static partial class RulesLoader
             var f = Fields(node, path, ApprovalKeys);
             var auto = OptionalBool(f, "auto") ?? false;
             var window = OptionalDuration(f, "approvalWindow") ?? TimeSpan.FromDays(1);
-            var levels = new List<ApprovalLevelRule>();
-            if (f.Get("levels") is { } levelsNode)
+            var levels = f.Get("levels") is { } levelsNode ? ReadLevels(levelsNode, f.PathOf("levels"), window) : [];
+            var stages = new List<ApprovalStageRule>();
+            if (f.Get("stages") is { } stagesNode)
             {
-                var items = Items(levelsNode, f.PathOf("levels")).ToList();
-                for (var i = 0; i < items.Count; i++)
+                if (f.Get("levels") is not null)
                 {
-                    levels.Add(ReadLevel(items[i].Node, items[i].Path, isLast: i == items.Count - 1, window));
+                    throw Error(f.KeyStart("stages"), f.PathOf("stages"), "use either 'levels' (escalation tiers) or 'stages' (all must pass), not both");
+                }
+
+                foreach (var (stageNode, stagePath) in Items(stagesNode, f.PathOf("stages")))
+                {
+                    var stage = Fields(stageNode, stagePath, StageKeys);
+                    var stageLevels = stage.Get("levels") is { } stageLevelsNode ? ReadLevels(stageLevelsNode, stage.PathOf("levels"), window) : [];
+                    if (stageLevels.Count == 0)
+                    {
+                        throw Error(stageNode.Start, stage.PathOf("levels"), "a stage needs at least one approval level");
+                    }
+
+                    stages.Add(new ApprovalStageRule(stageLevels));
+                }
+
+                if (stages.Count == 0)
+                {
+                    throw Error(f.KeyStart("stages"), f.PathOf("stages"), "must list at least one stage");
                 }
             }
 
-            if (auto && levels.Count > 0)
+            if (auto && (levels.Count > 0 || stages.Count > 0))
             {
-                throw Error(f.KeyStart("levels"), f.PathOf("levels"), "'auto: true' approves without asking anyone: remove the levels or the auto");
+                var key = levels.Count > 0 ? "levels" : "stages";
+                throw Error(f.KeyStart(key), f.PathOf(key), $"'auto: true' approves without asking anyone: remove the {key} or the auto");
             }
 
-            if (!auto && levels.Count == 0)
+            if (!auto && levels.Count == 0 && stages.Count == 0)
             {
                 throw Error(f.Get("levels") is null ? node.Start : f.KeyStart("levels"), f.PathOf("levels"), "needs at least one approval level (or 'auto: true')");
             }
@@ -614,9 +637,50 @@ public static partial class RulesLoader
                 OnCall = ReadOnCall(f),
                 Auto = auto,
                 Levels = levels,
+                Stages = stages,
                 ApprovalWindow = window,
                 AllowSelfApproval = OptionalBool(f, "allowSelfApproval") ?? false,
             };
+        }
+
+        /// <summary>A list of levels (under <c>approval.levels</c> or a stage's <c>levels</c>); the last takes no escalateAfter.</summary>
+        private List<ApprovalLevelRule> ReadLevels(YamlNode levelsNode, string path, TimeSpan window)
+        {
+            var items = Items(levelsNode, path).ToList();
+            return [.. items.Select((item, i) => ReadLevel(item.Node, item.Path, isLast: i == items.Count - 1, window))];
+        }
+
+        /// <summary><c>breakGlass</c>: refused on a rule that approves automatically (nobody would need to break the
+        /// glass), and its <c>maxDuration</c> may not exceed the rule's.</summary>
+        private BreakGlassRule? ReadBreakGlass(Map rule, ApprovalRule approval, TimeSpan ruleMaxDuration)
+        {
+            if (rule.Get("breakGlass") is not { } node)
+            {
+                return null;
+            }
+
+            var f = Fields(node, rule.PathOf("breakGlass"), BreakGlassKeys);
+            if (approval.Auto)
+            {
+                throw Error(rule.KeyStart("breakGlass"), rule.PathOf("breakGlass"), "the rule approves automatically ('auto: true'), so there is no glass to break");
+            }
+
+            var maxDuration = OptionalDuration(f, "maxDuration")
+                ?? throw Error(node.Start, f.PathOf("maxDuration"), "is required: the longest access a break-glass approval grants");
+            if (maxDuration > ruleMaxDuration)
+            {
+                throw Error(f.Get("maxDuration")!.Start, f.PathOf("maxDuration"), $"must not exceed the rule's maxDuration ({AccessDuration.Format(ruleMaxDuration)})");
+            }
+
+            string? slack = null, teams = null;
+            if (f.Get("notify") is { } notifyNode)
+            {
+                var n = Fields(notifyNode, f.PathOf("notify"), BreakGlassNotifyKeys);
+                slack = Channel(n, "slackChannel");
+                teams = Channel(n, "teamsChannel");
+            }
+
+            return new BreakGlassRule(maxDuration, slack, teams);
         }
 
         private OnCallRule? ReadOnCall(Map approval)
@@ -656,9 +720,17 @@ public static partial class RulesLoader
         private ApprovalLevelRule ReadLevel(YamlNode node, string path, bool isLast, TimeSpan window)
         {
             var f = Fields(node, path, LevelKeys);
+            var policy = OptionalString(f, "pagerDutyEscalationPolicy");
+            if (policy is { } p && !ScheduleIdRegex().IsMatch(p.Text))
+            {
+                throw Error(p.Node.Start, f.PathOf("pagerDutyEscalationPolicy"), "must be a PagerDuty escalation policy id (letters and digits, e.g. PESC123)");
+            }
+
             var approvers = new List<string>();
             var distinct = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var (approverNode, text, approverPath) in RequiredList(f, "approvers"))
+
+            // With a PagerDuty policy the on-call responders are approvers, so listing others is optional.
+            foreach (var (approverNode, text, approverPath) in policy is null ? RequiredList(f, "approvers") : OptionalList(f, "approvers"))
             {
                 var approver = Approver(approverNode, text, approverPath);
                 if (!approvers.Contains(approver))
@@ -675,7 +747,7 @@ public static partial class RulesLoader
                 throw Error(f.Get("minApprovals")!.Start, f.PathOf("minApprovals"), "must be a whole number >= 1");
             }
 
-            if (min > distinct.Count)
+            if (policy is null && min > distinct.Count)
             {
                 throw Error(f.Get("minApprovals")!.Start, f.PathOf("minApprovals"), $"is more than the {distinct.Count} distinct approver(s) of this level");
             }
@@ -713,6 +785,7 @@ public static partial class RulesLoader
                 TeamsChannel = teams,
                 Webhook = webhook,
                 EscalateAfter = escalateAfter,
+                PagerDutyEscalationPolicy = policy?.Text,
             };
         }
 

@@ -25,12 +25,14 @@ public interface IRequestStore
 }
 
 /// <summary>A request listing filter. <see cref="Participant"/> keeps requests where that email is the requester,
-/// the beneficiary or one of the approvers; null members do not filter.</summary>
+/// the beneficiary or one of the approvers; null members do not filter. <see cref="UnreviewedBreakGlass"/> keeps only
+/// break-glass requests that have no review yet.</summary>
 public sealed record RequestQuery(
     RequestStatus? Status = null,
     string? Requester = null,
     string? Participant = null,
     int PageSize = 50,
-    string? ContinuationToken = null);
+    string? ContinuationToken = null,
+    bool UnreviewedBreakGlass = false);
 
 public sealed record RequestPage(IReadOnlyList<AccessRequest> Items, string? ContinuationToken);

@@ -84,6 +84,12 @@ public sealed class AccessRequestOrchestrator
             await RecordLateDecisionsAsync();
         }
 
+        if (_input.Version >= 4 && _request.BreakGlass)
+        {
+            // Everyone who could have approved, every admin and the rule's extra destinations, before provisioning.
+            Notify(NotificationKind.BreakGlass, approval.By, approval.Comment);
+        }
+
         Notify(NotificationKind.Approved, approval.By, approval.Comment);
 
         string userName;
@@ -174,6 +180,9 @@ public sealed class AccessRequestOrchestrator
         var level = 0;
         var approvals = new Dictionary<string, DecisionRecord>(StringComparer.OrdinalIgnoreCase);
 
+        // Version 4: the approvals of the stages already passed; they count toward the grant, never again in a stage.
+        var passedStages = new List<DecisionRecord>();
+
         using var timers = new CancellationTokenSource();
         var window = Timer(Now + plan.ApprovalWindow, timers.Token);
         _decision = _context.WaitForExternalEvent<DecisionEvent>(WorkflowNames.DecisionEvent);
@@ -216,7 +225,7 @@ public sealed class AccessRequestOrchestrator
                 }
 
                 var approver = Grammar.NormalizeEmail(received.Approver);
-                var check = DecisionRules.Check(_request, level, approver, received.Decision, received.Duration);
+                var check = DecisionRules.Check(_request, level, approver, received.Decision, received.Duration, received.Comment);
                 if (check.Accepted && received.Decision == DecisionKind.Approve && approvals.ContainsKey(approver))
                 {
                     check = CommandResult.Refused(CommandOutcome.Conflict, $"{approver} already approved; each approver counts once.");
@@ -229,6 +238,11 @@ public sealed class AccessRequestOrchestrator
                         Detail = check.Problem,
                     });
                     continue;
+                }
+
+                if (_input.Version >= 4 && DecisionRules.IsBreakGlass(_request, approver, received.Decision))
+                {
+                    return await BreakGlassAsync(received, approver);
                 }
 
                 var record = new DecisionRecord(received.Id, approver, received.Decision, received.Duration, received.Comment, received.Channel, DecisionRules.LevelOf(_request, approver, level), received.At);
@@ -245,8 +259,19 @@ public sealed class AccessRequestOrchestrator
                 approvals[approver] = record;
                 if (ThresholdReached(approvals.Keys, level))
                 {
-                    var by = string.Join(", ", approvals.Keys);
-                    return new Approval(RequestStatus.Approved, by, received.Channel, GrantedDuration(approvals.Values), received.Comment);
+                    if (_input.Version >= 4 && plan.FirstLevelOfNextStage(level) is { } nextStage)
+                    {
+                        // This stage passed: the next one is asked, from its first level, with its own escalation.
+                        passedStages.AddRange(approvals.Values);
+                        approvals.Clear();
+                        Notify(NotificationKind.DecisionRecorded, approver, received.Comment);
+                        level = nextStage - 1;
+                        escalation = await NotifyNextLevelAsync();
+                        continue;
+                    }
+
+                    var by = string.Join(", ", passedStages.Select(a => a.Approver).Concat(approvals.Keys));
+                    return new Approval(RequestStatus.Approved, by, received.Channel, GrantedDuration(passedStages.Concat(approvals.Values)), received.Comment);
                 }
 
                 Notify(NotificationKind.DecisionRecorded, approver, received.Comment);
@@ -261,14 +286,19 @@ public sealed class AccessRequestOrchestrator
         async Task<Task?> NotifyNextLevelAsync()
         {
             level++;
+            var (onCall, lookupProblem) = _input.Version >= 4 && plan.Levels.Single(l => l.Level == level).PagerDutyEscalationPolicy is { } policy
+                ? await OnCallRespondersAsync(policy)
+                : (null, null);
             _request = await ApplyAsync(Change(RequestChangeKind.Pending, System, Channels.System) with
             {
                 Level = level,
+                OnCallApprovers = onCall,
+                Detail = lookupProblem,
             });
             Notify(NotificationKind.ApprovalRequested, level: level);
 
             var current = plan.Levels.Single(l => l.Level == level);
-            var hasNext = plan.Levels.Any(l => l.Level == level + 1);
+            var hasNext = plan.Levels.Any(l => l.Level == level + 1 && l.Stage == current.Stage);
             return hasNext && current.EscalateAfter is { } after ? Timer(Now + after, timers.Token) : null;
         }
     }
@@ -301,12 +331,54 @@ public sealed class AccessRequestOrchestrator
         }
     }
 
-    /// <summary>Approved when any notified level has its <c>minApprovals</c> distinct approvals from its own approvers.</summary>
+    /// <summary>
+    /// Version 4: the on-call responders of a level's PagerDuty escalation policy, resolved by an activity as the level
+    /// is notified and recorded with that change, so every later check (here and in the command handlers) uses the
+    /// same people. A lookup that fails after its retries names nobody: the level keeps its listed approvers.
+    /// </summary>
+    private async Task<(IReadOnlyList<string> Emails, string? Problem)> OnCallRespondersAsync(string policy)
+    {
+        try
+        {
+            var emails = await _context.CallActivityAsync<List<string>>(
+                WorkflowNames.ResolveOnCallRespondersActivity, new OnCallRespondersInput(policy, Now), RetryPolicies.OnCall);
+            return ([.. emails.Where(Grammar.IsEmail).Select(Grammar.NormalizeEmail).Distinct(StringComparer.Ordinal)], null);
+        }
+        catch (TaskFailedException failure)
+        {
+            Log.OnCallLookupFailed(_logger, _request.Id, policy, failure.FailureDetails.ErrorMessage);
+            return ([], $"the PagerDuty lookup of {policy} failed: {failure.FailureDetails.ErrorMessage}");
+        }
+    }
+
+    /// <summary>
+    /// Version 4: the requester approved their own request under the rule's <c>breakGlass</c> (the check already
+    /// required a comment). The decision and the break-glass flag are recorded, and the request is approved at once
+    /// for at most <c>breakGlass.maxDuration</c>, whatever its levels or stages say.
+    /// </summary>
+    private async Task<Approval> BreakGlassAsync(DecisionEvent received, string requester)
+    {
+        var duration = DecisionRules.BreakGlassDuration(_request, received.Duration);
+        _request = await ApplyAsync(Change(RequestChangeKind.Decision, requester, received.Channel) with
+        {
+            Decision = new DecisionRecord(received.Id, requester, DecisionKind.Approve, duration, received.Comment, received.Channel, 0, received.At),
+        });
+        _request = await ApplyAsync(Change(RequestChangeKind.BreakGlass, requester, received.Channel) with
+        {
+            GrantedDuration = duration,
+            Detail = received.Comment,
+        });
+        return new Approval(RequestStatus.Approved, requester, received.Channel, duration, received.Comment);
+    }
+
+    /// <summary>Approved when any notified level of the current stage has its <c>minApprovals</c> distinct approvals
+    /// from its own approvers (a rule without stages has one).</summary>
     private bool ThresholdReached(IEnumerable<string> approvers, int notifiedLevel)
     {
         var approved = approvers.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var stage = _request.Approval.StageOf(notifiedLevel);
         return _request.Approval.Levels
-            .Where(l => l.Level <= notifiedLevel)
+            .Where(l => l.Level <= notifiedLevel && l.Stage == stage)
             .Any(l => l.Approvers.Count(approved.Contains) >= l.MinApprovals);
     }
 

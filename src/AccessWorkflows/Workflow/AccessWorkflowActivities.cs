@@ -81,6 +81,11 @@ public sealed class AccessWorkflowActivities
     public Task<OnCallAnswer> CheckOnCallAsync(OnCallInput input, CancellationToken cancellationToken = default)
         => _onCall.IsOnCallAsync(input.Email, input.Plan, input.At, cancellationToken);
 
+    /// <summary><see cref="WorkflowNames.ResolveOnCallRespondersActivity"/>: throws when the directory fails, so it is
+    /// retried; the same moment asked again gives the same answer unless PagerDuty's schedule was edited meanwhile.</summary>
+    public async Task<List<string>> ResolveOnCallRespondersAsync(OnCallRespondersInput input, CancellationToken cancellationToken = default)
+        => [.. await _onCall.OnCallResponderEmailsAsync(input.EscalationPolicyId, input.At, cancellationToken)];
+
     /// <summary><see cref="WorkflowNames.ProvisionActivity"/>: returns the IAM user name granted to.</summary>
     public Task<string> ProvisionAsync(GrantInput input, CancellationToken cancellationToken = default)
         => _grants.GrantAsync(input, cancellationToken);
@@ -97,7 +102,7 @@ public sealed class AccessWorkflowActivities
 
     private static bool Apply(AccessRequest request, RequestChange change) => change.Kind switch
     {
-        RequestChangeKind.Pending => request.Status == RequestStatus.Pending && request.MarkPending(change.Level ?? 1),
+        RequestChangeKind.Pending => request.Status == RequestStatus.Pending && request.MarkPending(change.Level ?? 1, change.OnCallApprovers),
         RequestChangeKind.Decision => change.Decision is { } d && request.Status == RequestStatus.Pending && request.AddDecision(d),
         RequestChangeKind.Approved => request.Approve(change.GrantedDuration ?? request.Duration, change.ApprovedBy ?? change.Actor),
         RequestChangeKind.Active => request.Activate(change.GrantedAt!.Value, change.ExpiresAt!.Value),
@@ -105,6 +110,7 @@ public sealed class AccessWorkflowActivities
         RequestChangeKind.ExtensionRequested => request.AddExtension(change.Extension!),
         RequestChangeKind.ExtensionApplied => request.ApplyExtension(change.Extension!, change.ExpiresAt!.Value, change.ApprovedBy, change.At),
         RequestChangeKind.ExtensionDenied => request.DenyExtension(change.Extension!.Id, change.Actor, change.Detail, change.At),
+        RequestChangeKind.BreakGlass => request.MarkBreakGlass(),
         RequestChangeKind.DecisionRefused or RequestChangeKind.DecisionLate or RequestChangeKind.RevokeFailing
             or RequestChangeKind.ExtensionApproved or RequestChangeKind.ExtensionRefused => false, // audit only
         _ => throw new InvalidOperationException($"Unknown change {change.Kind}."),
@@ -125,12 +131,15 @@ public sealed class AccessWorkflowActivities
         RequestChangeKind.ExtensionApplied => "extension.applied",
         RequestChangeKind.ExtensionDenied => "extension.denied",
         RequestChangeKind.ExtensionRefused => "extension.refused",
+        RequestChangeKind.BreakGlass => "request.breakGlass",
         _ => change.Kind.ToString(),
     };
 
     private static string? AuditDetail(RequestChange change) => change.Kind switch
     {
-        RequestChangeKind.Pending => $"approval level {change.Level} notified",
+        RequestChangeKind.Pending => $"approval level {change.Level} notified"
+            + (change.OnCallApprovers is { } onCall ? $"; on call in PagerDuty: {(onCall.Count == 0 ? "nobody" : string.Join(", ", onCall))}" : string.Empty)
+            + (change.Detail is { Length: > 0 } detail ? $" ({detail})" : string.Empty),
         RequestChangeKind.Decision when change.Decision is { } d =>
             $"{d.Decision.ToString().ToLowerInvariant()} by {d.Approver} at level {d.Level}"
             + (d.Duration is { } dd ? $" for {AccessDuration.Format(dd)}" : string.Empty)
@@ -141,6 +150,7 @@ public sealed class AccessWorkflowActivities
         RequestChangeKind.ExtensionApproved when change.Extension is { } e => $"extension by {AccessDuration.Format(e.Duration)} approved by {change.Actor}" + (change.Detail is { Length: > 0 } c ? $": {c}" : string.Empty),
         RequestChangeKind.ExtensionApplied when change.Extension is { } e => $"extended by {AccessDuration.Format(e.Duration)} until {change.ExpiresAt:O}" + (change.ApprovedBy is { } by ? $" (approved by {by})" : string.Empty) + (e.Reason is { Length: > 0 } r ? $": {r}" : string.Empty),
         RequestChangeKind.ExtensionDenied when change.Extension is { } e => $"extension by {AccessDuration.Format(e.Duration)} denied by {change.Actor}" + (change.Detail is { Length: > 0 } c ? $": {c}" : string.Empty),
+        RequestChangeKind.BreakGlass => $"approved by the requester through break-glass for {AccessDuration.Format(change.GrantedDuration ?? TimeSpan.Zero)}: {change.Detail}",
         _ => change.Detail,
     };
 }

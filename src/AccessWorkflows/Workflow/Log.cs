@@ -8,6 +8,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Request {RequestId} is not approved automatically: {Reason}")]
     public static partial void NotOnCall(ILogger logger, string requestId, string reason);
 
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Warning, Message = "Request {RequestId}: the PagerDuty on-call lookup for escalation policy {Policy} failed ({Error}); the level keeps its listed approvers")]
+    public static partial void OnCallLookupFailed(ILogger logger, string requestId, string policy, string error);
+
     [LoggerMessage(EventId = 1002, Level = LogLevel.Critical, Message = "Revoking request {RequestId} keeps failing (round {Round}): {Error}. Access may still be granted; retrying.")]
     public static partial void RevokeFailing(ILogger logger, string requestId, int round, string error);
 

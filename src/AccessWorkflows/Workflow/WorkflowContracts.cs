@@ -27,6 +27,9 @@ public static class WorkflowNames
     public const string ApplyChangeActivity = "ApplyRequestChange";
     public const string DeliverActivity = "DeliverNotification";
     public const string CheckOnCallActivity = "CheckOnCall";
+
+    /// <summary>Version 4: the on-call responders of a level's PagerDuty escalation policy (<see cref="OnCallRespondersInput"/>).</summary>
+    public const string ResolveOnCallRespondersActivity = "ResolveOnCallResponders";
     public const string ProvisionActivity = "ProvisionAccess";
     public const string DeprovisionActivity = "DeprovisionAccess";
 
@@ -61,7 +64,8 @@ public sealed record AccessWorkflowInput(
     /// right after the request leaves pending, instead of being left unread.</remarks>
     /// <remarks>4: the requester may cancel while pending (event <c>Cancel</c>; an approval refused by the store because
     /// of a cancel ends the request cancelled) and extend the active grant (event <c>Extend</c>, decisions while
-    /// active decide a pending extension, the expiry and reminder timers move).</remarks>
+    /// active decide a pending extension, the expiry and reminder timers move); break-glass (the requester's own approval with a comment approves at once, and everyone is
+    /// alerted), and approval stages that must all pass in order.</remarks>
     public const int CurrentVersion = 4;
 }
 
@@ -112,6 +116,8 @@ public enum RequestChangeKind
 
     /// <summary>An ask the workflow refused (limits reached meanwhile): audit only.</summary>
     ExtensionRefused,
+    /// <summary>The requester approved their own request under the rule's <c>breakGlass</c> (workflow version 4).</summary>
+    BreakGlass,
 }
 
 /// <summary>
@@ -135,6 +141,10 @@ public sealed record RequestChange
     public required string Channel { get; init; }
 
     public int? Level { get; init; }
+
+    /// <summary>For <see cref="RequestChangeKind.Pending"/> (version 4): the level's PagerDuty on-call responders,
+    /// who become its approvers.</summary>
+    public IReadOnlyList<string>? OnCallApprovers { get; init; }
 
     public DecisionRecord? Decision { get; init; }
 
@@ -161,6 +171,9 @@ public sealed record ExtendGrantInput(GrantInput Grant, DateTimeOffset ExpiresAt
 public sealed record DeliverInput(string Channel, Notification Notification);
 
 public sealed record OnCallInput(string Email, OnCallPlan Plan, DateTimeOffset At);
+
+/// <summary>Who is on call in <paramref name="EscalationPolicyId"/> at <paramref name="At"/> (the orchestrator's time).</summary>
+public sealed record OnCallRespondersInput(string EscalationPolicyId, DateTimeOffset At);
 
 /// <summary>What to grant or take back, and to whom.</summary>
 /// <param name="UserName">The IAM user resolved at provisioning; null when provisioning never got that far.</param>

@@ -9,9 +9,11 @@ namespace AccessWorkflows.Integrations.Tests.PagerDuty;
 /// <summary>
 /// PagerDuty's REST API v2 on loopback, as far as the on-call directory uses it: token auth and the versioned
 /// Accept header checked like PagerDuty (401 / 406 with its error JSON), <c>GET /users?query=</c> matching names
-/// and emails by substring, <c>GET /oncalls</c> filtered by user_ids[], schedule_ids[] and the since/until overlap
-/// (escalation levels are NOT filtered: the caller must), classic offset/limit/more pagination with a server-side
-/// page size, and scripted faults (429 with Retry-After, 5xx, hanging).
+/// and emails by substring, <c>GET /oncalls</c> filtered by user_ids[], schedule_ids[],
+/// escalation_policy_ids[] and the since/until overlap (escalation levels are NOT filtered: the caller must), users
+/// as references unless <c>include[]=users</c> expands them to full users with their email (another include value is
+/// 400, as PagerDuty answers), classic offset/limit/more pagination with a server-side page size, and scripted
+/// faults (429 with Retry-After, 5xx, hanging).
 /// </summary>
 public sealed class FakePagerDuty : IAsyncDisposable
 {
@@ -118,6 +120,15 @@ public sealed class FakePagerDuty : IAsyncDisposable
 
         var userIds = ctx.Request.Query["user_ids[]"].Select(v => v!).ToHashSet();
         var scheduleIds = ctx.Request.Query["schedule_ids[]"].Select(v => v!).ToHashSet();
+        var policyIds = ctx.Request.Query["escalation_policy_ids[]"].Select(v => v!).ToHashSet();
+        var includes = ctx.Request.Query["include[]"].Select(v => v!).ToHashSet();
+        if (includes.Except(["users", "escalation_policies", "schedules"]).Any() || ctx.Request.Query.ContainsKey("include"))
+        {
+            ctx.Response.StatusCode = 400;
+            await ctx.Response.WriteAsJsonAsync(new { error = new { message = "Invalid Input Provided", code = 2001, errors = new[] { "Include is invalid." } } });
+            return;
+        }
+
         var since = ctx.Request.Query.TryGetValue("since", out var s) ? DateTimeOffset.Parse(s!, CultureInfo.InvariantCulture) : DateTimeOffset.UtcNow;
         var until = ctx.Request.Query.TryGetValue("until", out var u) ? DateTimeOffset.Parse(u!, CultureInfo.InvariantCulture) : DateTimeOffset.UtcNow;
         if (until < since)
@@ -129,6 +140,7 @@ public sealed class FakePagerDuty : IAsyncDisposable
 
         var matches = OnCalls.Where(o => (userIds.Count == 0 || userIds.Contains(o.UserId))
             && (scheduleIds.Count == 0 || (o.ScheduleId is not null && scheduleIds.Contains(o.ScheduleId)))
+            && (policyIds.Count == 0 || policyIds.Contains(o.PolicyId))
             && (o.Start is null || o.Start <= until)
             && (o.End is null || o.End >= since)).ToList();
         var (offset, limit, page, more) = Page(ctx, matches);
@@ -139,7 +151,9 @@ public sealed class FakePagerDuty : IAsyncDisposable
                 escalation_policy = new { id = o.PolicyId, type = "escalation_policy_reference", summary = "Policy " + o.PolicyId },
                 escalation_level = o.Level,
                 schedule = o.ScheduleId is null ? null : new { id = o.ScheduleId, type = "schedule_reference", summary = "Schedule " + o.ScheduleId },
-                user = new { id = o.UserId, type = "user_reference", summary = Users.FirstOrDefault(x => x.Id == o.UserId)?.Name },
+                user = includes.Contains("users") && Users.FirstOrDefault(x => x.Id == o.UserId) is { } full
+                    ? (object)new { id = full.Id, type = "user", summary = full.Name, name = full.Name, email = full.Email, time_zone = "Europe/Amsterdam", self = $"https://api.pagerduty.com/users/{full.Id}" }
+                    : new { id = o.UserId, type = "user_reference", summary = Users.FirstOrDefault(x => x.Id == o.UserId)?.Name },
                 start = o.Start?.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
                 end = o.End?.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
             }),

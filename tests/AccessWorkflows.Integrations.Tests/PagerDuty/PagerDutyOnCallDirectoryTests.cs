@@ -68,6 +68,36 @@ public sealed class PagerDutyOnCallDirectoryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_first_responders_of_an_escalation_policy_are_its_level_1_users_on_call_now_by_email_across_pages()
+    {
+        _pd.MaxPageSize = 1; // every entry on its own page: the directory must follow more/offset
+        _pd.OnCalls.AddRange(
+        [
+            new("PERIN01", null, "PESC123", 1, null, null), // on the policy directly, always on call
+            new("PCAROL1", "PSCHED7", "PESC123", 1, _now.AddHours(-1), _now.AddHours(1)),
+            new("PDAVE01", "PSCHED7", "PESC123", 2, _now.AddHours(-1), _now.AddHours(1)), // second line: not a first responder
+            new("PBOB001", "PSCHED7", "PESC123", 1, _now.AddHours(1), _now.AddHours(2)), // not yet
+        ]);
+
+        var emails = await Directory().OnCallResponderEmailsAsync("PESC123", _now);
+
+        Assert.Equal(["erin@example.com", "carol@example.com"], emails);
+        var asked = _pd.Requests.Where(r => r.StartsWith("/oncalls", StringComparison.Ordinal)).ToList();
+        Assert.True(asked.Count >= 3, "followed the pages");
+        Assert.All(asked, r => Assert.Contains("escalation_policy_ids%5B%5D=PESC123", r, StringComparison.Ordinal));
+        Assert.All(asked, r => Assert.Contains("include%5B%5D=users", r, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_failing_responder_lookup_throws_so_the_activity_retries_and_never_names_anyone()
+    {
+        _pd.OnCalls.Add(new("PERIN01", null, "PESC123", 1, null, null));
+        _pd.AlwaysFail = true;
+
+        await Assert.ThrowsAsync<AccessWorkflows.PagerDuty.Api.PagerDutyApiException>(() => Directory().OnCallResponderEmailsAsync("PESC123", _now));
+    }
+
+    [Fact]
     public async Task On_call_at_another_escalation_level_is_not_on_call()
     {
         var answer = await Directory().IsOnCallAsync("bob@example.com", Plan, _now);

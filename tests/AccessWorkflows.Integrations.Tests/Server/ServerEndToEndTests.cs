@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using AccessWorkflows.Integrations.Tests.PagerDuty;
@@ -30,6 +31,9 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
         _pd.Users.AddRange([new("PALICE1", "Alice", "alice@example.com"), new("PBOB001", "Bob", "bob@example.com")]);
         _pd.OnCalls.Add(new("PALICE1", "PSCHED1", "PPOL1", 1, _now.AddHours(-1), _now.AddHours(8)));
         _pd.OnCalls.Add(new("PBOB001", "PSCHED1", "PPOL1", 2, _now.AddHours(-1), _now.AddHours(8))); // second line only
+        _pd.Users.AddRange([new("POSCAR1", "Oscar", "Oscar@Example.com"), new("PPAULA1", "Paula", "paula@example.com")]);
+        _pd.OnCalls.Add(new("POSCAR1", null, "PESC123", 1, _now.AddHours(-1), _now.AddHours(8))); // first responder of the policy
+        _pd.OnCalls.Add(new("PPAULA1", null, "PESC123", 2, _now.AddHours(-1), _now.AddHours(8))); // its second line
         _receiver = await WebhookReceiver.StartAsync(Secret);
         _server = new IntegrationServer(new Dictionary<string, string?>
         {
@@ -152,6 +156,69 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
         Assert.Equal("pending", pending.GetProperty("status").GetString());
         Assert.Empty(pending.GetProperty("decisions").EnumerateArray());
         Assert.True(_pd.Count("/users") >= 1, "PagerDuty was asked");
+    }
+
+    [Fact]
+    public async Task Escalating_to_a_pagerduty_level_makes_its_on_call_responder_an_approver_recorded_in_the_request()
+    {
+        var zoe = _server.As("zoe@example.com");
+        var id = await CreateS3Async(zoe);
+
+        var escalated = await IntegrationServer.WaitForAsync(zoe, id, r => r.GetProperty("approvalLevel").GetInt32() == 2, "the request escalates to the PagerDuty level");
+        Assert.Equal("pending", escalated.GetProperty("status").GetString());
+        Assert.Contains(_pd.Requests, r => r.Contains("escalation_policy_ids%5B%5D=PESC123", StringComparison.Ordinal) && r.Contains("include%5B%5D=users", StringComparison.Ordinal));
+        // The activity stores the change, then appends its audit event: wait for the event, not the view.
+        await Eventually.Until(
+            () => AuditItemsAsync(id),
+            items => items.Any(e => e.GetProperty("type").GetString() == "request.pending" && e.GetProperty("detail").GetString() == "approval level 2 notified; on call in PagerDuty: oscar@example.com"),
+            "the level-2 notification is audited with the responder PagerDuty named");
+        await Eventually.Until(() => EventsFor(id).Any(e => e.GetProperty("type").GetString() == "request.pending" && e.GetProperty("level").GetInt32() == 2), "the receiver is prompted for level 2");
+        var prompt = EventsFor(id).Single(e => e.GetProperty("type").GetString() == "request.pending" && e.GetProperty("level").GetInt32() == 2);
+        Assert.Equal(["oscar@example.com"], prompt.GetProperty("approvers").EnumerateArray().Select(a => a.GetString()));
+
+        // The policy's second line is not an approver; its first responder is, and may read the request.
+        Assert.Equal(HttpStatusCode.Forbidden, (await _server.As("paula@example.com").PostAsJsonAsync($"/api/requests/{id}/decision", new { decision = "approve" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _server.As("oscar@example.com").GetAsync($"/api/requests/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await _server.As("oscar@example.com").PostAsJsonAsync($"/api/requests/{id}/decision", new { decision = "approve" })).StatusCode);
+
+        var active = await IntegrationServer.WaitForStatusAsync(zoe, id, "active");
+        Assert.Equal("oscar@example.com", active.GetProperty("approvedBy").GetString());
+        Assert.Equal(2, Assert.Single(active.GetProperty("decisions").EnumerateArray()).GetProperty("level").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_pagerduty_level_whose_lookup_fails_names_nobody_and_the_earlier_level_still_decides()
+    {
+        _pd.AlwaysFail = true;
+        var yan = _server.As("yan@example.com");
+        var id = await CreateS3Async(yan);
+
+        await IntegrationServer.WaitForAsync(yan, id, r => r.GetProperty("approvalLevel").GetInt32() == 2, "the request escalates to the PagerDuty level");
+        var items = await Eventually.Until(
+            () => AuditItemsAsync(id),
+            all => all.Any(e => e.GetProperty("type").GetString() == "request.pending" && e.GetProperty("detail").GetString()!.StartsWith("approval level 2", StringComparison.Ordinal)),
+            "the level-2 notification is audited");
+        var pending = items.Single(e => e.GetProperty("type").GetString() == "request.pending" && e.GetProperty("detail").GetString()!.StartsWith("approval level 2", StringComparison.Ordinal));
+        Assert.Contains("on call in PagerDuty: nobody (the PagerDuty lookup of PESC123 failed", pending.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _server.As("oscar@example.com").PostAsJsonAsync($"/api/requests/{id}/decision", new { decision = "approve" })).StatusCode);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await _server.As("carol@example.com").PostAsJsonAsync($"/api/requests/{id}/decision", new { decision = "approve" })).StatusCode);
+        await IntegrationServer.WaitForStatusAsync(yan, id, "active");
+    }
+
+    private async Task<List<JsonElement>> AuditItemsAsync(string id) =>
+        [.. JsonDocument.Parse(await _server.As("audit@example.com").GetStringAsync($"/api/requests/{id}/audit")).RootElement.GetProperty("items").EnumerateArray().Select(e => e.Clone())];
+
+    private static async Task<string> CreateS3Async(HttpClient client)
+    {
+        var response = await client.PostAsJsonAsync("/api/requests", new
+        {
+            accountId = IntegrationServer.Account,
+            access = new { type = "policy", policyArn = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess" },
+            reason = "incident 4712",
+        });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
     }
 
     [Fact]

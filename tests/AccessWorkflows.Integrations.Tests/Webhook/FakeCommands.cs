@@ -58,4 +58,6 @@ internal sealed class FakeCommands : IAccessRequestCommands
     public Task<CommandResult> RelinquishAsync(string requestId, string requesterEmail, string channel, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
     public Task<CommandResult> RevokeAsync(string requestId, string adminEmail, string channel, string? comment, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+    public Task<CommandResult> ReviewAsync(string requestId, string reviewerEmail, string? comment, string channel, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 }

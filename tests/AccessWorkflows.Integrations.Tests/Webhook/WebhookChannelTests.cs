@@ -62,6 +62,8 @@ public sealed class WebhookChannelTests : IAsyncLifetime
             (Samples.Notification(timedOut, NotificationKind.TimedOut), "request.timedOut"),
             (Samples.Notification(failed, NotificationKind.Failed), "request.failed"),
             (Samples.Notification(stuck, NotificationKind.RevokeFailing), "request.revokeFailing"),
+            (Samples.Notification(stuck, NotificationKind.BreakGlass, actor: "ann@example.com"), "request.breakGlass"),
+            (Samples.Notification(stuck, NotificationKind.BreakGlassUnreviewed), "request.breakGlassUnreviewed"),
             (Samples.Notification(stuck, NotificationKind.ExtensionRequested, actor: "alice@example.com"), "request.extensionRequested"),
             (Samples.Notification(stuck, NotificationKind.Extended, actor: "carol@example.com"), "request.extended"),
             (Samples.Notification(stuck, NotificationKind.ExtensionDenied, actor: "carol@example.com"), "request.extensionDenied"),

@@ -179,6 +179,9 @@ public sealed class FakeAccessWorkflow : IAccessRequestCommands, IRequestStore
     public Task<CommandResult> CancelAsync(string requestId, string requesterEmail, string channel, CancellationToken cancellationToken = default)
         => Task.FromResult(CommandResult.Refused(CommandOutcome.Forbidden, "Not in this fake."));
 
+    public Task<CommandResult> ReviewAsync(string requestId, string reviewerEmail, string? comment, string channel, CancellationToken cancellationToken = default)
+        => Task.FromResult(CommandResult.Refused(CommandOutcome.Forbidden, "Not in this fake."));
+
     // The read side the Slack handlers use to check a clicker before opening a modal. Reads return a snapshot,
     // as the real stores do, so a caller never sees later changes through its copy.
     Task<AccessRequest?> IRequestStore.GetAsync(string id, CancellationToken cancellationToken)

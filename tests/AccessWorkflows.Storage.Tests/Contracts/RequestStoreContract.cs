@@ -167,6 +167,31 @@ public abstract class RequestStoreContract : StoreContract<IRequestStore>
     }
 
     [Fact]
+    public async Task Query_of_unreviewed_break_glass_keeps_them_until_the_review_and_pages_with_its_own_token()
+    {
+        var store = await CreateStoreAsync();
+        for (var i = 1; i <= 3; i++)
+        {
+            await store.TryCreateAsync(TestData.Pending($"bg-{i}", createdAt: TestData.T0.AddMinutes(i)));
+            await store.UpdateAsync($"bg-{i}", r => r.MarkBreakGlass());
+        }
+
+        await store.TryCreateAsync(TestData.Pending("plain", createdAt: TestData.T0.AddMinutes(9)));
+        var unreviewed = new RequestQuery(PageSize: 2, UnreviewedBreakGlass: true);
+
+        var first = await store.QueryAsync(unreviewed);
+        Assert.Equal(["bg-3", "bg-2"], Ids(first));
+        Assert.Equal(["bg-1"], Ids(await store.QueryAsync(unreviewed with { ContinuationToken = first.ContinuationToken })));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.QueryAsync(new RequestQuery(PageSize: 2, ContinuationToken: first.ContinuationToken)));
+
+        await store.UpdateAsync("bg-2", r => r.MarkReviewed(new BreakGlassReview("lead@example.com", TestData.T0.AddHours(1), "confirmed")));
+
+        Assert.Equal(["bg-3", "bg-1"], Ids(await store.QueryAsync(unreviewed with { PageSize = 50 })));
+        Assert.Equal("confirmed", (await store.GetAsync("bg-2"))!.Review!.Comment);
+        Assert.Equal(4, (await store.QueryAsync(new RequestQuery())).Items.Count);
+    }
+
+    [Fact]
     public async Task Query_filters_by_requester_case_insensitively()
     {
         var store = await CreateStoreAsync();

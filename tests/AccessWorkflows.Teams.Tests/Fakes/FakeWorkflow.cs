@@ -151,6 +151,9 @@ public sealed class FakeWorkflow : IAccessRequestCommands, IRequestStore
     public Task<CommandResult> CancelAsync(string requestId, string requesterEmail, string channel, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException();
 
+    public Task<CommandResult> ReviewAsync(string requestId, string reviewerEmail, string? comment, string channel, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException();
+
     public Task NotifyAsync(NotificationKind kind, AccessRequest r, string? actor = null, string? comment = null, int? level = null) =>
         Task.WhenAll(_channels().Select(c => c.DeliverAsync(new Notification
         {

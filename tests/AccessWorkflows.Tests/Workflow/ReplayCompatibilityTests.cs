@@ -71,6 +71,32 @@ public sealed class ReplayCompatibilityTests
             });
     }
 
+    /// <summary>Version 4's own paths (issue #15): an instance active after a break-glass, and one waiting in the
+    /// second of two approval stages; recorded from this release's server with tests/AccessWorkflows.Server.Tests/
+    /// lifecycle-rules.yaml (durations lengthened so each was still sleeping when exported).</summary>
+    [Fact]
+    public void Version_4_paths_have_recorded_histories()
+    {
+        var recorded = Directory.EnumerateFiles(Path.Combine(Histories, "v4"), "*.json").Select(Path.GetFileNameWithoutExtension).ToHashSet();
+
+        Assert.Subset(recorded, new HashSet<string?> { "active-break-glass", "pending-stage-2" });
+    }
+
+    [Theory]
+    [InlineData("active-break-glass")]
+    [InlineData("pending-stage-2")]
+    public void A_version_4_history_does_not_replay_as_version_3(string name)
+    {
+        // The new paths exist only behind the version gate: read as a version 3 instance, the same history diverges.
+        var history = File.ReadAllText(Path.Combine(Histories, "v4", name + ".json"));
+        var asVersion3 = history.Replace("\\u0022version\\u0022:4", "\\u0022version\\u0022:3", StringComparison.Ordinal);
+        Assert.NotEqual(history, asVersion3);
+
+        var result = HistoryReplay.Replay(Registry(), "recorded", asVersion3);
+
+        Assert.False(result.IsDeterministic);
+    }
+
     [Fact]
     public void Every_path_of_extend_and_cancel_has_a_version_4_history()
     {
