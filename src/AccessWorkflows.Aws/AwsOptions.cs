@@ -73,6 +73,14 @@ public sealed class AwsOptions
     /// <summary>How often the reconciliation sweep runs over every real AWS account; zero turns it off.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>The first pause between polls of an Identity Center assignment's creation or deletion status (doubling
+    /// up to eight times this).</summary>
+    public TimeSpan AssignmentPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long one provisioning or revocation attempt waits for an assignment to leave IN_PROGRESS before
+    /// the attempt fails as transient and the workflow's durable retry takes over.</summary>
+    public TimeSpan AssignmentTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>How long autocomplete reuses an account's policy and group lists.</summary>
     public TimeSpan CatalogCacheDuration { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -120,7 +120,7 @@ public sealed partial class RequestService : IAccessRequestCommands
         var grantee = onBehalfOf ?? requester;
         try
         {
-            await _provisioners.For(match.Account).ResolveUserNameAsync(match.Account, grantee, cancellationToken);
+            await _provisioners.For(match.Account).ResolvePrincipalAsync(match.Account, grantee, access.Type, cancellationToken);
         }
         catch (PermanentProvisioningException ex)
         {
