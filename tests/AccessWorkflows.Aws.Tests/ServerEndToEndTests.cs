@@ -89,6 +89,43 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_permission_set_request_is_active_only_once_the_assignment_is_in_place_and_expired_only_once_it_is_deleted()
+    {
+        var permissionSet = _aws.AddPermissionSet("AdministratorAccess");
+        var user = _aws.AddIdentityCenterUser("alice", Alice);
+        _aws.AssignmentPolls = 4;
+        _aws.Fail("CreateAccountAssignment", 1, 400); // throttled once
+        var alice = As(Alice);
+
+        // Autocomplete offers the instance's permission sets (ListPermissionSets) within the rules.
+        var options = await alice.GetFromJsonAsync<JsonElement>($"/api/options?accountId={FakeAws.AccountId}&type=permissionSet");
+        Assert.Equal([permissionSet], options.GetProperty("options").EnumerateArray().Select(o => o.GetString()));
+
+        var created = await alice.PostAsJsonAsync("/api/requests", new { accountId = FakeAws.AccountId, access = new { type = "permissionSet", permissionSetArn = permissionSet }, duration = "PT3S" });
+        Assert.Equal(HttpStatusCode.Accepted, created.StatusCode);
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        await Eventually.Until(() => GetAsync(alice, id), r => r.GetProperty("approvalLevel").GetInt32() >= 1, "the approver is notified");
+        Assert.Contains("GetUserId", _aws.JsonOperations()); // submission looks the Identity Center user up
+        Assert.DoesNotContain("CreateAccountAssignment", _aws.JsonOperations());
+        Assert.Equal(HttpStatusCode.Accepted, (await As(Carol).PostAsJsonAsync($"/api/requests/{id}/decision", new { decision = "approve" })).StatusCode);
+
+        var active = await WaitForAsync(alice, id, "active");
+        Assert.True(_aws.IsAssigned(FakeAws.AccountId, permissionSet, user.UserId)); // active means in place
+        Assert.Equal("permissionSet", active.GetProperty("access").GetProperty("type").GetString());
+
+        await WaitForAsync(alice, id, "expired");
+        Assert.False(_aws.IsAssigned(FakeAws.AccountId, permissionSet, user.UserId)); // expired means deleted
+        var operations = _aws.JsonOperations();
+        Assert.Equal(4, operations.Count(o => o == "DescribeAccountAssignmentCreationStatus"));
+        Assert.Equal(4, operations.Count(o => o == "DescribeAccountAssignmentDeletionStatus"));
+        Assert.Equal(2, operations.Count(o => o == "CreateAccountAssignment"));
+        Assert.Empty(_aws.Rejections);
+
+        var audit = (await As(Admin).GetFromJsonAsync<JsonElement>($"/api/requests/{id}/audit")).GetProperty("items").EnumerateArray().Select(e => e.GetProperty("type").GetString()).ToList();
+        Assert.True(audit.IndexOf("grant.assigned") >= 0 && audit.IndexOf("grant.assigned") < audit.IndexOf("request.active"), string.Join(", ", audit));
+    }
+
+    [Fact]
     public async Task A_resource_request_creates_and_deletes_its_generated_policy()
     {
         var id = await SubmitAndApproveAsync(new { type = "resource", resourceArn = "arn:aws:s3:::team-reports", policyArn = Policies.S3ReadOnlyArn });
@@ -180,6 +217,9 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
             builder.UseSetting("AccessWorkflows:Aws:Retry:BaseDelay", "00:00:00.010");
             builder.UseSetting("AWS_ENDPOINT_URL_IAM", aws.BaseAddress.ToString());
             builder.UseSetting("AWS_ENDPOINT_URL_STS", aws.BaseAddress.ToString());
+            builder.UseSetting("AWS_ENDPOINT_URL_SSO_ADMIN", aws.BaseAddress.ToString());
+            builder.UseSetting("AWS_ENDPOINT_URL_IDENTITYSTORE", aws.BaseAddress.ToString());
+            builder.UseSetting("AccessWorkflows:Aws:AssignmentPollInterval", "00:00:00.010");
 
             // The deployment's own identity: what the AWS chain would find in the environment.
             builder.ConfigureTestServices(services => services.AddSingleton<IAwsBaseCredentials>(new StaticCredentials()));

@@ -94,7 +94,7 @@ public sealed record RequestJson(
 
 public sealed record DecisionJson(string Approver, string Decision, string? Duration, string? Comment, string Channel, int Level);
 
-public sealed record SandboxUserJson(List<string> AttachedPolicies, List<string> Groups);
+public sealed record SandboxUserJson(List<string> AttachedPolicies, List<string> Groups, List<string>? PermissionSets = null);
 
 public static class Api
 {
