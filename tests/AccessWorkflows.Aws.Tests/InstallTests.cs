@@ -196,6 +196,36 @@ public sealed class InstallTests
     }
 
     [Fact]
+    public void The_identity_center_setup_prints_the_management_account_role_limited_to_the_rules_permission_sets()
+    {
+        var output = new StringWriter();
+
+        var code = AwsSetupCommand.Run(["aws-setup", "--identity-center", "--principal", "arn:aws:iam::111111111111:role/AccessWorkflows", "--external-id", "ext-1", "--rules", RulesPath], output);
+
+        Assert.Equal(0, code);
+        var text = output.ToString();
+        Assert.Contains("aws iam create-role --role-name AccessWorkflowsIdentityCenter", text, StringComparison.Ordinal);
+        Assert.Contains("\"sso:CreateAccountAssignment\"", text, StringComparison.Ordinal);
+        Assert.Contains("arn:aws:sso:::account/444455556666", text, StringComparison.Ordinal);
+        Assert.Contains("arn:aws:sso:::permissionSet/ssoins-72230000aaaabbbb/*", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("sso:PutInlinePolicyToPermissionSet", text, StringComparison.Ordinal);
+        Assert.Contains("roleArn: arn:aws:iam::111111111111:role/AccessWorkflowsIdentityCenter, externalId: ext-1", text, StringComparison.Ordinal);
+
+        var noCenter = new StringWriter();
+        var rules = Path.Combine(Path.GetTempPath(), $"no-center-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(rules, "accounts:\n  - id: \"111122223333\"\n    name: sandbox\n    provider: sandbox\n");
+        try
+        {
+            Assert.Equal(2, AwsSetupCommand.Run(["aws-setup", "--identity-center", "--principal", "arn:aws:iam::111111111111:role/AccessWorkflows", "--rules", rules], noCenter));
+            Assert.Contains("names no identityCenter", noCenter.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(rules);
+        }
+    }
+
+    [Fact]
     public void The_setup_command_names_a_broken_rules_file()
     {
         var output = new StringWriter();

@@ -1,4 +1,5 @@
 using AccessWorkflows.Aws.Iam;
+using AccessWorkflows.Aws.Install;
 using AccessWorkflows.Aws.Tests.Fakes;
 using AccessWorkflows.Grants;
 using AccessWorkflows.Grants.Reconciliation;
@@ -152,6 +153,32 @@ public sealed class PermissionSetTests : IAsyncLifetime
 
         Assert.Contains("SignatureDoesNotMatch", _h.Aws.Rejections);
         Assert.Empty(_h.Aws.Assignments);
+    }
+
+    [Fact]
+    public async Task The_identity_center_role_aws_setup_generates_allows_every_step_and_nothing_beyond_the_rules()
+    {
+        var rules = _h.Services.GetRequiredService<AccessRules>();
+        var template = new IdentityCenterRoleTemplate(rules, new ProvisionerTrust("chain", PrincipalArn: "arn:aws:iam::111111111111:role/AccessWorkflows", ExternalId: "ext-1"));
+        Assert.Equal(FakeAws.IdentityCenterRoleArn, template.RoleArn);
+        Assert.Equal([FakeAws.AccountId], template.Accounts);
+        _h.Aws.AuthorizeIdentityCenter(template.PermissionsPolicy().ToJsonString());
+        await _h.Requests.TryCreateAsync(AwsHarness.Request("ps-lp", RequestStatus.Active, AccessSpec.PermissionSet(_admin)));
+
+        var userId = await _h.Grants.GrantAsync(Grant("ps-lp", _admin));
+        var sweep = await _h.Reconciler.ReconcileAsync(AwsHarness.Account());
+        await new AccessOptions(rules, _h.Services.GetServices<IAccessCatalog>()).SuggestAsync(Alice, FakeAws.AccountId, AccessKind.PermissionSet, null);
+        await _h.Grants.ReleaseAsync(Grant("ps-lp", _admin) with { UserName = userId });
+
+        Assert.Empty(sweep.Errors);
+        Assert.Empty(_h.Aws.Rejections);
+        Assert.False(_h.Aws.IsAssigned(FakeAws.AccountId, _admin, _alice.UserId));
+
+        // An account no rule grants permission sets in: refused by AWS's authorization, so nothing is assigned there.
+        var elsewhere = new AccountConfig { Id = "999988887777", Name = "elsewhere", RoleArn = "arn:aws:iam::999988887777:role/AccessWorkflowsProvisioner" };
+        await Assert.ThrowsAsync<PermanentProvisioningException>(() => _h.Provisioner.ApplyAsync(elsewhere, _alice.UserId, AccessSpec.PermissionSet(_admin), "ps-x"));
+        Assert.Contains("AccessDeniedException", _h.Aws.Rejections);
+        Assert.DoesNotContain(_h.Aws.Assignments, a => a.AccountId == "999988887777");
     }
 
     [Fact]

@@ -25,6 +25,7 @@ public sealed partial class FakeAws
     private readonly Dictionary<string, AssignmentOperationState> _operations = new(StringComparer.Ordinal);
     private readonly Queue<string> _assignmentFailures = new();
     private readonly Queue<string> _deletionFailures = new();
+    private string? _identityCenterPolicy;
 
     /// <summary>The region Identity Center calls must be signed for (the rules file's identityCenter.region).</summary>
     public string IdentityCenterRegion { get; set; } = "eu-west-1";
@@ -61,6 +62,16 @@ public sealed partial class FakeAws
             var arn = $"arn:aws:sso:::permissionSet/ssoins-72230000aaaabbbb/ps-{RandomId(16).ToLowerInvariant()}";
             PermissionSets[arn] = name;
             return arn;
+        }
+    }
+
+    /// <summary>Every sso-admin and identitystore call is authorized against this identity policy of the Identity
+    /// Center role, on the resources AWS's service authorization reference names for the operation.</summary>
+    public void AuthorizeIdentityCenter(string policy)
+    {
+        lock (_gate)
+        {
+            _identityCenterPolicy = policy;
         }
     }
 
@@ -152,6 +163,12 @@ public sealed partial class FakeAws
             }
 
             JsonCalls.Add((target, input));
+            if (_identityCenterPolicy is { } policy && AuthorizeJson(policy, service, operation, input) is { } denied)
+            {
+                Rejections.Add("AccessDeniedException");
+                return JsonError(400, "AccessDeniedException", denied);
+            }
+
             if (_faults.TryGetValue(operation, out var queue) && queue.Count > 0)
             {
                 return queue.Dequeue() switch
@@ -172,6 +189,28 @@ public sealed partial class FakeAws
                 return JsonError(400, fault.Code, fault.Message);
             }
         }
+    }
+
+    private static string? AuthorizeJson(string policy, string service, string operation, JsonObject input)
+    {
+        string[] resources = service == "sso"
+            ? operation switch
+            {
+                "CreateAccountAssignment" or "DeleteAccountAssignment" =>
+                    [InstanceArn, input["PermissionSetArn"]?.GetValue<string>() ?? "-", $"arn:aws:sso:::account/{input["TargetId"]?.GetValue<string>()}"],
+                "ListAccountAssignments" =>
+                    [InstanceArn, input["PermissionSetArn"]?.GetValue<string>() ?? "-", $"arn:aws:sso:::account/{input["AccountId"]?.GetValue<string>()}"],
+                "DescribePermissionSet" => [InstanceArn, input["PermissionSetArn"]?.GetValue<string>() ?? "-"],
+                _ => [InstanceArn],
+            }
+            : operation == "DescribeUser"
+                ? [$"arn:aws:identitystore::111111111111:identitystore/{IdentityStoreId}", $"arn:aws:identitystore:::user/{input["UserId"]?.GetValue<string>()}"]
+                : [$"arn:aws:identitystore::111111111111:identitystore/{IdentityStoreId}"];
+        var action = $"{service}:{operation}";
+        var refused = resources.FirstOrDefault(r => IamPolicyEvaluator.Evaluate(policy, new IamCall(action, r)) != IamDecision.Allow);
+        return refused is null
+            ? null
+            : $"User: arn:aws:sts::111111111111:assumed-role/AccessWorkflowsIdentityCenter/access-workflows is not authorized to perform: {action} on resource: {refused}";
     }
 
     private JsonObject SsoAdmin(string operation, JsonObject input)
