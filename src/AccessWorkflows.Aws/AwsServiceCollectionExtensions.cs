@@ -1,9 +1,11 @@
+using AccessWorkflows.Aws.Activity;
 using AccessWorkflows.Aws.Credentials;
 using AccessWorkflows.Aws.Iam;
 using AccessWorkflows.Aws.IdentityCenter;
 using AccessWorkflows.Aws.Policies;
 using AccessWorkflows.Aws.Reconciliation;
 using AccessWorkflows.Grants;
+using AccessWorkflows.Grants.Activity;
 using Azure.Core;
 using Azure.Identity;
 using Microsoft.Extensions.Configuration;
@@ -69,6 +71,15 @@ public static class AwsServiceCollectionExtensions
             client.MaxResponseContentBufferSize = 16 * 1024 * 1024;
         });
         services.TryAddSingleton<PermissionSetAssignments>();
+        services.AddHttpClient(CloudTrailActivitySource.HttpClientName, client =>
+        {
+            client.Timeout = TimeSpan.FromSeconds(30);
+            client.MaxResponseContentBufferSize = 16 * 1024 * 1024;
+        });
+        services.TryAddSingleton<CloudTrailActivitySource>();
+
+        // The core's ActivityCollector reads CloudTrail for real accounts; sandboxes have none.
+        services.AddSingleton<IActivitySource>(sp => sp.GetRequiredService<CloudTrailActivitySource>());
         services.TryAddSingleton(AwsActionData.Shipped);
         services.TryAddSingleton<ResourcePolicyGenerator>();
         services.TryAddSingleton<IamUserResolver>();

@@ -46,7 +46,8 @@ public sealed record WebhookRequest(
     string? GrantedDuration,
     string? ApprovedBy,
     string? EndedBy,
-    string? StatusDetail);
+    string? StatusDetail,
+    AccessWorkflows.Grants.Activity.GrantActivity? Activity = null);
 
 public sealed record WebhookDecision(string Approver, DecisionKind Decision, string? Duration, string? Comment, string Channel, int Level, DateTimeOffset At);
 
@@ -85,6 +86,9 @@ public static class WebhookEvents
         NotificationKind.Ended => Ended,
         NotificationKind.Failed => Failed,
         NotificationKind.RevokeFailing => RevokeFailing,
+
+        // The ended event again, now carrying request.activity (workflow version 4, ActivityDelay after the end).
+        NotificationKind.ActivityCollected => Ended,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown notification kind."),
     };
 
@@ -140,5 +144,6 @@ public static class WebhookEvents
         r.GrantedDuration is { } g ? AccessDuration.Format(g) : null,
         r.ApprovedBy,
         r.EndedBy,
-        r.StatusDetail);
+        r.StatusDetail,
+        r.Activity);
 }

@@ -116,6 +116,8 @@ public sealed class AwsHarness : IAsyncDisposable
         settings["AccessWorkflows:Aws:Retry:MaxDelay"] = "00:00:00.040";
         settings["AccessWorkflows:Aws:Retry:MaxAttempts"] = "5";
         settings["AccessWorkflows:Aws:AssignmentPollInterval"] = "00:00:00.005";
+        settings["AccessWorkflows:Aws:ActivityRegions:0"] = "us-east-1";
+        settings["AccessWorkflows:Aws:ActivityRegions:1"] = "eu-west-1";
         foreach (var (key, value) in settingsOverride ?? [])
         {
             settings[key] = value;
@@ -140,6 +142,7 @@ public sealed class AwsHarness : IAsyncDisposable
         services.AddSingleton<IProvisionerResolver, ProvisionerResolver>();
         services.AddSingleton<GrantService>();
         services.AddSingleton<GrantReconciler>();
+        services.AddSingleton<Grants.Activity.ActivityCollector>();
         services.AddAws(configuration);
         return new AwsHarness(aws, services.BuildServiceProvider(), time);
     }

@@ -112,8 +112,24 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
         var active = await WaitForAsync(alice, id, "active");
         Assert.True(_aws.IsAssigned(FakeAws.AccountId, permissionSet, user.UserId)); // active means in place
         Assert.Equal("permissionSet", active.GetProperty("access").GetProperty("type").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync($"/api/requests/{id}/activity")).StatusCode); // not collected yet
+
+        // What alice does with the session, as CloudTrail records it (under her Identity Center user name).
+        var grantedAt = active.GetProperty("grantedAt").GetDateTimeOffset();
+        _aws.AddTrailEvent("eu-west-1", "alice", "s3.amazonaws.com", "ListBuckets", grantedAt.AddSeconds(1));
+        _aws.AddTrailEvent("us-east-1", "alice", "iam.amazonaws.com", "CreateUser", grantedAt.AddSeconds(1), "AccessDenied");
 
         await WaitForAsync(alice, id, "expired");
+        var activity = await Eventually.Until(
+            async () => await alice.GetAsync($"/api/requests/{id}/activity"),
+            r => r.StatusCode == HttpStatusCode.OK,
+            "the activity is collected");
+        var summary = await activity.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(2, summary.GetProperty("total").GetInt32());
+        Assert.Equal(grantedAt, summary.GetProperty("from").GetDateTimeOffset());
+        Assert.Contains(summary.GetProperty("byEvent").EnumerateArray(), e => e.GetProperty("service").GetString() == "iam" && e.GetProperty("eventName").GetString() == "CreateUser" && e.GetProperty("errors").GetInt32() == 1);
+        Assert.Equal(HttpStatusCode.Forbidden, (await As("bob@example.com").GetAsync($"/api/requests/{id}/activity")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await As(Auditor).GetAsync($"/api/requests/{id}/activity")).StatusCode);
         Assert.False(_aws.IsAssigned(FakeAws.AccountId, permissionSet, user.UserId)); // expired means deleted
         var operations = _aws.JsonOperations();
         Assert.Equal(4, operations.Count(o => o == "DescribeAccountAssignmentCreationStatus"));
@@ -220,6 +236,10 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
             builder.UseSetting("AWS_ENDPOINT_URL_SSO_ADMIN", aws.BaseAddress.ToString());
             builder.UseSetting("AWS_ENDPOINT_URL_IDENTITYSTORE", aws.BaseAddress.ToString());
             builder.UseSetting("AccessWorkflows:Aws:AssignmentPollInterval", "00:00:00.010");
+            builder.UseSetting("AWS_ENDPOINT_URL_CLOUDTRAIL", aws.BaseAddress.ToString());
+            builder.UseSetting("AccessWorkflows:Aws:ActivityDelay", "PT0S");
+            builder.UseSetting("AccessWorkflows:Aws:ActivityRegions:0", "eu-west-1");
+            builder.UseSetting("AccessWorkflows:Aws:ActivityRegions:1", "us-east-1");
 
             // The deployment's own identity: what the AWS chain would find in the environment.
             builder.ConfigureTestServices(services => services.AddSingleton<IAwsBaseCredentials>(new StaticCredentials()));

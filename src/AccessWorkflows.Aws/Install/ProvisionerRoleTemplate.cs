@@ -208,6 +208,9 @@ public sealed partial class ProvisionerRoleTemplate
         {
             Statement("ReadUsersInScope", "Allow", ["iam:GetUser", "iam:ListUserTags", "iam:ListAttachedUserPolicies", "iam:ListGroupsForUser"], [Users]),
             Statement("ListForLookupAndAutocomplete", "Allow", ["iam:ListUsers", "iam:ListPolicies", "iam:ListGroups"], ["*"]),
+
+            // What a grant was used for (SPEC 13): LookupEvents has no resource-level permissions, and reads only.
+            Statement("ReadWhatGrantsWereUsedFor", "Allow", ["cloudtrail:LookupEvents"], ["*"]),
             Statement(
                 "AttachOnlyWhatTheRulesGrant",
                 "Allow",

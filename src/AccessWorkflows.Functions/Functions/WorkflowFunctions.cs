@@ -43,4 +43,8 @@ public sealed class WorkflowFunctions
     [Function(WorkflowNames.DeprovisionActivity)]
     public Task Deprovision([ActivityTrigger] GrantInput input, CancellationToken cancellationToken) =>
         _activities.DeprovisionAsync(input, cancellationToken);
+
+    [Function(WorkflowNames.CollectActivityActivity)]
+    public Task<AccessRequest> CollectActivity([ActivityTrigger] ActivityInput input, CancellationToken cancellationToken) =>
+        _activities.CollectActivityAsync(input, cancellationToken);
 }

@@ -130,6 +130,7 @@ public static class AccessWorkflowsServer
         app.UseStaticFiles();
         app.MapAccessRequestApi();
         app.MapAuditExportApi();
+        app.MapActivityApi();
         app.MapOperationsApi();
         app.MapAccountApi();
         app.MapProbes();
@@ -193,7 +194,8 @@ public static class WorkflowRegistration
         .AddActivity<DeliverInput>(WorkflowNames.DeliverActivity, (_, input, ct) => activities.DeliverAsync(input, ct))
         .AddActivity<OnCallInput, OnCallAnswer>(WorkflowNames.CheckOnCallActivity, (_, input, ct) => activities.CheckOnCallAsync(input, ct))
         .AddActivity<GrantInput, string>(WorkflowNames.ProvisionActivity, (_, input, ct) => activities.ProvisionAsync(input, ct))
-        .AddActivity<GrantInput>(WorkflowNames.DeprovisionActivity, (_, input, ct) => activities.DeprovisionAsync(input, ct));
+        .AddActivity<GrantInput>(WorkflowNames.DeprovisionActivity, (_, input, ct) => activities.DeprovisionAsync(input, ct))
+        .AddActivity<ActivityInput, AccessRequest>(WorkflowNames.CollectActivityActivity, (_, input, ct) => activities.CollectActivityAsync(input, ct));
 }
 
 /// <summary>

@@ -244,7 +244,7 @@ public static class AccessRequestHandlers
     public static Task<Caller?> AuthenticateAsync(HttpContext http) =>
         http.RequestServices.GetRequiredService<ICallerAuthenticator>().AuthenticateAsync(http.Request, http.RequestAborted);
 
-    private static bool CanRead(HttpContext http, Caller caller, AccessRequest request)
+    internal static bool CanRead(HttpContext http, Caller caller, AccessRequest request)
     {
         var rules = http.RequestServices.GetRequiredService<AccessRules>();
         return rules.IsAdmin(caller.Email) || rules.IsAuditor(caller.Email) || request.Participants.Contains(caller.Email, StringComparer.OrdinalIgnoreCase);

@@ -38,6 +38,10 @@ public enum NotificationKind
 
     /// <summary>Revocation keeps failing: admins must look (the workflow keeps retrying).</summary>
     RevokeFailing,
+
+    /// <summary>What an ended grant was used for is collected (<see cref="Requests.AccessRequest.Activity"/>): cards
+    /// are refreshed to show it and the webhook sends the ended event again with it; nobody is messaged.</summary>
+    ActivityCollected,
 }
 
 /// <summary>

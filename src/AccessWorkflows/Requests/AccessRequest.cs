@@ -60,6 +60,10 @@ public sealed class AccessRequest
 
     public string? StatusDetail { get; set; }
 
+    /// <summary>What the grant was used for, collected <c>AccessWorkflows:Aws:ActivityDelay</c> after it ended (workflow
+    /// version 4); null until then, and for requests that were never active.</summary>
+    public Grants.Activity.GrantActivity? Activity { get; set; }
+
     /// <summary>The email that gets the IAM permission.</summary>
     [JsonIgnore]
     public string Grantee => OnBehalfOf ?? Requester;
@@ -121,6 +125,19 @@ public sealed class AccessRequest
         Status = RequestStatus.Active;
         GrantedAt = grantedAt;
         ExpiresAt = expiresAt;
+        return true;
+    }
+
+    /// <summary>Records the grant's activity summary once it ended; a repeat keeps the first (activities run at least
+    /// once, and CloudTrail may have delivered more events by a re-run).</summary>
+    public bool RecordActivity(Grants.Activity.GrantActivity activity)
+    {
+        if (!Status.IsTerminal() || Activity is not null)
+        {
+            return false;
+        }
+
+        Activity = activity;
         return true;
     }
 

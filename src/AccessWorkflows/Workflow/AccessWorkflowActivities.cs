@@ -1,4 +1,5 @@
 using AccessWorkflows.Grants;
+using AccessWorkflows.Grants.Activity;
 using AccessWorkflows.Notifications;
 using AccessWorkflows.OnCall;
 using AccessWorkflows.Requests;
@@ -19,6 +20,7 @@ public sealed class AccessWorkflowActivities
     private readonly IEnumerable<INotificationChannel> _channels;
     private readonly IOnCallDirectory _onCall;
     private readonly GrantService _grants;
+    private readonly ActivityCollector _activity;
     private readonly ILogger<AccessWorkflowActivities> _logger;
 
     public AccessWorkflowActivities(
@@ -27,8 +29,10 @@ public sealed class AccessWorkflowActivities
         IEnumerable<INotificationChannel> channels,
         IOnCallDirectory onCall,
         GrantService grants,
+        ActivityCollector activity,
         ILogger<AccessWorkflowActivities> logger)
     {
+        _activity = activity;
         _requests = requests;
         _audit = audit;
         _channels = channels;
@@ -81,6 +85,25 @@ public sealed class AccessWorkflowActivities
     /// <summary><see cref="WorkflowNames.DeprovisionActivity"/>.</summary>
     public Task DeprovisionAsync(GrantInput input, CancellationToken cancellationToken = default)
         => _grants.ReleaseAsync(input, cancellationToken);
+
+    /// <summary><see cref="WorkflowNames.CollectActivityActivity"/>: looks up what the grant was used for, stores the
+    /// summary with the request and audits it (once: a re-run keeps the first summary). Returns the request.</summary>
+    public async Task<AccessRequest> CollectActivityAsync(ActivityInput input, CancellationToken cancellationToken = default)
+    {
+        var grant = input.Grant;
+        var stored = await _requests.GetAsync(grant.RequestId, cancellationToken) ?? throw new InvalidOperationException($"Request {grant.RequestId} is not stored.");
+        if (stored.Activity is not null)
+        {
+            return stored;
+        }
+
+        var summary = await _activity.CollectAsync(grant.AccountId, grant.UserName!, grant.Access.Type, input.From, input.To, cancellationToken);
+        var updated = await _requests.UpdateAsync(grant.RequestId, r => r.RecordActivity(summary), cancellationToken);
+        await _audit.AppendAsync(
+            new AuditEvent($"{grant.RequestId}:grant.activity", grant.RequestId, input.To, "grant.activity", Channels.System, Channels.System, $"From {input.From:O} to {input.To:O}: {updated.Activity!.Describe()}"),
+            cancellationToken);
+        return updated;
+    }
 
     private static bool Apply(AccessRequest request, RequestChange change) => change.Kind switch
     {

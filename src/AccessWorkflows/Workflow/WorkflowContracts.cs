@@ -23,6 +23,9 @@ public static class WorkflowNames
     public const string CheckOnCallActivity = "CheckOnCall";
     public const string ProvisionActivity = "ProvisionAccess";
     public const string DeprovisionActivity = "DeprovisionAccess";
+
+    /// <summary>Version 4: collects and stores what the grant was used for, after <see cref="AccessWorkflowInput.ActivityDelay"/>.</summary>
+    public const string CollectActivityActivity = "CollectGrantActivity";
 }
 
 /// <summary>The orchestration's input: the request as created and what was configured then.</summary>
@@ -38,19 +41,28 @@ public static class WorkflowNames
 /// <param name="RevocationRetry">How revocation retries (version 2 on; version 1 instances use the defaults).</param>
 /// <param name="Revoking">Set only on an execution continued as new while revocation keeps failing (version 2 on):
 /// where the previous execution was, so the new one goes straight back to revoking.</param>
+/// <param name="ActivityDelay">How long after a grant ends its CloudTrail activity is collected (version 4;
+/// <c>AccessWorkflows:Aws:ActivityDelay</c>, frozen at start); null: <see cref="DefaultActivityDelay"/>.</param>
 public sealed record AccessWorkflowInput(
     AccessRequest Request,
     IReadOnlyList<string> Channels,
     [property: JsonConverter(typeof(IsoDurationJsonConverter))] TimeSpan ReminderLead,
     int Version = 1,
     RevocationRetry? RevocationRetry = null,
-    RevocationInProgress? Revoking = null)
+    RevocationInProgress? Revoking = null,
+    [property: JsonConverter(typeof(WaitJsonConverter))] TimeSpan? ActivityDelay = null)
 {
     /// <summary>The version new requests start with. Raise it with every change of the orchestrator's sequence.</summary>
     /// <remarks>2: revocation that keeps failing continues as new after every round, so its history stays bounded.</remarks>
     /// <remarks>3: decisions that arrive after the outcome are recorded as too late (audit <c>decision.late</c>)
     /// right after the request leaves pending, instead of being left unread.</remarks>
-    public const int CurrentVersion = 3;
+    /// <remarks>4: after a grant that was active ends, a durable timer waits <see cref="ActivityDelay"/> (CloudTrail's
+    /// delivery delay) and <see cref="WorkflowNames.CollectActivityActivity"/> records what the grant was used for,
+    /// then the channels show it (<see cref="Notifications.NotificationKind.ActivityCollected"/>).</remarks>
+    public const int CurrentVersion = 4;
+
+    /// <summary>The wait before collecting activity when the input carries none (SPEC 13's default).</summary>
+    public static readonly TimeSpan DefaultActivityDelay = TimeSpan.FromMinutes(15);
 }
 
 /// <summary>How revocation retries while AWS refuses it (SPEC 6.9: until it succeeds, alerting loudly).</summary>
@@ -129,6 +141,29 @@ public sealed record DeliverInput(string Channel, Notification Notification);
 
 public sealed record OnCallInput(string Email, OnCallPlan Plan, DateTimeOffset At);
 
+/// <summary>The activity of a grant between when it became active and when it ended.</summary>
+public sealed record ActivityInput(GrantInput Grant, DateTimeOffset From, DateTimeOffset To);
+
 /// <summary>What to grant or take back, and to whom.</summary>
 /// <param name="UserName">The IAM user resolved at provisioning; null when provisioning never got that far.</param>
 public sealed record GrantInput(string RequestId, string AccountId, string Email, AccessSpec Access, string? UserName = null);
+
+/// <summary>An ISO 8601 wait that may be zero (tests collect activity at once); request durations, which must be
+/// positive, use <see cref="NullableIsoDurationJsonConverter"/>.</summary>
+public sealed class WaitJsonConverter : JsonConverter<TimeSpan?>
+{
+    public override TimeSpan? Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
+        reader.TokenType == System.Text.Json.JsonTokenType.Null ? null : System.Xml.XmlConvert.ToTimeSpan(reader.GetString()!);
+
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, TimeSpan? value, System.Text.Json.JsonSerializerOptions options)
+    {
+        if (value is { } wait)
+        {
+            writer.WriteStringValue(System.Xml.XmlConvert.ToString(wait));
+        }
+        else
+        {
+            writer.WriteNullValue();
+        }
+    }
+}

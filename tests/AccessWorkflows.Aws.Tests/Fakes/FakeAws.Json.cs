@@ -119,6 +119,9 @@ public sealed partial class FakeAws
         {
             "SWBExternalService" => ("sso", IdentityCenterRegion),
             "AWSIdentityStore" => ("identitystore", IdentityCenterRegion),
+
+            // CloudTrail is regional: the call must be signed for a region this fake keeps a trail in.
+            "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101" => ("cloudtrail", ScopeRegion(request) is { } r && TrailRegions.Contains(r) ? r : TrailRegions.First()),
             _ => (null, null),
         };
         if (service is null)
@@ -156,14 +159,14 @@ public sealed partial class FakeAws
             }
 
             var role = _keyRoles.GetValueOrDefault(verified.AccessKeyId!);
-            if (role != IdentityCenterRoleArn)
+            if (role != (service == "cloudtrail" ? RoleArn : IdentityCenterRoleArn))
             {
                 Rejections.Add("AccessDeniedException");
                 return JsonError(400, "AccessDeniedException", $"User: {role ?? "the caller"} is not authorized to perform: {service}:{operation}");
             }
 
             JsonCalls.Add((target, input));
-            if (_identityCenterPolicy is { } policy && AuthorizeJson(policy, service, operation, input) is { } denied)
+            if (_identityCenterPolicy is { } policy && service != "cloudtrail" && AuthorizeJson(policy, service, operation, input) is { } denied)
             {
                 Rejections.Add("AccessDeniedException");
                 return JsonError(400, "AccessDeniedException", denied);
@@ -181,7 +184,12 @@ public sealed partial class FakeAws
 
             try
             {
-                var answer = service == "sso" ? SsoAdmin(operation, input) : IdentityStore(operation, input);
+                var answer = service switch
+                {
+                    "sso" => SsoAdmin(operation, input),
+                    "identitystore" => IdentityStore(operation, input),
+                    _ => CloudTrail(region!, operation, input),
+                };
                 return (200, answer.ToJsonString());
             }
             catch (JsonFault fault)
@@ -189,6 +197,89 @@ public sealed partial class FakeAws
                 return JsonError(400, fault.Code, fault.Message);
             }
         }
+    }
+
+    /// <summary>The regions whose CloudTrail this fake keeps (calls signed for any other are refused).</summary>
+    public HashSet<string> TrailRegions { get; } = ["us-east-1", "eu-west-1"];
+
+    /// <summary>CloudTrail management events, by region.</summary>
+    public List<FakeTrailEvent> TrailEvents { get; } = [];
+
+    public FakeTrailEvent AddTrailEvent(string region, string userName, string eventSource, string eventName, DateTimeOffset at, string? errorCode = null)
+    {
+        lock (_gate)
+        {
+            var trailEvent = new FakeTrailEvent(Guid.NewGuid().ToString("D"), region, userName, eventSource, eventName, at, errorCode);
+            TrailEvents.Add(trailEvent);
+            return trailEvent;
+        }
+    }
+
+    private static string? ScopeRegion(HttpRequest request)
+    {
+        var parts = request.Headers.Authorization.ToString().Split('/');
+        return parts.Length > 3 ? parts[2] : null;
+    }
+
+    /// <summary>LookupEvents as CloudTrail answers it: one lookup attribute, the time window, newest first, at most 50
+    /// a page with NextToken.</summary>
+    private JsonObject CloudTrail(string region, string operation, JsonObject input)
+    {
+        if (operation != "LookupEvents")
+        {
+            throw new JsonFault("UnknownOperationException", $"Unknown operation {operation}");
+        }
+
+        var attributes = input["LookupAttributes"] as JsonArray;
+        if (attributes is not { Count: 1 } || attributes[0] is not JsonObject attribute)
+        {
+            throw new JsonFault("InvalidLookupAttributesException", "You cannot specify more than one lookup attribute.");
+        }
+
+        if (attribute["AttributeKey"]?.GetValue<string>() is not ("Username" or "EventName" or "EventSource" or "EventId" or "ResourceName" or "ResourceType" or "ReadOnly" or "AccessKeyId"))
+        {
+            throw new JsonFault("InvalidLookupAttributesException", "The lookup attribute key is not valid.");
+        }
+
+        var start = input["StartTime"]?.GetValue<double>() ?? throw new JsonFault("ValidationException", "StartTime is required here.");
+        var end = input["EndTime"]?.GetValue<double>() ?? throw new JsonFault("ValidationException", "EndTime is required here.");
+        if (start > end)
+        {
+            throw new JsonFault("InvalidTimeRangeException", "The start time is after the end time.");
+        }
+
+        var max = input["MaxResults"]?.GetValue<int>() ?? 50;
+        if (max is < 1 or > 50)
+        {
+            throw new JsonFault("InvalidMaxResultsException", "MaxResults must be between 1 and 50.");
+        }
+
+        var userName = attribute["AttributeValue"]?.GetValue<string>();
+        var matching = TrailEvents
+            .Where(e => e.Region == region && e.UserName == userName && e.Time.ToUnixTimeSeconds() >= start && e.Time.ToUnixTimeSeconds() <= end)
+            .OrderByDescending(e => e.Time)
+            .Select(e =>
+            {
+                var record = new JsonObject { ["eventVersion"] = "1.09", ["eventSource"] = e.EventSource, ["eventName"] = e.EventName, ["awsRegion"] = region };
+                if (e.ErrorCode is not null)
+                {
+                    record["errorCode"] = e.ErrorCode;
+                }
+
+                return (JsonNode)new JsonObject
+                {
+                    ["EventId"] = e.EventId,
+                    ["EventName"] = e.EventName,
+                    ["ReadOnly"] = "true",
+                    ["EventTime"] = e.Time.ToUnixTimeSeconds(),
+                    ["EventSource"] = e.EventSource,
+                    ["Username"] = e.UserName,
+                    ["Resources"] = new JsonArray(),
+                    ["CloudTrailEvent"] = record.ToJsonString(),
+                };
+            });
+        var page = JsonPage("Events", matching, new JsonObject { ["MaxResults"] = Math.Min(max, 50), ["NextToken"] = input["NextToken"]?.DeepClone() });
+        return page;
     }
 
     private static string? AuthorizeJson(string policy, string service, string operation, JsonObject input)
@@ -456,3 +547,5 @@ public sealed partial class FakeAws
 }
 
 public sealed record FakeIdentityCenterUser(string UserId, string UserName, string Email);
+
+public sealed record FakeTrailEvent(string EventId, string Region, string UserName, string EventSource, string EventName, DateTimeOffset Time, string? ErrorCode);
