@@ -21,6 +21,7 @@ public sealed class AccessWorkflowActivities
     private readonly IOnCallDirectory _onCall;
     private readonly GrantService _grants;
     private readonly ActivityCollector _activity;
+    private readonly TimeProvider _time;
     private readonly ILogger<AccessWorkflowActivities> _logger;
 
     public AccessWorkflowActivities(
@@ -30,9 +31,11 @@ public sealed class AccessWorkflowActivities
         IOnCallDirectory onCall,
         GrantService grants,
         ActivityCollector activity,
+        TimeProvider time,
         ILogger<AccessWorkflowActivities> logger)
     {
         _activity = activity;
+        _time = time;
         _requests = requests;
         _audit = audit;
         _channels = channels;
@@ -98,11 +101,13 @@ public sealed class AccessWorkflowActivities
         }
 
         var summary = await _activity.CollectAsync(grant.AccountId, grant.UserName!, grant.Access.Type, input.From, input.To, cancellationToken);
-        var updated = await _requests.UpdateAsync(grant.RequestId, r => r.RecordActivity(summary), cancellationToken);
+
+        // Audited first, stamped now (an export that already read the grant's window must still see it): once the
+        // summary is readable, its audit event is there too. A re-run appends nothing new (same id).
         await _audit.AppendAsync(
-            new AuditEvent($"{grant.RequestId}:grant.activity", grant.RequestId, input.To, "grant.activity", Channels.System, Channels.System, $"From {input.From:O} to {input.To:O}: {updated.Activity!.Describe()}"),
+            new AuditEvent($"{grant.RequestId}:grant.activity", grant.RequestId, _time.GetUtcNow(), "grant.activity", Channels.System, Channels.System, $"From {input.From:O} to {input.To:O}: {summary.Describe()}"),
             cancellationToken);
-        return updated;
+        return await _requests.UpdateAsync(grant.RequestId, r => r.RecordActivity(summary), cancellationToken);
     }
 
     private static bool Apply(AccessRequest request, RequestChange change) => change.Kind switch

@@ -314,65 +314,65 @@ public sealed partial class FakeAws
         switch (operation)
         {
             case "CreateAccountAssignment" or "DeleteAccountAssignment":
-            {
-                var key = AssignmentKey(input);
-                if (_operations.Values.Any(o => o.Key == key && o.Status == "IN_PROGRESS"))
                 {
-                    throw new JsonFault("ConflictException", "An operation on this account assignment is already in progress.");
-                }
+                    var key = AssignmentKey(input);
+                    if (_operations.Values.Any(o => o.Key == key && o.Status == "IN_PROGRESS"))
+                    {
+                        throw new JsonFault("ConflictException", "An operation on this account assignment is already in progress.");
+                    }
 
-                var create = operation == "CreateAccountAssignment";
-                var failures = create ? _assignmentFailures : _deletionFailures;
-                var state = new AssignmentOperationState(Guid.NewGuid().ToString("D"), create, key)
-                {
-                    PollsLeft = AssignmentPolls,
-                    FailureReason = failures.Count > 0 ? failures.Dequeue() : null,
-                };
-                _operations[state.RequestId] = state;
-                return new JsonObject { [create ? "AccountAssignmentCreationStatus" : "AccountAssignmentDeletionStatus"] = state.ToJson() };
-            }
+                    var create = operation == "CreateAccountAssignment";
+                    var failures = create ? _assignmentFailures : _deletionFailures;
+                    var state = new AssignmentOperationState(Guid.NewGuid().ToString("D"), create, key)
+                    {
+                        PollsLeft = AssignmentPolls,
+                        FailureReason = failures.Count > 0 ? failures.Dequeue() : null,
+                    };
+                    _operations[state.RequestId] = state;
+                    return new JsonObject { [create ? "AccountAssignmentCreationStatus" : "AccountAssignmentDeletionStatus"] = state.ToJson() };
+                }
 
             case "DescribeAccountAssignmentCreationStatus" or "DescribeAccountAssignmentDeletionStatus":
-            {
-                var create = operation == "DescribeAccountAssignmentCreationStatus";
-                var id = Str(input, create ? "AccountAssignmentCreationRequestId" : "AccountAssignmentDeletionRequestId");
-                if (!_operations.TryGetValue(id, out var state) || state.Create != create)
                 {
-                    throw new JsonFault("ResourceNotFoundException", $"Request {id} does not exist.");
-                }
+                    var create = operation == "DescribeAccountAssignmentCreationStatus";
+                    var id = Str(input, create ? "AccountAssignmentCreationRequestId" : "AccountAssignmentDeletionRequestId");
+                    if (!_operations.TryGetValue(id, out var state) || state.Create != create)
+                    {
+                        throw new JsonFault("ResourceNotFoundException", $"Request {id} does not exist.");
+                    }
 
-                Advance(state);
-                return new JsonObject { [create ? "AccountAssignmentCreationStatus" : "AccountAssignmentDeletionStatus"] = state.ToJson() };
-            }
+                    Advance(state);
+                    return new JsonObject { [create ? "AccountAssignmentCreationStatus" : "AccountAssignmentDeletionStatus"] = state.ToJson() };
+                }
 
             case "ListAccountAssignments":
-            {
-                var accountId = Str(input, "AccountId");
-                var permissionSet = Str(input, "PermissionSetArn");
-                if (!PermissionSets.ContainsKey(permissionSet))
                 {
-                    throw new JsonFault("ResourceNotFoundException", "The permission set does not exist.");
-                }
+                    var accountId = Str(input, "AccountId");
+                    var permissionSet = Str(input, "PermissionSetArn");
+                    if (!PermissionSets.ContainsKey(permissionSet))
+                    {
+                        throw new JsonFault("ResourceNotFoundException", "The permission set does not exist.");
+                    }
 
-                var items = Assignments.Where(a => a.AccountId == accountId && a.PermissionSetArn == permissionSet)
-                    .OrderBy(a => a.PrincipalId, StringComparer.Ordinal)
-                    .Select(a => (JsonNode)new JsonObject { ["AccountId"] = a.AccountId, ["PermissionSetArn"] = a.PermissionSetArn, ["PrincipalType"] = a.PrincipalType, ["PrincipalId"] = a.PrincipalId });
-                return JsonPage("AccountAssignments", items, input);
-            }
+                    var items = Assignments.Where(a => a.AccountId == accountId && a.PermissionSetArn == permissionSet)
+                        .OrderBy(a => a.PrincipalId, StringComparer.Ordinal)
+                        .Select(a => (JsonNode)new JsonObject { ["AccountId"] = a.AccountId, ["PermissionSetArn"] = a.PermissionSetArn, ["PrincipalType"] = a.PrincipalType, ["PrincipalId"] = a.PrincipalId });
+                    return JsonPage("AccountAssignments", items, input);
+                }
 
             case "ListPermissionSets":
                 return JsonPage("PermissionSets", PermissionSets.Keys.Order(StringComparer.Ordinal).Select(a => (JsonNode)JsonValue.Create(a)), input);
 
             case "DescribePermissionSet":
-            {
-                var arn = Str(input, "PermissionSetArn");
-                if (!PermissionSets.TryGetValue(arn, out var name))
                 {
-                    throw new JsonFault("ResourceNotFoundException", "The permission set does not exist.");
-                }
+                    var arn = Str(input, "PermissionSetArn");
+                    if (!PermissionSets.TryGetValue(arn, out var name))
+                    {
+                        throw new JsonFault("ResourceNotFoundException", "The permission set does not exist.");
+                    }
 
-                return new JsonObject { ["PermissionSet"] = new JsonObject { ["Name"] = name, ["PermissionSetArn"] = arn, ["SessionDuration"] = "PT1H", ["CreatedDate"] = 1.7e9 } };
-            }
+                    return new JsonObject { ["PermissionSet"] = new JsonObject { ["Name"] = name, ["PermissionSetArn"] = arn, ["SessionDuration"] = "PT1H", ["CreatedDate"] = 1.7e9 } };
+                }
 
             default:
                 throw new JsonFault("UnknownOperationException", $"Unknown operation {operation}");
@@ -389,21 +389,21 @@ public sealed partial class FakeAws
         switch (operation)
         {
             case "GetUserId":
-            {
-                var unique = input["AlternateIdentifier"]?["UniqueAttribute"] as JsonObject
-                    ?? throw new JsonFault("ValidationException", "AlternateIdentifier must hold UniqueAttribute or ExternalId.");
-                var path = Str(unique, "AttributePath");
-                var value = unique["AttributeValue"]?.GetValue<string>() ?? throw new JsonFault("ValidationException", "AttributeValue is required.");
-                var user = path switch
                 {
-                    "emails.value" => IdentityCenterUsers.Values.FirstOrDefault(u => string.Equals(u.Email, value, StringComparison.OrdinalIgnoreCase)),
-                    "userName" => IdentityCenterUsers.Values.FirstOrDefault(u => u.UserName == value),
-                    _ => throw new JsonFault("ValidationException", "The only valid paths are userName and emails.value."),
-                };
-                return user is null
-                    ? throw new JsonFault("ResourceNotFoundException", "USER not found.")
-                    : new JsonObject { ["IdentityStoreId"] = IdentityStoreId, ["UserId"] = user.UserId };
-            }
+                    var unique = input["AlternateIdentifier"]?["UniqueAttribute"] as JsonObject
+                        ?? throw new JsonFault("ValidationException", "AlternateIdentifier must hold UniqueAttribute or ExternalId.");
+                    var path = Str(unique, "AttributePath");
+                    var value = unique["AttributeValue"]?.GetValue<string>() ?? throw new JsonFault("ValidationException", "AttributeValue is required.");
+                    var user = path switch
+                    {
+                        "emails.value" => IdentityCenterUsers.Values.FirstOrDefault(u => string.Equals(u.Email, value, StringComparison.OrdinalIgnoreCase)),
+                        "userName" => IdentityCenterUsers.Values.FirstOrDefault(u => u.UserName == value),
+                        _ => throw new JsonFault("ValidationException", "The only valid paths are userName and emails.value."),
+                    };
+                    return user is null
+                        ? throw new JsonFault("ResourceNotFoundException", "USER not found.")
+                        : new JsonObject { ["IdentityStoreId"] = IdentityStoreId, ["UserId"] = user.UserId };
+                }
 
             case "DescribeUser":
                 return IdentityCenterUsers.TryGetValue(Str(input, "UserId"), out var found)
