@@ -39,7 +39,7 @@ public sealed record GrantActivity(DateTimeOffset From, DateTimeOffset To, int T
 
         var errors = ByEvent.Sum(e => e.Errors);
         var head = string.Join(", ", ByEvent.Take(top).Select(e => $"{e.Service} {e.EventName} ×{e.Count}"));
-        return $"{Total} events{(errors > 0 ? $" ({errors} errors)" : string.Empty)}: {head}{(ByEvent.Count > top ? ", …" : string.Empty)}";
+        return $"{Total} event{(Total == 1 ? string.Empty : "s")}{(errors > 0 ? $" ({errors} failed)" : string.Empty)}: {head}{(ByEvent.Count > top ? ", …" : string.Empty)}";
     }
 
     private static string ServiceOf(string eventSource) =>
