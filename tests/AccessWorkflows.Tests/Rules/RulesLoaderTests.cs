@@ -119,7 +119,7 @@ public class RulesLoaderTests
         Assert.Equal(["audit@example.com"], rules.Auditors);
         Assert.Equal(["carol@example.com", "dave@example.com"], rules.ApproverGroups["platform-leads"]);
         Assert.Equal(["erin@example.com"], rules.ApproverGroups["security"]);
-        Assert.Equal(["demo", "readonly", "admin"], rules.Rules.Select(r => r.Name));
+        Assert.Equal(["demo", "readonly", "admin", "permission-set-demo"], rules.Rules.Select(r => r.Name));
 
         var demo = rules.Rules[0];
         Assert.Equal((TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(10), false), (demo.DefaultDuration, demo.MaxDuration, demo.RequireReason));
