@@ -24,7 +24,6 @@ public sealed partial class BicepTemplateTests
         ["AccessWorkflows__Tables__TablePrefix"] = "AccessWorkflows__Storage", // the default prefix is the deployment's
         ["AccessWorkflows__Workflow__ReminderLead"] = "AccessWorkflows__Storage", // the default (10 minutes) is the product's
         ["AccessWorkflows__Aws__ActivityDelay"] = "AccessWorkflows__Storage", // the default (CloudTrail's 15 minutes) is the product's
-        ["AccessWorkflows__Aws__ActivityRegions__0"] = "AccessWorkflows__Storage", // the default (the region and us-east-1) is the product's
         ["AccessWorkflows__Aws__AssignmentPollInterval"] = "AccessWorkflows__Storage", // Identity Center polling: the product's defaults
         ["AccessWorkflows__Aws__AssignmentTimeout"] = "AccessWorkflows__Storage",
         ["FUNCTIONS_WORKER_RUNTIME"] = "AzureWebJobsStorage__accountName", // Flex Consumption sets it from functionAppConfig
