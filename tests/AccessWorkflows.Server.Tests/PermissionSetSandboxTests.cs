@@ -17,7 +17,7 @@ public sealed class PermissionSetSandboxTests : IClassFixture<RequestLifecycleTe
     {
         accountId = Api.Account,
         access = new { type = "permissionSet", permissionSetArn },
-        duration = "PT3S",
+        duration = "PT6S", // long enough to read the sandbox while active on a loaded machine
     };
 
     [Fact]
