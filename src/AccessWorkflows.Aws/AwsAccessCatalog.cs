@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using AccessWorkflows.Aws.Iam;
+using AccessWorkflows.Aws.IdentityCenter;
 using AccessWorkflows.Grants;
 using AccessWorkflows.Rules;
 
@@ -10,13 +11,15 @@ namespace AccessWorkflows.Aws;
 public sealed class AwsAccessCatalog : IAccessCatalog
 {
     private readonly IIamClientFactory _clients;
+    private readonly PermissionSetAssignments _permissionSets;
     private readonly AwsOptions _options;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, (DateTimeOffset At, IReadOnlyList<string> Items)> _cache = new();
 
-    public AwsAccessCatalog(IIamClientFactory clients, AwsOptions options, TimeProvider time)
+    public AwsAccessCatalog(IIamClientFactory clients, PermissionSetAssignments permissionSets, AwsOptions options, TimeProvider time)
     {
         _clients = clients;
+        _permissionSets = permissionSets;
         _options = options;
         _time = time;
     }
@@ -36,6 +39,10 @@ public sealed class AwsAccessCatalog : IAccessCatalog
             var groups = await IamClientExtensions.ListAllAsync(marker => client.ListGroupsAsync(marker, cancellationToken));
             return groups.Select(g => g.GroupName).Order(StringComparer.Ordinal).ToList();
         });
+
+    /// <summary>The Identity Center instance's permission sets (<c>ListPermissionSets</c>, every page).</summary>
+    public Task<IReadOnlyList<string>> ListPermissionSetArnsAsync(CancellationToken cancellationToken = default) =>
+        CachedAsync("permission-sets", async () => [.. await _permissionSets.ListPermissionSetArnsAsync(cancellationToken)]);
 
     private async Task<IReadOnlyList<string>> CachedAsync(string key, Func<Task<List<string>>> load)
     {

@@ -73,6 +73,22 @@ public sealed class AwsOptions
     /// <summary>How often the reconciliation sweep runs over every real AWS account; zero turns it off.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>The first pause between polls of an Identity Center assignment's creation or deletion status (doubling
+    /// up to eight times this).</summary>
+    public TimeSpan AssignmentPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long one provisioning or revocation attempt waits for an assignment to leave IN_PROGRESS before
+    /// the attempt fails as transient and the workflow's durable retry takes over.</summary>
+    public TimeSpan AssignmentTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>The regions whose CloudTrail is read for what a grant was used for (<c>AccessWorkflows:Aws:ActivityRegions:0</c>,
+    /// <c>:1</c>, ...); empty: <see cref="Region"/> and us-east-1, where global services such as IAM record.</summary>
+    public List<string> ActivityRegions { get; set; } = [];
+
+    /// <summary><see cref="ActivityRegions"/>, or the default when none is configured.</summary>
+    public IReadOnlyList<string> ActivityRegionsOrDefault =>
+        ActivityRegions.Count > 0 ? ActivityRegions : [.. new[] { Region, "us-east-1" }.Distinct(StringComparer.Ordinal)];
+
     /// <summary>How long autocomplete reuses an account's policy and group lists.</summary>
     public TimeSpan CatalogCacheDuration { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using AccessWorkflows.Aws.Iam;
+using AccessWorkflows.Aws.IdentityCenter;
 using AccessWorkflows.Aws.Policies;
 using AccessWorkflows.Grants;
 using AccessWorkflows.Requests;
@@ -27,14 +28,16 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
     private const int ConsistencyAttempts = 5;
 
     private readonly IIamClientFactory _clients;
+    private readonly PermissionSetAssignments _permissionSets;
     private readonly IamUserResolver _users;
     private readonly ResourcePolicyGenerator _generator;
     private readonly AwsOptions _options;
     private readonly ILogger _logger;
 
-    public AwsProvisioner(IIamClientFactory clients, IamUserResolver users, ResourcePolicyGenerator generator, AwsOptions options, ILogger<AwsProvisioner> logger)
+    public AwsProvisioner(IIamClientFactory clients, PermissionSetAssignments permissionSets, IamUserResolver users, ResourcePolicyGenerator generator, AwsOptions options, ILogger<AwsProvisioner> logger)
     {
         _clients = clients;
+        _permissionSets = permissionSets;
         _users = users;
         _generator = generator;
         _options = options;
@@ -44,9 +47,33 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
     public Task<string> ResolveUserNameAsync(AccountConfig account, string email, CancellationToken cancellationToken = default) =>
         _users.ResolveAsync(account, email, cancellationToken);
 
+    /// <summary>The IAM user name, or for permission sets the Identity Center user id found by email.</summary>
+    public async Task<string> ResolvePrincipalAsync(AccountConfig account, string email, AccessKind kind, CancellationToken cancellationToken = default)
+    {
+        if (kind != AccessKind.PermissionSet)
+        {
+            return await ResolveUserNameAsync(account, email, cancellationToken);
+        }
+
+        try
+        {
+            return await _permissionSets.ResolveUserIdAsync(email, cancellationToken);
+        }
+        catch (IamException ex) when (!ex.IsTransient)
+        {
+            throw new PermanentProvisioningException($"IAM Identity Center refused to look up {email} ({ex.Code}): {ex.ServiceMessage}", ex);
+        }
+    }
+
     public async Task ApplyAsync(AccountConfig account, string userName, AccessSpec access, string requestId, DateTimeOffset? notAfter = null, CancellationToken cancellationToken = default)
     {
         Validate(access);
+        if (access.Type == AccessKind.PermissionSet)
+        {
+            await PermissionSetAsync(() => _permissionSets.AssignAsync(account, userName, access.PermissionSetArn!, cancellationToken), account, userName, access, "grant");
+            return;
+        }
+
         var client = _clients.For(account);
         try
         {
@@ -74,6 +101,12 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
     public async Task RemoveAsync(AccountConfig account, string userName, AccessSpec access, string requestId, CancellationToken cancellationToken = default)
     {
         Validate(access);
+        if (access.Type == AccessKind.PermissionSet)
+        {
+            await PermissionSetAsync(() => _permissionSets.UnassignAsync(account, userName, access.PermissionSetArn!, cancellationToken), account, userName, access, "removal");
+            return;
+        }
+
         var client = _clients.For(account);
         try
         {
@@ -108,6 +141,13 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
         }
 
         Validate(access);
+        if (access.Type == AccessKind.PermissionSet)
+        {
+            var held = false;
+            await PermissionSetAsync(async () => held = await _permissionSets.HoldsAsync(account, userName, access.PermissionSetArn!, cancellationToken), account, userName, access, "check");
+            return held;
+        }
+
         var client = _clients.For(account);
         try
         {
@@ -231,6 +271,8 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
             }
         }
 
+        // Identity Center user assignments of the permission sets the rules grant here, keyed by Identity Center user id.
+        users.AddRange(await _permissionSets.InventoryAsync(account, cancellationToken));
         return new AccountInventory(users, generated);
     }
 
@@ -369,6 +411,22 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
         foreach (var user in users)
         {
             await IgnoreMissing(client.DetachUserPolicyAsync(user, policyArn, cancellationToken));
+        }
+    }
+
+    /// <summary>Runs an Identity Center step, turning what retrying cannot fix into a permanent failure.</summary>
+    private static async Task PermissionSetAsync(Func<Task> step, AccountConfig account, string userId, AccessSpec access, string what)
+    {
+        try
+        {
+            await step();
+        }
+        catch (IamException ex) when (!ex.IsTransient)
+        {
+            var message = ex.Code == IamErrorCodes.AccessDeniedException
+                ? $"The Identity Center role may not perform the {what} of {access.Describe()} in account {account.Id}; re-run aws-setup --identity-center for it."
+                : $"IAM Identity Center refused the {what} of {access.Describe()} in account {account.Id} to user {userId} ({ex.Code}): {ex.ServiceMessage}";
+            throw new PermanentProvisioningException(message, ex);
         }
     }
 

@@ -1,8 +1,11 @@
+using AccessWorkflows.Aws.Activity;
 using AccessWorkflows.Aws.Credentials;
 using AccessWorkflows.Aws.Iam;
+using AccessWorkflows.Aws.IdentityCenter;
 using AccessWorkflows.Aws.Policies;
 using AccessWorkflows.Aws.Reconciliation;
 using AccessWorkflows.Grants;
+using AccessWorkflows.Grants.Activity;
 using Azure.Core;
 using Azure.Identity;
 using Microsoft.Extensions.Configuration;
@@ -18,7 +21,8 @@ public static class AwsServiceCollectionExtensions
     /// Registers the real AWS provider: <see cref="AwsProvisioner"/>, <see cref="AwsAccessCatalog"/>,
     /// the IAM client factory and the per-account credential provider, configured from
     /// <c>AccessWorkflows:Aws:*</c> (<see cref="AwsOptions"/>) and the AWS SDKs' endpoint variables
-    /// (<c>AWS_ENDPOINT_URL_IAM</c>, <c>AWS_ENDPOINT_URL_STS</c>, <c>AWS_ENDPOINT_URL</c>), read from configuration
+    /// (<c>AWS_ENDPOINT_URL_IAM</c>, <c>AWS_ENDPOINT_URL_STS</c>, <c>AWS_ENDPOINT_URL_SSO_ADMIN</c>,
+    /// <c>AWS_ENDPOINT_URL_IDENTITYSTORE</c>, <c>AWS_ENDPOINT_URL_CLOUDTRAIL</c>, <c>AWS_ENDPOINT_URL</c>), read from configuration
     /// first and then the environment. Nothing contacts AWS until an AWS account is used, so registering it in a
     /// sandbox-only deployment costs nothing. <see cref="AwsAccessCatalog"/> is the <see cref="IAccessCatalog"/>,
     /// which the core's <c>AccessOptions</c> consults for real accounts only.
@@ -61,6 +65,21 @@ public static class AwsServiceCollectionExtensions
             client.MaxResponseContentBufferSize = 16 * 1024 * 1024;
         });
         services.TryAddSingleton<IIamClientFactory, IamClientFactory>();
+        services.AddHttpClient(PermissionSetAssignments.SsoAdminHttpClient, client =>
+        {
+            client.Timeout = TimeSpan.FromSeconds(30);
+            client.MaxResponseContentBufferSize = 16 * 1024 * 1024;
+        });
+        services.TryAddSingleton<PermissionSetAssignments>();
+        services.AddHttpClient(CloudTrailActivitySource.HttpClientName, client =>
+        {
+            client.Timeout = TimeSpan.FromSeconds(30);
+            client.MaxResponseContentBufferSize = 16 * 1024 * 1024;
+        });
+        services.TryAddSingleton<CloudTrailActivitySource>();
+
+        // The core's ActivityCollector reads CloudTrail for real accounts; sandboxes have none.
+        services.AddSingleton<IActivitySource>(sp => sp.GetRequiredService<CloudTrailActivitySource>());
         services.TryAddSingleton(AwsActionData.Shipped);
         services.TryAddSingleton<ResourcePolicyGenerator>();
         services.TryAddSingleton<IamUserResolver>();

@@ -50,7 +50,8 @@ public sealed record WebhookRequest(
     int ApprovalStage = 1,
     int ApprovalStages = 1,
     bool BreakGlass = false,
-    BreakGlassReview? Review = null);
+    BreakGlassReview? Review = null,
+    AccessWorkflows.Grants.Activity.GrantActivity? Activity = null);
 
 public sealed record WebhookDecision(string Approver, DecisionKind Decision, string? Duration, string? Comment, string Channel, int Level, DateTimeOffset At);
 
@@ -109,6 +110,9 @@ public static class WebhookEvents
         NotificationKind.ExtensionDenied => ExtensionDenied,
         NotificationKind.BreakGlass => BreakGlass,
         NotificationKind.BreakGlassUnreviewed => BreakGlassUnreviewed,
+
+        // The ended event again, now carrying request.activity (workflow version 4, ActivityDelay after the end).
+        NotificationKind.ActivityCollected => Ended,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown notification kind."),
     };
 
@@ -168,5 +172,6 @@ public static class WebhookEvents
         r.ApprovalStage,
         r.Approval.StageCount,
         r.BreakGlass,
-        r.Review);
+        r.Review,
+        r.Activity);
 }

@@ -62,6 +62,11 @@ public sealed class AwsHarness : IAsyncDisposable
             name: production
             roleArn: arn:aws:iam::444455556666:role/AccessWorkflowsProvisioner
             externalId: ext-3f1c
+        identityCenter:
+          instanceArn: "arn:aws:sso:::instance/ssoins-72230000aaaabbbb"
+          identityStoreId: d-9067000000
+          region: eu-west-1
+          roleArn: arn:aws:iam::111111111111:role/AccessWorkflowsIdentityCenter
         rules:
           - name: readonly
             requesters: ["*@example.com"]
@@ -70,6 +75,7 @@ public sealed class AwsHarness : IAsyncDisposable
               policies: ["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/AmazonS3*ReadOnly*"]
               groups: [Developers]
               resources: ["arn:aws:s3:::team-*"]
+              permissionSets: ["arn:aws:sso:::permissionSet/ssoins-72230000aaaabbbb/*"]
             approval:
               levels:
                 - approvers: [group:leads]
@@ -101,11 +107,17 @@ public sealed class AwsHarness : IAsyncDisposable
         {
             ["AWS_ENDPOINT_URL_IAM"] = aws.BaseAddress.ToString(),
             ["AWS_ENDPOINT_URL_STS"] = aws.BaseAddress.ToString(),
+            ["AWS_ENDPOINT_URL_SSO_ADMIN"] = aws.BaseAddress.ToString(),
+            ["AWS_ENDPOINT_URL_IDENTITYSTORE"] = aws.BaseAddress.ToString(),
+            ["AWS_ENDPOINT_URL_CLOUDTRAIL"] = aws.BaseAddress.ToString(),
         };
         settings["AccessWorkflows:Aws:Trust"] = trust;
         settings["AccessWorkflows:Aws:Retry:BaseDelay"] = "00:00:00.005";
         settings["AccessWorkflows:Aws:Retry:MaxDelay"] = "00:00:00.040";
         settings["AccessWorkflows:Aws:Retry:MaxAttempts"] = "5";
+        settings["AccessWorkflows:Aws:AssignmentPollInterval"] = "00:00:00.005";
+        settings["AccessWorkflows:Aws:ActivityRegions:0"] = "us-east-1";
+        settings["AccessWorkflows:Aws:ActivityRegions:1"] = "eu-west-1";
         foreach (var (key, value) in settingsOverride ?? [])
         {
             settings[key] = value;
@@ -130,6 +142,7 @@ public sealed class AwsHarness : IAsyncDisposable
         services.AddSingleton<IProvisionerResolver, ProvisionerResolver>();
         services.AddSingleton<GrantService>();
         services.AddSingleton<GrantReconciler>();
+        services.AddSingleton<Grants.Activity.ActivityCollector>();
         services.AddAws(configuration);
         return new AwsHarness(aws, services.BuildServiceProvider(), time);
     }

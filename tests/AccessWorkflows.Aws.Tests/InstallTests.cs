@@ -133,7 +133,8 @@ public sealed class InstallTests
             Assert.True(resource.StartsWith("arn:aws:iam::444455556666:", StringComparison.Ordinal) || resource.StartsWith("arn:aws:iam::aws:policy/", StringComparison.Ordinal) || resource == "*", resource);
         }
 
-        Assert.All(allows.Where(s => Strings(s, "Resource").Contains("*")), s => Assert.All(Strings(s, "Action"), a => Assert.StartsWith("iam:List", a, StringComparison.Ordinal)));
+        // Only listings and CloudTrail's LookupEvents (read-only, and without resource-level permissions in AWS) on "*".
+        Assert.All(allows.Where(s => Strings(s, "Resource").Contains("*")), s => Assert.All(Strings(s, "Action"), a => Assert.True(a.StartsWith("iam:List", StringComparison.Ordinal) || a == "cloudtrail:LookupEvents", a)));
     }
 
     [Fact]
@@ -193,6 +194,36 @@ public sealed class InstallTests
         var output = new StringWriter();
         Assert.Equal(2, AwsSetupCommand.Run(["aws-setup", "--account", account, "--principal", "arn:aws:iam::111111111111:role/AccessWorkflows", "--rules", RulesPath], output));
         Assert.Contains(reason, output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_identity_center_setup_prints_the_management_account_role_limited_to_the_rules_permission_sets()
+    {
+        var output = new StringWriter();
+
+        var code = AwsSetupCommand.Run(["aws-setup", "--identity-center", "--principal", "arn:aws:iam::111111111111:role/AccessWorkflows", "--external-id", "ext-1", "--rules", RulesPath], output);
+
+        Assert.Equal(0, code);
+        var text = output.ToString();
+        Assert.Contains("aws iam create-role --role-name AccessWorkflowsIdentityCenter", text, StringComparison.Ordinal);
+        Assert.Contains("\"sso:CreateAccountAssignment\"", text, StringComparison.Ordinal);
+        Assert.Contains("arn:aws:sso:::account/444455556666", text, StringComparison.Ordinal);
+        Assert.Contains("arn:aws:sso:::permissionSet/ssoins-72230000aaaabbbb/*", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("sso:PutInlinePolicyToPermissionSet", text, StringComparison.Ordinal);
+        Assert.Contains("roleArn: arn:aws:iam::111111111111:role/AccessWorkflowsIdentityCenter, externalId: ext-1", text, StringComparison.Ordinal);
+
+        var noCenter = new StringWriter();
+        var rules = Path.Combine(Path.GetTempPath(), $"no-center-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(rules, "accounts:\n  - id: \"111122223333\"\n    name: sandbox\n    provider: sandbox\n");
+        try
+        {
+            Assert.Equal(2, AwsSetupCommand.Run(["aws-setup", "--identity-center", "--principal", "arn:aws:iam::111111111111:role/AccessWorkflows", "--rules", rules], noCenter));
+            Assert.Contains("names no identityCenter", noCenter.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(rules);
+        }
     }
 
     [Fact]

@@ -89,6 +89,59 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_permission_set_request_is_active_only_once_the_assignment_is_in_place_and_expired_only_once_it_is_deleted()
+    {
+        var permissionSet = _aws.AddPermissionSet("AdministratorAccess");
+        var user = _aws.AddIdentityCenterUser("alice", Alice);
+        _aws.AssignmentPolls = 4;
+        _aws.Fail("CreateAccountAssignment", 1, 400); // throttled once
+        var alice = As(Alice);
+
+        // Autocomplete offers the instance's permission sets (ListPermissionSets) within the rules.
+        var options = await alice.GetFromJsonAsync<JsonElement>($"/api/options?accountId={FakeAws.AccountId}&type=permissionSet");
+        Assert.Equal([permissionSet], options.GetProperty("options").EnumerateArray().Select(o => o.GetString()));
+
+        var created = await alice.PostAsJsonAsync("/api/requests", new { accountId = FakeAws.AccountId, access = new { type = "permissionSet", permissionSetArn = permissionSet }, duration = "PT3S" });
+        Assert.Equal(HttpStatusCode.Accepted, created.StatusCode);
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        await Eventually.Until(() => GetAsync(alice, id), r => r.GetProperty("approvalLevel").GetInt32() >= 1, "the approver is notified");
+        Assert.Contains("GetUserId", _aws.JsonOperations()); // submission looks the Identity Center user up
+        Assert.DoesNotContain("CreateAccountAssignment", _aws.JsonOperations());
+        Assert.Equal(HttpStatusCode.Accepted, (await As(Carol).PostAsJsonAsync($"/api/requests/{id}/decision", new { decision = "approve" })).StatusCode);
+
+        var active = await WaitForAsync(alice, id, "active");
+        Assert.True(_aws.IsAssigned(FakeAws.AccountId, permissionSet, user.UserId)); // active means in place
+        Assert.Equal("permissionSet", active.GetProperty("access").GetProperty("type").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync($"/api/requests/{id}/activity")).StatusCode); // not collected yet
+
+        // What alice does with the session, as CloudTrail records it (under her Identity Center user name).
+        var grantedAt = active.GetProperty("grantedAt").GetDateTimeOffset();
+        _aws.AddTrailEvent("eu-west-1", "alice", "s3.amazonaws.com", "ListBuckets", grantedAt.AddSeconds(1));
+        _aws.AddTrailEvent("us-east-1", "alice", "iam.amazonaws.com", "CreateUser", grantedAt.AddSeconds(1), "AccessDenied");
+
+        await WaitForAsync(alice, id, "expired");
+        var activity = await Eventually.Until(
+            async () => await alice.GetAsync($"/api/requests/{id}/activity"),
+            r => r.StatusCode == HttpStatusCode.OK,
+            "the activity is collected");
+        var summary = await activity.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(2, summary.GetProperty("total").GetInt32());
+        Assert.Equal(grantedAt, summary.GetProperty("from").GetDateTimeOffset());
+        Assert.Contains(summary.GetProperty("byEvent").EnumerateArray(), e => e.GetProperty("service").GetString() == "iam" && e.GetProperty("eventName").GetString() == "CreateUser" && e.GetProperty("errors").GetInt32() == 1);
+        Assert.Equal(HttpStatusCode.Forbidden, (await As("bob@example.com").GetAsync($"/api/requests/{id}/activity")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await As(Auditor).GetAsync($"/api/requests/{id}/activity")).StatusCode);
+        Assert.False(_aws.IsAssigned(FakeAws.AccountId, permissionSet, user.UserId)); // expired means deleted
+        var operations = _aws.JsonOperations();
+        Assert.Equal(4, operations.Count(o => o == "DescribeAccountAssignmentCreationStatus"));
+        Assert.Equal(4, operations.Count(o => o == "DescribeAccountAssignmentDeletionStatus"));
+        Assert.Equal(2, operations.Count(o => o == "CreateAccountAssignment"));
+        Assert.Empty(_aws.Rejections);
+
+        var audit = (await As(Admin).GetFromJsonAsync<JsonElement>($"/api/requests/{id}/audit")).GetProperty("items").EnumerateArray().Select(e => e.GetProperty("type").GetString()).ToList();
+        Assert.True(audit.IndexOf("grant.assigned") >= 0 && audit.IndexOf("grant.assigned") < audit.IndexOf("request.active"), string.Join(", ", audit));
+    }
+
+    [Fact]
     public async Task A_resource_request_creates_and_deletes_its_generated_policy()
     {
         var id = await SubmitAndApproveAsync(new { type = "resource", resourceArn = "arn:aws:s3:::team-reports", policyArn = Policies.S3ReadOnlyArn });
@@ -215,6 +268,13 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
             builder.UseSetting("AccessWorkflows:Aws:Retry:BaseDelay", "00:00:00.010");
             builder.UseSetting("AWS_ENDPOINT_URL_IAM", aws.BaseAddress.ToString());
             builder.UseSetting("AWS_ENDPOINT_URL_STS", aws.BaseAddress.ToString());
+            builder.UseSetting("AWS_ENDPOINT_URL_SSO_ADMIN", aws.BaseAddress.ToString());
+            builder.UseSetting("AWS_ENDPOINT_URL_IDENTITYSTORE", aws.BaseAddress.ToString());
+            builder.UseSetting("AccessWorkflows:Aws:AssignmentPollInterval", "00:00:00.010");
+            builder.UseSetting("AWS_ENDPOINT_URL_CLOUDTRAIL", aws.BaseAddress.ToString());
+            builder.UseSetting("AccessWorkflows:Aws:ActivityDelay", "PT0S");
+            builder.UseSetting("AccessWorkflows:Aws:ActivityRegions:0", "eu-west-1");
+            builder.UseSetting("AccessWorkflows:Aws:ActivityRegions:1", "us-east-1");
 
             // The deployment's own identity: what the AWS chain would find in the environment.
             builder.ConfigureTestServices(services => services.AddSingleton<IAwsBaseCredentials>(new StaticCredentials()));

@@ -23,7 +23,7 @@ public sealed class FunctionMetadataTests
         foreach (var activity in new[]
                  {
                      WorkflowNames.ApplyChangeActivity, WorkflowNames.DeliverActivity, WorkflowNames.CheckOnCallActivity,
-                     WorkflowNames.ProvisionActivity, WorkflowNames.DeprovisionActivity, WorkflowNames.ExtendGrantActivity, WorkflowNames.ResolveOnCallRespondersActivity,
+                     WorkflowNames.ProvisionActivity, WorkflowNames.DeprovisionActivity, WorkflowNames.ExtendGrantActivity, WorkflowNames.ResolveOnCallRespondersActivity, WorkflowNames.CollectActivityActivity,
                  })
         {
             Assert.Equal("activityTrigger", TriggerOf(functions, activity).GetProperty("type").GetString());
@@ -36,7 +36,7 @@ public sealed class FunctionMetadataTests
             new[]
             {
                 WorkflowNames.Orchestrator, WorkflowNames.ApplyChangeActivity, WorkflowNames.DeliverActivity, WorkflowNames.CheckOnCallActivity,
-                WorkflowNames.ProvisionActivity, WorkflowNames.DeprovisionActivity, WorkflowNames.ExtendGrantActivity, WorkflowNames.ResolveOnCallRespondersActivity,
+                WorkflowNames.ProvisionActivity, WorkflowNames.DeprovisionActivity, WorkflowNames.ExtendGrantActivity, WorkflowNames.ResolveOnCallRespondersActivity, WorkflowNames.CollectActivityActivity,
             }.Order(),
             durable);
     }

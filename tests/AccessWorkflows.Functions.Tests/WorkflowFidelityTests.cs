@@ -45,6 +45,36 @@ public sealed class WorkflowFidelityTests
     }
 
     [Fact]
+    public async Task A_permission_set_request_is_assigned_while_active_unassigned_when_it_expires_and_its_activity_recorded_after()
+    {
+        const string permissionSet = "arn:aws:sso:::permissionSet/ssoins-72230000aaaabbbb/ps-5a4e3c2b1a098765";
+
+        // Activity is collected at once (AccessWorkflows:Aws:ActivityDelay PT0S): the version-4 timer and activity run too.
+        await using var app = await FunctionsAppHarness.StartAsync(services => services.Configure<WorkflowOptions>(o => o.ActivityDelay = TimeSpan.Zero));
+        var body = new { accountId = Sandbox, access = new { type = "permissionSet", permissionSetArn = permissionSet }, duration = "PT3S" };
+        var (created, answer) = await app.HttpAsync(HttpFunctions.CreateRequest, "POST", "/api/requests", "nina@example.com", body);
+        Assert.True(created == 202, $"create answered {created}: {answer}");
+        var id = answer.GetProperty("id").GetString()!;
+        await WaitForPromptAsync(app, id);
+        Assert.Equal(202, (await DecideAsync(app, id, "carol@example.com", "approve")).Status);
+
+        await WaitForAsync(app, id, "active");
+        Assert.Equal([permissionSet], await SandboxPermissionSetsAsync(app, "nina@example.com"));
+
+        var expired = await WaitForAsync(app, id, "expired");
+        Assert.Empty(await SandboxPermissionSetsAsync(app, "nina@example.com"));
+        var (status, activity) = await Eventually.Until(
+            () => app.HttpAsync((r, c) => HttpFunctions.RequestActivity(r, id, c), "GET", $"/api/requests/{id}/activity", "nina@example.com"),
+            a => a.Status == 200,
+            "the activity is collected");
+        Assert.Equal((200, 0), (status, activity.GetProperty("total").GetInt32()));
+        Assert.Equal(expired.GetProperty("endedAt").GetDateTimeOffset(), activity.GetProperty("to").GetDateTimeOffset());
+        Assert.Equal(
+            ["request.created", "request.pending", "decision.approved", "request.approved", "grant.assigned", "request.active", "request.expired", "grant.activity"],
+            await AuditTypesAsync(app, id));
+    }
+
+    [Fact]
     public async Task Denied_request_grants_nothing()
     {
         await using var app = await FunctionsAppHarness.StartAsync();
@@ -351,6 +381,12 @@ public sealed class WorkflowFidelityTests
     {
         var (_, body) = await app.HttpAsync((r, c) => HttpFunctions.SandboxUser(r, Sandbox, user, c), "GET", $"/api/sandbox/accounts/{Sandbox}/users/{user}", "secops@example.com");
         return [.. body.GetProperty("attachedPolicies").EnumerateArray().Select(p => p.GetString())];
+    }
+
+    private static async Task<List<string?>> SandboxPermissionSetsAsync(FunctionsAppHarness app, string user)
+    {
+        var (_, body) = await app.HttpAsync((r, c) => HttpFunctions.SandboxUser(r, Sandbox, user, c), "GET", $"/api/sandbox/accounts/{Sandbox}/users/{user}", "secops@example.com");
+        return [.. body.GetProperty("permissionSets").EnumerateArray().Select(p => p.GetString())];
     }
 
     private static async Task<List<string?>> AuditTypesAsync(FunctionsAppHarness app, string id)

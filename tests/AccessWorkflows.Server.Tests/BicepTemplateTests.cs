@@ -23,6 +23,9 @@ public sealed partial class BicepTemplateTests
         ["AccessWorkflows__Sqlite__Path"] = "AccessWorkflows__Storage", // the deployment stores in tables, never SQLite
         ["AccessWorkflows__Tables__TablePrefix"] = "AccessWorkflows__Storage", // the default prefix is the deployment's
         ["AccessWorkflows__Workflow__ReminderLead"] = "AccessWorkflows__Storage", // the default (10 minutes) is the product's
+        ["AccessWorkflows__Aws__ActivityDelay"] = "AccessWorkflows__Storage", // the default (CloudTrail's 15 minutes) is the product's
+        ["AccessWorkflows__Aws__AssignmentPollInterval"] = "AccessWorkflows__Storage", // Identity Center polling: the product's defaults
+        ["AccessWorkflows__Aws__AssignmentTimeout"] = "AccessWorkflows__Storage",
         ["FUNCTIONS_WORKER_RUNTIME"] = "AzureWebJobsStorage__accountName", // Flex Consumption sets it from functionAppConfig
     };
 

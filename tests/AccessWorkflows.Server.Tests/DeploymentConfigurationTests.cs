@@ -173,6 +173,7 @@ public sealed partial class DeploymentConfigurationTests
         {
             "AccessWorkflows:Durable:Path",
             "AccessWorkflows:Tables:TablePrefix",
+            "AccessWorkflows:Aws:ActivityDelay", // read by the core (CoreServiceCollectionExtensions) into WorkflowOptions
         };
         foreach (var (section, type) in new[] { (AwsOptions.Section, typeof(AwsOptions)), ("AccessWorkflows:Auth", typeof(AuthOptions)), ("AccessWorkflows:Workflow", typeof(WorkflowOptions)), (AccessWorkflows.Teams.TeamsOptions.SectionName, typeof(AccessWorkflows.Teams.TeamsOptions)) })
         {

@@ -100,7 +100,7 @@ public sealed record ExtensionJson(string Duration, string Status, string Reques
 
 public sealed record DecisionJson(string Approver, string Decision, string? Duration, string? Comment, string Channel, int Level);
 
-public sealed record SandboxUserJson(List<string> AttachedPolicies, List<string> Groups);
+public sealed record SandboxUserJson(List<string> AttachedPolicies, List<string> Groups, List<string>? PermissionSets = null);
 
 public static class Api
 {

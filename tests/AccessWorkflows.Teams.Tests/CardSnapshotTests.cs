@@ -16,6 +16,19 @@ public sealed partial class CardSnapshotTests
     private static readonly DateTimeOffset T0 = new(2025, 3, 14, 9, 0, 0, TimeSpan.Zero);
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>The request with what its grant was used for; an event name with markdown shows verbatim.</summary>
+    private static AccessRequest WithActivity(AccessRequest r)
+    {
+        r.RecordActivity(AccessWorkflows.Grants.Activity.GrantActivity.Summarize(r.GrantedAt!.Value, r.EndedAt!.Value,
+        [
+            new("s3.amazonaws.com", "ListBuckets", r.GrantedAt!.Value.AddMinutes(1), null),
+            new("s3.amazonaws.com", "ListBuckets", r.GrantedAt!.Value.AddMinutes(2), null),
+            new("iam.amazonaws.com", "CreateUser", r.GrantedAt!.Value.AddMinutes(3), "AccessDenied"),
+            new("evil.amazonaws.com", "**Pwn**[x](https://evil.example)", r.GrantedAt!.Value.AddMinutes(4), null),
+        ]));
+        return r;
+    }
+
     private static AccessRequest Request(RequestStatus status, int minApprovals = 1, string reason = "Investigating INC-1234: billing export stuck")
     {
         var r = new AccessRequest
@@ -108,6 +121,8 @@ public sealed partial class CardSnapshotTests
         ["requester-active"] = () => TeamsCards.Requester(Request(RequestStatus.Active)),
         ["requester-denied"] = () => TeamsCards.Requester(Request(RequestStatus.Denied)),
         ["requester-expired"] = () => TeamsCards.Requester(Request(RequestStatus.Expired)),
+        ["approval-expired-with-activity"] = () => TeamsCards.Approval(WithActivity(Request(RequestStatus.Expired)), withActions: true, RefreshIds),
+        ["requester-expired-with-activity"] = () => TeamsCards.Requester(WithActivity(Request(RequestStatus.Expired))),
         ["requester-relinquish-refused"] = () => TeamsCards.Requester(Request(RequestStatus.Expired), new CardBanner("The access is not active.", true)),
         ["requester-reminder"] = () => TeamsCards.Reminder(Request(RequestStatus.Active)),
         ["request-form"] = () => TeamsCards.RequestForm([("111122223333", "sandbox")]),

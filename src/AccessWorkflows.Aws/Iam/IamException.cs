@@ -2,7 +2,8 @@ using System.Net;
 
 namespace AccessWorkflows.Aws.Iam;
 
-/// <summary>An error answer of IAM (or STS): the XML <c>&lt;Error&gt;&lt;Code&gt;</c> and the HTTP status.</summary>
+/// <summary>An error answer of an AWS API the deployment calls: IAM or STS (the XML <c>&lt;Error&gt;&lt;Code&gt;</c>), or
+/// sso-admin, identitystore and cloudtrail (the JSON <c>__type</c>), with the HTTP status.</summary>
 public sealed class IamException : Exception
 {
     public IamException(string code, string message, HttpStatusCode statusCode, string? requestId = null, Exception? inner = null)
@@ -32,7 +33,7 @@ public sealed class IamException : Exception
         (int)StatusCode >= 500
         || Code is IamErrorCodes.Throttling or IamErrorCodes.ThrottlingException or IamErrorCodes.RequestLimitExceeded
             or IamErrorCodes.ServiceFailure or IamErrorCodes.ServiceUnavailable or IamErrorCodes.InternalFailure
-            or IamErrorCodes.ConcurrentModification;
+            or IamErrorCodes.ConcurrentModification or IamErrorCodes.ConflictException or IamErrorCodes.InternalServerException;
 }
 
 public static class IamErrorCodes
@@ -51,4 +52,10 @@ public static class IamErrorCodes
     public const string InternalFailure = "InternalFailure";
     public const string ConcurrentModification = "ConcurrentModification";
     public const string AccessDenied = "AccessDenied";
+
+    /// <summary>Identity Center: another operation on the same assignment or permission set is in progress.</summary>
+    public const string ConflictException = "ConflictException";
+    public const string InternalServerException = "InternalServerException";
+    public const string ResourceNotFoundException = "ResourceNotFoundException";
+    public const string AccessDeniedException = "AccessDeniedException";
 }

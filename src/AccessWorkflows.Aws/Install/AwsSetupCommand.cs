@@ -19,6 +19,8 @@ public static class AwsSetupCommand
     {
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var rest = args.SkipWhile(a => string.Equals(a, Verb, StringComparison.OrdinalIgnoreCase)).ToArray();
+        var identityCenter = rest.Contains(IdentityCenterFlag, StringComparer.OrdinalIgnoreCase);
+        rest = [.. rest.Where(a => !string.Equals(a, IdentityCenterFlag, StringComparison.OrdinalIgnoreCase))];
         for (var i = 0; i < rest.Length; i++)
         {
             if (!rest[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= rest.Length)
@@ -27,6 +29,11 @@ public static class AwsSetupCommand
             }
 
             options[rest[i][2..]] = rest[++i];
+        }
+
+        if (identityCenter)
+        {
+            return RunIdentityCenter(options, output);
         }
 
         if (!options.TryGetValue("account", out var account))
@@ -126,11 +133,58 @@ public static class AwsSetupCommand
         return 0;
     }
 
+    /// <summary><c>--identity-center</c>: the role for permission-set grants in the management or delegated-administrator
+    /// account of the rules file's <c>identityCenter</c>.</summary>
+    public const string IdentityCenterFlag = "--identity-center";
+
+    private static int RunIdentityCenter(Dictionary<string, string> options, TextWriter output)
+    {
+        var rulesPath = options.GetValueOrDefault("rules", "access-rules.yaml");
+        Rules.AccessRules rules;
+        try
+        {
+            rules = Rules.RulesLoader.Load(rulesPath);
+        }
+        catch (Rules.RulesFileException ex)
+        {
+            return Usage(output, ex.Message);
+        }
+
+        var mode = options.GetValueOrDefault("trust", TrustModes.Chain).ToLowerInvariant();
+        var trust = mode == TrustModes.Azure
+            ? new ProvisionerTrust(TrustModes.Azure, TenantId: options.GetValueOrDefault("tenant"), ManagedIdentityObjectId: options.GetValueOrDefault("principal"), Audience: options.GetValueOrDefault("audience", "api://AzureADTokenExchange"))
+            : new ProvisionerTrust(mode, PrincipalArn: options.GetValueOrDefault("principal"), ExternalId: options.GetValueOrDefault("external-id") ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
+        IdentityCenterRoleTemplate template;
+        try
+        {
+            template = new IdentityCenterRoleTemplate(rules, trust, options.GetValueOrDefault("role-name", IdentityCenterRoleTemplate.DefaultRoleName));
+        }
+        catch (ArgumentException ex)
+        {
+            return Usage(output, ex.Message[..(ex.Message.IndexOf(" (Parameter", StringComparison.Ordinal) is var cut and >= 0 ? cut : ex.Message.Length)]);
+        }
+
+        output.WriteLine($"# AccessWorkflows Identity Center role in account {template.AccountId} (the management or delegated-administrator account; trust: {mode})");
+        output.WriteLine("# It may assign only the rules' permission sets, only in the accounts they name: " + string.Join(", ", template.Accounts));
+        output.WriteLine();
+        output.WriteLine(template.CloudFormation());
+        output.WriteLine();
+        output.WriteLine("# Or run these AWS CLI commands in that account:");
+        output.WriteLine();
+        output.Write(template.CliCommands());
+        output.WriteLine();
+        output.WriteLine("# Then point the rules file's identityCenter at it:");
+        output.WriteLine($"#   identityCenter: {{ roleArn: {template.RoleArn}" + (mode != TrustModes.Azure ? $", externalId: {trust.ExternalId} }}" : " }"));
+        output.WriteLine("# Re-run aws-setup --identity-center whenever the rules' permission sets or their accounts change.");
+        return 0;
+    }
+
     private static int Usage(TextWriter output, string problem)
     {
         output.WriteLine($"aws-setup: {problem}");
         output.WriteLine("usage: aws-setup --account 123456789012 --trust chain --principal arn:aws:iam::111111111111:role/AccessWorkflows [--external-id ID] [--role-name NAME]");
         output.WriteLine("       aws-setup --account 123456789012 --trust azure --tenant <tenant-guid> --principal <managed-identity-object-id> [--audience api://AzureADTokenExchange] [--role-name NAME]");
+        output.WriteLine("       aws-setup --identity-center --trust chain --principal arn:aws:iam::111111111111:role/AccessWorkflows [--external-id ID] [--role-name NAME] [--rules access-rules.yaml]");
         output.WriteLine("       common: [--rules access-rules.yaml] [--deployment-id access-workflows] [--user-path /] [--user-tag key=value] [--region us-east-1]");
         return 2;
     }

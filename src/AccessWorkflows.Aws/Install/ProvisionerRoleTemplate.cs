@@ -59,6 +59,13 @@ public sealed partial class ProvisionerRoleTemplate
     public const string DefaultRoleName = "AccessWorkflowsProvisioner";
 
     public ProvisionerRoleTemplate(string accountId, ProvisionerTrust trust, ProvisionerScope scope, string roleName = DefaultRoleName)
+        : this(accountId, trust, scope, roleName, trustOnly: false)
+    {
+    }
+
+    /// <param name="trustOnly">Only the trust statement is wanted (another role of this deployment, such as the
+    /// Identity Center one, trusts it the same way): an empty scope is no error.</param>
+    internal ProvisionerRoleTemplate(string accountId, ProvisionerTrust trust, ProvisionerScope scope, string roleName, bool trustOnly)
     {
         if (!Grammar.IsAccountId(accountId))
         {
@@ -114,7 +121,7 @@ public sealed partial class ProvisionerRoleTemplate
             throw new ArgumentException("The deployment id must be 1-128 of letters, digits and _.:/=+@-.", nameof(scope));
         }
 
-        if (scope.Policies.Count == 0 && scope.Groups.Count == 0)
+        if (!trustOnly && scope.Policies.Count == 0 && scope.Groups.Count == 0)
         {
             throw new ArgumentException($"No rule of the rules file grants anything in account {accountId}; there is nothing for a provisioner role to do.", nameof(scope));
         }
@@ -201,6 +208,9 @@ public sealed partial class ProvisionerRoleTemplate
         {
             Statement("ReadUsersInScope", "Allow", ["iam:GetUser", "iam:ListUserTags", "iam:ListAttachedUserPolicies", "iam:ListGroupsForUser"], [Users]),
             Statement("ListForLookupAndAutocomplete", "Allow", ["iam:ListUsers", "iam:ListPolicies", "iam:ListGroups"], ["*"]),
+
+            // What a grant was used for (SPEC 13): LookupEvents has no resource-level permissions, and reads only.
+            Statement("ReadWhatGrantsWereUsedFor", "Allow", ["cloudtrail:LookupEvents"], ["*"]),
             Statement(
                 "AttachOnlyWhatTheRulesGrant",
                 "Allow",

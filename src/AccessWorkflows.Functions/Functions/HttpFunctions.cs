@@ -90,6 +90,13 @@ public static class HttpFunctions
         [DurableClient] DurableTaskClient client) =>
         Run(client, () => AccessRequestHandlers.AuditAsync(request.HttpContext, id));
 
+    [Function("RequestActivity")]
+    public static Task<IResult> RequestActivity(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "requests/{id}/activity")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient client) =>
+        Run(client, () => ActivityHandlers.ActivityAsync(request.HttpContext, id));
+
     [Function("AuditExport")]
     public static Task<IResult> AuditExport(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "audit")] HttpRequest request,

@@ -51,4 +51,8 @@ public sealed class WorkflowFunctions
     [Function(WorkflowNames.ExtendGrantActivity)]
     public Task ExtendGrant([ActivityTrigger] ExtendGrantInput input, CancellationToken cancellationToken) =>
         _activities.ExtendGrantAsync(input, cancellationToken);
+
+    [Function(WorkflowNames.CollectActivityActivity)]
+    public Task<AccessRequest> CollectActivity([ActivityTrigger] ActivityInput input, CancellationToken cancellationToken) =>
+        _activities.CollectActivityAsync(input, cancellationToken);
 }

@@ -132,6 +132,7 @@ public static class AccessWorkflowsServer
         app.UseStaticFiles();
         app.MapAccessRequestApi();
         app.MapAuditExportApi();
+        app.MapActivityApi();
         app.MapOperationsApi();
         app.MapAccountApi();
         app.MapProbes();
@@ -202,7 +203,8 @@ public static class WorkflowRegistration
         .AddActivity<OnCallRespondersInput, List<string>>(WorkflowNames.ResolveOnCallRespondersActivity, (_, input, ct) => activities.ResolveOnCallRespondersAsync(input, ct))
         .AddActivity<GrantInput, string>(WorkflowNames.ProvisionActivity, (_, input, ct) => activities.ProvisionAsync(input, ct))
         .AddActivity<GrantInput>(WorkflowNames.DeprovisionActivity, (_, input, ct) => activities.DeprovisionAsync(input, ct))
-        .AddActivity<ExtendGrantInput>(WorkflowNames.ExtendGrantActivity, (_, input, ct) => activities.ExtendGrantAsync(input, ct));
+        .AddActivity<ExtendGrantInput>(WorkflowNames.ExtendGrantActivity, (_, input, ct) => activities.ExtendGrantAsync(input, ct))
+        .AddActivity<ActivityInput, AccessRequest>(WorkflowNames.CollectActivityActivity, (_, input, ct) => activities.CollectActivityAsync(input, ct));
 }
 
 /// <summary>

@@ -77,6 +77,7 @@ function describeAccess(access) {
   if (!access) return '';
   if (access.type === 'group') return 'Group ' + access.groupName;
   if (access.type === 'resource') return shortArn(access.policyArn) + ' on ' + access.resourceArn;
+  if (access.type === 'permissionSet') return 'Permission set ' + access.permissionSetArn;
   return shortArn(access.policyArn);
 }
 
@@ -464,19 +465,46 @@ async function refreshDetail() {
   const grantee = r.onBehalfOf || r.requester;
   const what = r.access.type === 'group' ? `IAM user ${grantee} joins group ${r.access.groupName}`
     : r.access.type === 'resource' ? `IAM user ${grantee} gets a generated policy: the actions of ${shortArn(r.access.policyArn)} that apply to ${r.access.resourceArn}`
+    : r.access.type === 'permissionSet' ? `Identity Center user ${grantee} is assigned permission set ${r.access.permissionSetArn}`
     : `${shortArn(r.access.policyArn)} is attached to IAM user ${grantee}`;
   const when = r.status === 'active' ? ` in ${accountLabel(r.accountId)} now, until ${formatTime(r.expiresAt)}.`
     : r.endedAt ? ` in ${accountLabel(r.accountId)} from ${formatTime(r.grantedAt)} to ${formatTime(r.endedAt)}; removed since.`
     : ` in ${accountLabel(r.accountId)} once approved.`;
   setText($('detail-effect'), what + when);
+  await showActivity(r);
   if (state.me.admin && state.sandboxAccounts && state.sandboxAccounts.has(r.accountId)) await showSandboxUser(r.accountId, grantee);
 
   await renderTimeline(r);
 }
 
+// What an ended grant was used for (CloudTrail), once the workflow has collected it; 404 until then.
+async function showActivity(r) {
+  let line = $('detail-activity');
+  if (!line) {
+    line = Object.assign(document.createElement('p'), { id: 'detail-activity' });
+    $('detail-effect').after(line);
+  }
+  let text = '';
+  if (r.endedAt && r.grantedAt) {
+    try {
+      const a = await api('GET', `/api/requests/${r.id}/activity`);
+      const errors = a.byEvent.reduce((n, e) => n + e.errors, 0);
+      text = a.total === 0 ? 'Used for: no AWS management events were recorded during the grant.'
+        : `Used for: ${a.total} AWS events` + (errors ? ` (${errors} refused)` : '') + ' — '
+          + a.byEvent.slice(0, 5).map(e => `${e.service} ${e.eventName} ×${e.count}`).join(', ')
+          + `; first ${formatTime(a.first)}, last ${formatTime(a.last)}.`;
+    } catch (e) {
+      text = e.status === 404 ? 'What the grant was used for is collected a while after it ends.' : e.message;
+    }
+  }
+  setText(line, text);
+  line.hidden = !text;
+}
+
 async function showSandboxUser(accountId, user) {
   const iam = await api('GET', `/api/sandbox/accounts/${accountId}/users/${encodeURIComponent(user)}`);
-  const lines = [...iam.attachedPolicies.map(p => `Policy attached now: ${p}`), ...iam.groups.map(g => `Member of group now: ${g}`)];
+  const lines = [...iam.attachedPolicies.map(p => `Policy attached now: ${p}`), ...iam.groups.map(g => `Member of group now: ${g}`),
+    ...(iam.permissionSets || []).map(p => `Permission set assigned now: ${p}`)];
   if (!lines.length) lines.push(`IAM user ${user} holds nothing from AccessWorkflows now.`);
   const list = $('detail-iam');
   list.hidden = false;

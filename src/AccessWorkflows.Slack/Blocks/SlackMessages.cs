@@ -95,6 +95,12 @@ public static class SlackMessages
             });
         }
 
+        if (request.Activity is { } activity)
+        {
+            // What the ended grant was used for (CloudTrail); service and event names come from AWS: escaped.
+            blocks.Add(Context($":mag: Used for: {Mrkdwn.EscapeTruncated(activity.Describe(), 1900)}"));
+        }
+
         if (request.Status == RequestStatus.Pending)
         {
             blocks.Add(SlackModals.Input(CommentBlock, "Comment (optional, sent with Approve or Deny)", new JsonObject

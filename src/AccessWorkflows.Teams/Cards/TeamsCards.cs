@@ -442,6 +442,12 @@ public static class TeamsCards
         {
             body.Add(Rich(r.StatusDetail, color: r.Status == RequestStatus.Failed ? "Attention" : null));
         }
+
+        if (r.Activity is { } activity)
+        {
+            // What the ended grant was used for (CloudTrail): AWS's names, rendered verbatim as a TextRun.
+            body.Add(Rich("Used for: " + activity.Describe(), spacing: "Small"));
+        }
     }
 
     private static void AddBanner(JsonArray body, CardBanner? banner)

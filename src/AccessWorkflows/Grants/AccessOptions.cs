@@ -44,7 +44,7 @@ public sealed class AccessOptions
     /// <summary>The accounts some rule lets <paramref name="requester"/> ask for.</summary>
     public IReadOnlyList<AccountConfig> Accounts(string requester) => [.. _rules.AccountsFor(requester)];
 
-    /// <summary>Policy ARNs or group names (by <paramref name="kind"/>) in the account that some rule allows the
+    /// <summary>Policy ARNs, group names or permission set ARNs (by <paramref name="kind"/>) in the account that some rule allows the
     /// requester, containing <paramref name="query"/> (case-insensitive). For <see cref="AccessKind.Resource"/>,
     /// the base policies a resource request may scope.</summary>
     public async Task<IReadOnlyList<string>> SuggestAsync(string requester, string accountId, AccessKind kind, string? query, CancellationToken cancellationToken = default)
@@ -56,7 +56,14 @@ public sealed class AccessOptions
 
         IEnumerable<string> candidates;
         var wantsGroups = kind == AccessKind.Group;
-        if (account.IsSandbox || _catalog is null)
+        if (kind == AccessKind.PermissionSet)
+        {
+            // The sandbox simulates the permission sets the rules name; real accounts list the instance's.
+            candidates = account.IsSandbox || _catalog is null
+                ? _rules.RulesFor(requester).SelectMany(r => r.PermissionSets).Where(p => !p.Contains('*') && !p.Contains('?'))
+                : await _catalog.ListPermissionSetArnsAsync(cancellationToken);
+        }
+        else if (account.IsSandbox || _catalog is null)
         {
             var literals = _rules.RulesFor(requester)
                 .SelectMany(r => wantsGroups ? r.Groups : r.Policies)

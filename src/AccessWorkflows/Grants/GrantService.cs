@@ -49,7 +49,7 @@ public sealed class GrantService
     {
         var account = Account(grant.AccountId);
         var provisioner = _provisioners.For(account);
-        var userName = grant.UserName ?? await provisioner.ResolveUserNameAsync(account, grant.Email, cancellationToken);
+        var userName = grant.UserName ?? await provisioner.ResolvePrincipalAsync(account, grant.Email, grant.Access.Type, cancellationToken);
         var key = new GrantKey(account.Id, userName, grant.Access.PermissionKey(grant.RequestId));
         using (await LockAsync(key, cancellationToken))
         {
@@ -61,7 +61,15 @@ public sealed class GrantService
             }
 
             var notAfter = await NotAfterAsync(grant.RequestId, cancellationToken);
+            var started = _time.GetTimestamp();
             await provisioner.ApplyAsync(account, userName, grant.Access, grant.RequestId, notAfter, cancellationToken);
+            if (grant.Access.Type == AccessKind.PermissionSet)
+            {
+                // Identity Center assigns asynchronously; the apply returns once the assignment is in place, so this is
+                // how long the requester waited on AWS (recorded once per request, on the attempt that succeeded).
+                var latency = _time.GetElapsedTime(started);
+                await AuditAsync(grant.RequestId, "grant.assigned", $"{grant.Access.Describe()} assigned to {userName} in account {account.Id}; in place after {latency.TotalSeconds.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)} s.", cancellationToken);
+            }
             if (standing)
             {
                 GrantLog.StandingAccess(_logger, grant.RequestId, key.Permission, userName, account.Id);
@@ -83,7 +91,7 @@ public sealed class GrantService
         string userName;
         try
         {
-            userName = grant.UserName ?? await provisioner.ResolveUserNameAsync(account, grant.Email, cancellationToken);
+            userName = grant.UserName ?? await provisioner.ResolvePrincipalAsync(account, grant.Email, grant.Access.Type, cancellationToken);
         }
         catch (PermanentProvisioningException)
         {

@@ -10,4 +10,8 @@ public interface IAccessCatalog
     Task<IReadOnlyList<string>> ListPolicyArnsAsync(AccountConfig account, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<string>> ListGroupNamesAsync(AccountConfig account, CancellationToken cancellationToken = default);
+
+    /// <summary>The permission sets of the organisation's IAM Identity Center instance (any account can be assigned
+    /// any of them); empty when no Identity Center is configured.</summary>
+    Task<IReadOnlyList<string>> ListPermissionSetArnsAsync(CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<string>>([]);
 }

@@ -13,6 +13,12 @@ public interface IAccessProvisioner
     /// <summary>The IAM user name of a person; throws <see cref="PermanentProvisioningException"/> when there is none.</summary>
     Task<string> ResolveUserNameAsync(AccountConfig account, string email, CancellationToken cancellationToken = default);
 
+    /// <summary>Who receives <paramref name="kind"/> access: the IAM user name, or for permission sets the Identity
+    /// Center user id (real AWS). Grants, releases and the ledger use this name. Throws
+    /// <see cref="PermanentProvisioningException"/> when the person has no such identity.</summary>
+    Task<string> ResolvePrincipalAsync(AccountConfig account, string email, AccessKind kind, CancellationToken cancellationToken = default) =>
+        ResolveUserNameAsync(account, email, cancellationToken);
+
     /// <param name="notAfter">When the grant ends. A generated (resource) policy denies itself after it
     /// (<c>DateLessThan aws:CurrentTime</c>), so AWS ends the access even if revocation is late; null: no limit.</param>
     Task ApplyAsync(AccountConfig account, string userName, AccessSpec access, string requestId, DateTimeOffset? notAfter = null, CancellationToken cancellationToken = default);
@@ -55,8 +61,13 @@ public sealed class PermanentProvisioningException : Exception
 /// <summary>What an account holds, as reconciliation sees it.</summary>
 public sealed record AccountInventory(IReadOnlyList<UserHoldings> Users, IReadOnlyList<GeneratedPolicyInfo> GeneratedPolicies);
 
+/// <param name="UserName">The IAM user name, or the Identity Center user id of an entry that holds permission sets.</param>
 /// <param name="AttachedPolicies">Managed policy ARNs attached to the user (generated ones included).</param>
-public sealed record UserHoldings(string UserName, IReadOnlyList<string> AttachedPolicies, IReadOnlyList<string> Groups);
+public sealed record UserHoldings(string UserName, IReadOnlyList<string> AttachedPolicies, IReadOnlyList<string> Groups)
+{
+    /// <summary>Permission set ARNs assigned to the user in the account (user assignments only, not group ones).</summary>
+    public IReadOnlyList<string> PermissionSets { get; init; } = [];
+}
 
 /// <summary>A generated policy of this deployment and the request it was made for.</summary>
 /// <param name="RequestId">The request tag; null when the policy carries none (then it is not judged).</param>

@@ -30,6 +30,11 @@ public static class CoreServiceCollectionExtensions
         services.Configure<RateLimitOptions>(section.GetSection("RateLimit"));
         services.TryAddSingleton<IdentityRateLimiter>();
         services.Configure<BreakGlass.BreakGlassOptions>(section.GetSection("BreakGlass"));
+        if (section.GetSection("Aws")["ActivityDelay"] is { Length: > 0 } activityDelay)
+        {
+            var delay = ParseIsoDuration(activityDelay, "AccessWorkflows:Aws:ActivityDelay");
+            services.Configure<WorkflowOptions>(o => o.ActivityDelay = delay);
+        }
 
         services.AddSingleton<RecordingNotificationChannel>();
         services.AddSingleton<INotificationChannel>(sp => sp.GetRequiredService<RecordingNotificationChannel>());
@@ -40,11 +45,30 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton<GrantService>();
         services.AddSingleton<Grants.Reconciliation.GrantReconciler>();
         services.AddSingleton<AccessOptions>();
+        services.AddSingleton<Grants.Activity.ActivityCollector>();
         services.AddSingleton<AccessWorkflowActivities>();
         services.AddSingleton<RequestService>();
         services.AddSingleton<IAccessRequestCommands>(sp => sp.GetRequiredService<RequestService>());
         services.AddSingleton<BreakGlass.BreakGlassReminders>();
         return services;
+    }
+
+    /// <summary>An ISO 8601 duration of zero or more (PT0S, PT15M); anything else stops the host at start-up.</summary>
+    private static TimeSpan ParseIsoDuration(string text, string key)
+    {
+        try
+        {
+            var value = System.Xml.XmlConvert.ToTimeSpan(text.Trim());
+            if (value >= TimeSpan.Zero && value <= TimeSpan.FromDays(1))
+            {
+                return value;
+            }
+        }
+        catch (FormatException)
+        {
+        }
+
+        throw new InvalidOperationException($"{key} must be an ISO 8601 duration between PT0S and P1D, such as PT15M.");
     }
 
     /// <summary>

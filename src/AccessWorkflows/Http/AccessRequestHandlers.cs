@@ -353,7 +353,7 @@ public static class AccessRequestHandlers
     public static Task<Caller?> AuthenticateAsync(HttpContext http) =>
         http.RequestServices.GetRequiredService<ICallerAuthenticator>().AuthenticateAsync(http.Request, http.RequestAborted);
 
-    private static bool CanRead(HttpContext http, Caller caller, AccessRequest request) =>
+    internal static bool CanRead(HttpContext http, Caller caller, AccessRequest request) =>
         MayRead(http.RequestServices.GetRequiredService<AccessRules>(), caller.Email, request);
 
     /// <summary>Who may read a request (SPEC 8): admins, auditors, and its requester, beneficiary and approvers.</summary>

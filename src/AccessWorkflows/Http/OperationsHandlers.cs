@@ -1,5 +1,6 @@
 using AccessWorkflows.Durable;
 using AccessWorkflows.Grants;
+using AccessWorkflows.Grants.Sandbox;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
 using AccessWorkflows.Storage;
@@ -65,11 +66,12 @@ public static class OperationsHandlers
             "" or "policy" => AccessKind.Policy,
             "group" => AccessKind.Group,
             "resource" => AccessKind.Resource,
+            "permissionSet" => AccessKind.PermissionSet,
             var other => (AccessKind?)null,
         };
         if (kind is null)
         {
-            return Problems.BadRequest("type must be policy, group or resource.");
+            return Problems.BadRequest("type must be policy, group, resource or permissionSet.");
         }
 
         var query = http.Request.Query["query"].ToString();
@@ -83,7 +85,8 @@ public static class OperationsHandlers
     }
 
     /// <summary><c>GET /api/sandbox/accounts/{accountId}/users/{userName}</c> (admins) →
-    /// <c>{ attachedPolicies: [...], groups: [...] }</c>.</summary>
+    /// <c>{ attachedPolicies: [...], groups: [...], permissionSets: [...] }</c> (permission sets assigned to the user in
+    /// that account).</summary>
     public static async Task<IResult> SandboxUserAsync(HttpContext http, string accountId, string userName)
     {
         var (caller, refusal) = await AccessRequestHandlers.AuthenticateLimitedAsync(http);
@@ -105,6 +108,11 @@ public static class OperationsHandlers
 
         var user = await http.RequestServices.GetRequiredService<ISandboxIamStore>().GetUserAsync(accountId, userName.ToLowerInvariant(), http.RequestAborted)
             ?? SandboxUser.Empty(accountId, userName);
-        return Results.Ok(new { attachedPolicies = user.AttachedPolicies, groups = user.Groups });
+        return Results.Ok(new
+        {
+            attachedPolicies = user.AttachedPolicies.Where(p => !SandboxProvisioner.IsPermissionSet(p)),
+            groups = user.Groups,
+            permissionSets = user.AttachedPolicies.Where(SandboxProvisioner.IsPermissionSet),
+        });
     }
 }

@@ -47,6 +47,7 @@ public enum NotificationKind
 
     /// <summary>The pending extension was denied (or could not be applied); the grant keeps its expiry.</summary>
     ExtensionDenied,
+
     /// <summary>The requester approved their own request through break-glass: every approver of every level, every
     /// admin (<see cref="Requests.BreakGlassPlan.Alerted"/>) and the rule's extra destinations are alerted at once.</summary>
     BreakGlass,
@@ -54,6 +55,10 @@ public enum NotificationKind
     /// <summary>A break-glass request still has no review: the same people are reminded, once a day (ids carry the
     /// day, so a reminder that runs twice in a day sends once).</summary>
     BreakGlassUnreviewed,
+
+    /// <summary>What an ended grant was used for is collected (<see cref="Requests.AccessRequest.Activity"/>): cards
+    /// are refreshed to show it and the webhook sends the ended event again with it; nobody is messaged.</summary>
+    ActivityCollected,
 }
 
 /// <summary>

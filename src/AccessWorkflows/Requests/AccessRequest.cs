@@ -88,6 +88,10 @@ public sealed class AccessRequest
     [JsonIgnore]
     public int ApprovalStage => Approval.StageOf(Math.Max(ApprovalLevel, 1));
 
+    /// <summary>What the grant was used for, collected <c>AccessWorkflows:Aws:ActivityDelay</c> after it ended (workflow
+    /// version 4); null until then, and for requests that were never active.</summary>
+    public Grants.Activity.GrantActivity? Activity { get; set; }
+
     /// <summary>The email that gets the IAM permission.</summary>
     [JsonIgnore]
     public string Grantee => OnBehalfOf ?? Requester;
@@ -268,6 +272,19 @@ public sealed class AccessRequest
         }
 
         Extensions[index] = Extensions[index] with { Status = ExtensionStatus.Denied, DecidedBy = deniedBy, DecidedAt = at, Comment = comment };
+        return true;
+    }
+
+    /// <summary>Records the grant's activity summary once it ended; a repeat keeps the first (activities run at least
+    /// once, and CloudTrail may have delivered more events by a re-run).</summary>
+    public bool RecordActivity(Grants.Activity.GrantActivity activity)
+    {
+        if (!Status.IsTerminal() || Activity is not null)
+        {
+            return false;
+        }
+
+        Activity = activity;
         return true;
     }
 

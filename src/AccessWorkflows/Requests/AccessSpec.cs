@@ -17,6 +17,11 @@ public enum AccessKind
     /// <summary>A generated policy: the base policy's actions that apply to one resource, scoped to it.</summary>
     [JsonStringEnumMemberName("resource")]
     Resource,
+
+    /// <summary>An IAM Identity Center account assignment of a permission set to the user's Identity Center user
+    /// (SPEC 13); the instance comes from the rules file's <c>identityCenter</c>.</summary>
+    [JsonStringEnumMemberName("permissionSet")]
+    PermissionSet,
 }
 
 /// <summary>What is granted. Which members are set depends on <see cref="Type"/>; <see cref="Validate"/> checks the grammar.</summary>
@@ -30,11 +35,15 @@ public sealed record AccessSpec
 
     public string? ResourceArn { get; init; }
 
+    public string? PermissionSetArn { get; init; }
+
     public static AccessSpec Policy(string policyArn) => new() { Type = AccessKind.Policy, PolicyArn = policyArn };
 
     public static AccessSpec Group(string groupName) => new() { Type = AccessKind.Group, GroupName = groupName };
 
     public static AccessSpec Resource(string resourceArn, string policyArn) => new() { Type = AccessKind.Resource, ResourceArn = resourceArn, PolicyArn = policyArn };
+
+    public static AccessSpec PermissionSet(string permissionSetArn) => new() { Type = AccessKind.PermissionSet, PermissionSetArn = permissionSetArn };
 
     /// <summary>
     /// The permission this access holds on the IAM user, the unit overlapping grants are counted in: two requests
@@ -45,6 +54,9 @@ public sealed record AccessSpec
         AccessKind.Policy => $"policy:{PolicyArn}",
         AccessKind.Group => $"group:{GroupName}",
         AccessKind.Resource => $"resource-policy:{requestId}",
+
+        // One account assignment (account, permission set, Identity Center user) shared by overlapping grants.
+        AccessKind.PermissionSet => $"permission-set:{PermissionSetArn}",
         _ => throw new InvalidOperationException($"Unknown access type {Type}."),
     };
 
@@ -80,8 +92,15 @@ public sealed record AccessSpec
                 }
 
                 break;
+            case AccessKind.PermissionSet:
+                if (!Grammar.IsPermissionSetArn(PermissionSetArn))
+                {
+                    errors["access.permissionSetArn"] = "must be an IAM Identity Center permission set ARN such as arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef";
+                }
+
+                break;
             default:
-                errors["access.type"] = "must be policy, group or resource";
+                errors["access.type"] = "must be policy, group, resource or permissionSet";
                 break;
         }
 
@@ -94,6 +113,7 @@ public sealed record AccessSpec
         AccessKind.Policy => $"policy {PolicyArn}",
         AccessKind.Group => $"group {GroupName}",
         AccessKind.Resource => $"{PolicyArn} on {ResourceArn}",
+        AccessKind.PermissionSet => $"permission set {PermissionSetArn}",
         _ => Type.ToString(),
     };
 }

@@ -19,6 +19,12 @@ public static partial class Grammar
 
     public static bool IsResourceArn(string? value) => value is { Length: <= 2048 } && ResourceArnRegex().IsMatch(value);
 
+    /// <summary>AWS's own pattern for a permission set ARN (sso-admin API reference), in the three partitions.</summary>
+    public static bool IsPermissionSetArn(string? value) => value is not null && PermissionSetArnRegex().IsMatch(value);
+
+    /// <summary>AWS's pattern for an Identity Center instance ARN.</summary>
+    public static bool IsInstanceArn(string? value) => value is not null && InstanceArnRegex().IsMatch(value);
+
     public static bool IsEmail(string? value) => value is { Length: <= 254 } && EmailRegex().IsMatch(value);
 
     /// <summary>Emails are compared and stored lower-case.</summary>
@@ -36,6 +42,12 @@ public static partial class Grammar
     // partition:service:region:account:resource — resource part restricted to ARN characters, no wildcards.
     [GeneratedRegex(@"^arn:aws(-cn|-us-gov)?:[a-z0-9-]{2,32}:[a-z0-9-]*:(\d{12})?:[A-Za-z0-9_+=,.@:/-]{1,1024}$")]
     private static partial Regex ResourceArnRegex();
+
+    [GeneratedRegex(@"^arn:aws(-cn|-us-gov)?:sso:::permissionSet/(sso)?ins-[a-zA-Z0-9-.]{16}/ps-[a-zA-Z0-9-./]{16}$")]
+    private static partial Regex PermissionSetArnRegex();
+
+    [GeneratedRegex(@"^arn:aws(-cn|-us-gov)?:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$")]
+    private static partial Regex InstanceArnRegex();
 
     [GeneratedRegex(@"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")]
     private static partial Regex EmailRegex();

@@ -21,6 +21,10 @@ public sealed class WorkflowOptions
     /// <summary>How revocation retries while AWS refuses it: the first wait inside a round of attempts, and the pause
     /// between rounds (admins are alerted at every round). Frozen into each request's workflow when it starts.</summary>
     public RevocationRetry RevocationRetry { get; set; } = new();
+
+    /// <summary>How long after a grant ends its CloudTrail activity is collected (<c>AccessWorkflows:Aws:ActivityDelay</c>,
+    /// ISO 8601; CloudTrail delivers events within about 15 minutes). Frozen into each request's workflow.</summary>
+    public TimeSpan ActivityDelay { get; set; } = AccessWorkflowInput.DefaultActivityDelay;
 }
 
 /// <summary>
@@ -126,7 +130,7 @@ public sealed partial class RequestService : IAccessRequestCommands
         var grantee = onBehalfOf ?? requester;
         try
         {
-            await _provisioners.For(match.Account).ResolveUserNameAsync(match.Account, grantee, cancellationToken);
+            await _provisioners.For(match.Account).ResolvePrincipalAsync(match.Account, grantee, access.Type, cancellationToken);
         }
         catch (PermanentProvisioningException ex)
         {
@@ -208,7 +212,7 @@ public sealed partial class RequestService : IAccessRequestCommands
     /// used at start-up for requests recorded by a process that died before it could start them.</summary>
     public async Task StartWorkflowAsync(AccessRequest request, CancellationToken cancellationToken = default)
     {
-        var input = new AccessWorkflowInput(request, [.. _channels.Select(c => c.Name)], _options.ReminderLead, AccessWorkflowInput.CurrentVersion, _options.RevocationRetry);
+        var input = new AccessWorkflowInput(request, [.. _channels.Select(c => c.Name)], _options.ReminderLead, AccessWorkflowInput.CurrentVersion, _options.RevocationRetry, ActivityDelay: _options.ActivityDelay);
         try
         {
             await _durable.ScheduleNewOrchestrationInstanceAsync(WorkflowNames.Orchestrator, input, new StartOrchestrationOptions(request.Id), cancellationToken);

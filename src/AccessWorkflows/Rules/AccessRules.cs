@@ -16,6 +16,10 @@ public sealed record AccessRules
 
     public IReadOnlyList<AccessRule> Rules { get; init; } = [];
 
+    /// <summary>The organisation's IAM Identity Center (SPEC 13); null when the file names none. Permission-set
+    /// grants in real accounts need it; sandbox accounts simulate permission sets without it.</summary>
+    public IdentityCenterConfig? IdentityCenter { get; init; }
+
     public AccountConfig? FindAccount(string accountId) => Accounts.FirstOrDefault(a => a.Id == accountId);
 
     public bool IsAdmin(string email) => Admins.Contains(email, StringComparer.OrdinalIgnoreCase);
@@ -41,6 +45,32 @@ public sealed record AccountConfig
     public UserMapping UserMapping { get; init; } = UserMapping.UserNameIsEmail;
 
     public bool IsSandbox => string.Equals(Provider, "sandbox", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>The <c>identityCenter</c> of the rules file: the instance assignments are made in, its identity store,
+/// the region sso-admin and identitystore are signed for, and the role assumed (like an account's provisioner role)
+/// in the management or delegated-administrator account.</summary>
+public sealed record IdentityCenterConfig
+{
+    public required string InstanceArn { get; init; }
+
+    public required string IdentityStoreId { get; init; }
+
+    public required string Region { get; init; }
+
+    public required string RoleArn { get; init; }
+
+    public string? ExternalId { get; init; }
+
+    /// <summary>The management or delegated-administrator account, as an <see cref="AccountConfig"/> whose role the
+    /// credential provider assumes like any account's provisioner role.</summary>
+    public AccountConfig AsAccount() => new()
+    {
+        Id = RoleArn.Split(':')[4],
+        Name = "identity-center",
+        RoleArn = RoleArn,
+        ExternalId = ExternalId,
+    };
 }
 
 /// <summary>How a requester's email maps to an IAM user: <c>user-name-is-email</c> or <c>email-tag</c> with a tag key.</summary>
@@ -70,6 +100,9 @@ public sealed record AccessRule
 
     /// <summary>Globs on resource ARNs; the base policy of a resource request must match <see cref="Policies"/>.</summary>
     public IReadOnlyList<string> Resources { get; init; } = [];
+
+    /// <summary>Globs on IAM Identity Center permission set ARNs (access type <c>permissionSet</c>).</summary>
+    public IReadOnlyList<string> PermissionSets { get; init; } = [];
 
     public TimeSpan DefaultDuration { get; init; } = TimeSpan.FromHours(1);
 

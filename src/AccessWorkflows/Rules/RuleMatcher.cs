@@ -112,6 +112,7 @@ public static class RuleMatcher
             AccessKind.Policy => Glob.AnyMatch(rule.Policies, access.PolicyArn!),
             AccessKind.Group => Glob.AnyMatch(rule.Groups, access.GroupName!),
             AccessKind.Resource => Glob.AnyMatch(rule.Resources, access.ResourceArn!) && Glob.AnyMatch(rule.Policies, access.PolicyArn!),
+            AccessKind.PermissionSet => Glob.AnyMatch(rule.PermissionSets, access.PermissionSetArn!),
             _ => false,
         };
     }
@@ -142,6 +143,7 @@ public static class RuleMatcher
                 AccessKind.Policy => Grammar.IsPolicyArn(c) && applicable.Any(r => Glob.AnyMatch(r.Policies, c)),
                 AccessKind.Group => Grammar.IsGroupName(c) && applicable.Any(r => Glob.AnyMatch(r.Groups, c)),
                 AccessKind.Resource => Grammar.IsResourceArn(c) && applicable.Any(r => r.Policies.Count > 0 && Glob.AnyMatch(r.Resources, c)),
+                AccessKind.PermissionSet => Grammar.IsPermissionSetArn(c) && applicable.Any(r => Glob.AnyMatch(r.PermissionSets, c)),
                 _ => false,
             })
             .ToList();

@@ -38,14 +38,15 @@ public static partial class RulesLoader
 
     private static readonly TimeSpan MaxAnyDuration = TimeSpan.FromDays(365);
 
-    private static readonly string[] RootKeys = ["admins", "auditors", "approverGroups", "accounts", "rules"];
+    private static readonly string[] RootKeys = ["admins", "auditors", "approverGroups", "accounts", "rules", "identityCenter"];
+    private static readonly string[] IdentityCenterKeys = ["instanceArn", "identityStoreId", "region", "roleArn", "externalId"];
     private static readonly string[] AccountKeys = ["id", "name", "provider", "roleArn", "externalId", "userMapping"];
     private static readonly string[] UserMappingKeys = ["kind", "tagKey"];
     private static readonly string[] RuleKeys =
         ["name", "requesters", "accounts", "access", "defaultDuration", "maxDuration", "requireReason", "allowOnBehalfOf", "approval", "breakGlass",
          "maxActivePerRequester", "maxPendingPerRequester", "extension"];
     private static readonly string[] ExtensionKeys = ["maxExtensions", "maxExtendBy", "requireApproval"];
-    private static readonly string[] AccessKeys = ["policies", "groups", "resources"];
+    private static readonly string[] AccessKeys = ["policies", "groups", "resources", "permissionSets"];
     private static readonly string[] ApprovalKeys = ["onCall", "auto", "levels", "stages", "approvalWindow", "allowSelfApproval"];
     private static readonly string[] StageKeys = ["levels"];
     private static readonly string[] BreakGlassKeys = ["maxDuration", "notify"];
@@ -128,6 +129,13 @@ public static partial class RulesLoader
 
     [GeneratedRegex(@"^[\w+=,.@:/-]{2,1224}$")]
     private static partial Regex ExternalIdRegex();
+
+    // The identity store API's own pattern for IdentityStoreId.
+    [GeneratedRegex(@"^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")]
+    private static partial Regex IdentityStoreIdRegex();
+
+    [GeneratedRegex(@"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")]
+    private static partial Regex RegionRegex();
 
     [GeneratedRegex(@"^[A-Za-z0-9 _.:/=+@-]{1,128}$")]
     private static partial Regex TagKeyRegex();
@@ -279,8 +287,15 @@ public static partial class RulesLoader
             groups = ReadGroups(f);
             var accounts = ReadAccounts(f);
             var rules = ReadRules(f, accounts);
+            var identityCenter = ReadIdentityCenter(f);
+            if (identityCenter is null && rules.FirstOrDefault(r => r.PermissionSets.Count > 0 && r.Accounts.Any(a => accounts.Single(x => x.Id == a) is { IsSandbox: false })) is { } needs)
+            {
+                throw Error(new Mark(0, needs.Line, 1), "identityCenter", $"rule '{needs.Name}' grants permission sets in a real AWS account: name the IAM Identity Center under 'identityCenter'");
+            }
+
             return new AccessRules
             {
+                IdentityCenter = identityCenter,
                 Admins = admins,
                 Auditors = auditors,
                 ApproverGroups = groups,
@@ -413,6 +428,54 @@ public static partial class RulesLoader
             return result;
         }
 
+        private IdentityCenterConfig? ReadIdentityCenter(Map root)
+        {
+            if (root.Get("identityCenter") is not { } node)
+            {
+                return null;
+            }
+
+            var f = Fields(node, "identityCenter", IdentityCenterKeys);
+            var (instanceNode, instanceArn) = RequiredString(f, "instanceArn");
+            if (!Grammar.IsInstanceArn(instanceArn))
+            {
+                throw Error(instanceNode.Start, f.PathOf("instanceArn"), "must be an IAM Identity Center instance ARN such as arn:aws:sso:::instance/ssoins-0123456789abcdef");
+            }
+
+            var (storeNode, storeId) = RequiredString(f, "identityStoreId");
+            if (!IdentityStoreIdRegex().IsMatch(storeId))
+            {
+                throw Error(storeNode.Start, f.PathOf("identityStoreId"), "must be an identity store id such as d-1234567890");
+            }
+
+            var (regionNode, region) = RequiredString(f, "region");
+            if (!RegionRegex().IsMatch(region))
+            {
+                throw Error(regionNode.Start, f.PathOf("region"), "must be an AWS region such as us-east-1");
+            }
+
+            var (roleNode, roleArn) = RequiredString(f, "roleArn");
+            if (!RoleArnRegex().IsMatch(roleArn))
+            {
+                throw Error(roleNode.Start, f.PathOf("roleArn"), "must be an IAM role ARN in the management or delegated-administrator account");
+            }
+
+            var externalId = OptionalString(f, "externalId");
+            if (externalId is not null && !ExternalIdRegex().IsMatch(externalId.Value.Text))
+            {
+                throw Error(externalId.Value.Node.Start, f.PathOf("externalId"), "must be 2-1224 letters, digits or +=,.@:/-_");
+            }
+
+            return new IdentityCenterConfig
+            {
+                InstanceArn = instanceArn,
+                IdentityStoreId = storeId,
+                Region = region,
+                RoleArn = roleArn,
+                ExternalId = externalId?.Text,
+            };
+        }
+
         private UserMapping ReadUserMapping(Map account)
         {
             if (account.Get("userMapping") is not { } node)
@@ -487,7 +550,7 @@ public static partial class RulesLoader
                     }
                 }
 
-                var (policies, groupGlobs, resources) = ReadAccess(f, item);
+                var (policies, groupGlobs, resources, permissionSets) = ReadAccess(f, item);
 
                 var defaultDuration = OptionalDuration(f, "defaultDuration") ?? TimeSpan.FromHours(1);
                 var maxDuration = OptionalDuration(f, "maxDuration") ?? TimeSpan.FromHours(8);
@@ -506,6 +569,7 @@ public static partial class RulesLoader
                     Policies = policies,
                     Groups = groupGlobs,
                     Resources = resources,
+                    PermissionSets = permissionSets,
                     DefaultDuration = defaultDuration,
                     MaxDuration = maxDuration,
                     RequireReason = OptionalBool(f, "requireReason") ?? false,
@@ -522,7 +586,7 @@ public static partial class RulesLoader
             return result;
         }
 
-        private (List<string> Policies, List<string> Groups, List<string> Resources) ReadAccess(Map rule, YamlNode ruleNode)
+        private (List<string> Policies, List<string> Groups, List<string> Resources, List<string> PermissionSets) ReadAccess(Map rule, YamlNode ruleNode)
         {
             if (rule.Get("access") is not { } node)
             {
@@ -533,9 +597,10 @@ public static partial class RulesLoader
             var policies = Globs(f, "policies", g => ArnGlobRegex().IsMatch(g), "must be a glob on policy ARNs starting with 'arn:' (letters, digits, _+=,.@:/- and the wildcards * ?)");
             var groups = Globs(f, "groups", g => GroupGlobRegex().IsMatch(g), "must be a glob on IAM group names (1-128 letters, digits, +=,.@_- and the wildcards * ?)");
             var resources = Globs(f, "resources", g => ArnGlobRegex().IsMatch(g), "must be a glob on resource ARNs starting with 'arn:' (letters, digits, _+=,.@:/- and the wildcards * ?)");
-            if (policies.Count + groups.Count + resources.Count == 0)
+            var permissionSets = Globs(f, "permissionSets", g => ArnGlobRegex().IsMatch(g) && g.Contains(":sso:::permissionSet/", StringComparison.Ordinal), "must be a glob on permission set ARNs such as arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-*");
+            if (policies.Count + groups.Count + resources.Count + permissionSets.Count == 0)
             {
-                throw Error(rule.KeyStart("access"), rule.PathOf("access"), "allows nothing: list policies, groups or resources");
+                throw Error(rule.KeyStart("access"), rule.PathOf("access"), "allows nothing: list policies, groups, resources or permissionSets");
             }
 
             if (resources.Count > 0 && policies.Count == 0)
@@ -543,7 +608,7 @@ public static partial class RulesLoader
                 throw Error(f.KeyStart("resources"), f.PathOf("resources"), "resource access needs base policies: list them under 'policies'");
             }
 
-            return (policies, groups, resources);
+            return (policies, groups, resources, permissionSets);
         }
 
         private List<string> Globs(Map f, string key, Func<string, bool> valid, string problem)

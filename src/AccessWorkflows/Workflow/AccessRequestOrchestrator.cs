@@ -126,7 +126,41 @@ public sealed class AccessRequestOrchestrator
             return new AccessWorkflowResult(RequestStatus.Approved, "Revocation continues in a new execution.");
         }
 
-        return await FinishAsync(revocation.EndStatus, revocation.By, revocation.Channel, revocation.Comment);
+        var result = await FinishAsync(revocation.EndStatus, revocation.By, revocation.Channel, revocation.Comment);
+        if (_input.Version >= 4)
+        {
+            await CollectActivityAsync(revocation.Grant);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Version 4: once a grant that was active has ended, waits <see cref="AccessWorkflowInput.ActivityDelay"/> on a
+    /// durable timer (CloudTrail delivers events up to about 15 minutes late; the instance sleeps meanwhile), then
+    /// records what the grant was used for and refreshes the channels. The record is best effort: a CloudTrail that
+    /// keeps failing is logged and leaves the request as it ended.
+    /// </summary>
+    private async Task CollectActivityAsync(GrantInput grant)
+    {
+        if (grant.UserName is null || _request.GrantedAt is not { } from || _request.EndedAt is not { } to)
+        {
+            return; // never active: nothing was granted to look up
+        }
+
+        await Timer(to + (_input.ActivityDelay ?? AccessWorkflowInput.DefaultActivityDelay), CancellationToken.None);
+        try
+        {
+            _request = await _context.CallActivityAsync<AccessRequest>(WorkflowNames.CollectActivityActivity, new ActivityInput(grant, from, to), RetryPolicies.Activity);
+        }
+        catch (TaskFailedException failure)
+        {
+            Log.ActivityNotCollected(_logger, _request.Id, failure.FailureDetails.ErrorMessage);
+            return;
+        }
+
+        Notify(NotificationKind.ActivityCollected);
+        await _lanes.DrainAsync();
     }
 
     /// <summary>Pre-approved rules, then on call in PagerDuty (SPEC 6.3). Null: people must decide.</summary>

@@ -1,4 +1,5 @@
 using AccessWorkflows.Grants;
+using AccessWorkflows.Grants.Activity;
 using AccessWorkflows.Notifications;
 using AccessWorkflows.OnCall;
 using AccessWorkflows.Requests;
@@ -19,6 +20,8 @@ public sealed class AccessWorkflowActivities
     private readonly IEnumerable<INotificationChannel> _channels;
     private readonly IOnCallDirectory _onCall;
     private readonly GrantService _grants;
+    private readonly ActivityCollector _activity;
+    private readonly TimeProvider _time;
     private readonly ILogger<AccessWorkflowActivities> _logger;
 
     public AccessWorkflowActivities(
@@ -27,8 +30,12 @@ public sealed class AccessWorkflowActivities
         IEnumerable<INotificationChannel> channels,
         IOnCallDirectory onCall,
         GrantService grants,
+        ActivityCollector activity,
+        TimeProvider time,
         ILogger<AccessWorkflowActivities> logger)
     {
+        _activity = activity;
+        _time = time;
         _requests = requests;
         _audit = audit;
         _channels = channels;
@@ -99,6 +106,27 @@ public sealed class AccessWorkflowActivities
     /// permission keep counting this request as a holder until it ends.</summary>
     public Task ExtendGrantAsync(ExtendGrantInput input, CancellationToken cancellationToken = default)
         => _grants.ExtendAsync(input.Grant, input.ExpiresAt, cancellationToken);
+
+    /// <summary><see cref="WorkflowNames.CollectActivityActivity"/>: looks up what the grant was used for, stores the
+    /// summary with the request and audits it (once: a re-run keeps the first summary). Returns the request.</summary>
+    public async Task<AccessRequest> CollectActivityAsync(ActivityInput input, CancellationToken cancellationToken = default)
+    {
+        var grant = input.Grant;
+        var stored = await _requests.GetAsync(grant.RequestId, cancellationToken) ?? throw new InvalidOperationException($"Request {grant.RequestId} is not stored.");
+        if (stored.Activity is not null)
+        {
+            return stored;
+        }
+
+        var summary = await _activity.CollectAsync(grant.AccountId, grant.UserName!, grant.Access.Type, input.From, input.To, cancellationToken);
+
+        // Audited first, stamped now (an export that already read the grant's window must still see it): once the
+        // summary is readable, its audit event is there too. A re-run appends nothing new (same id).
+        await _audit.AppendAsync(
+            new AuditEvent($"{grant.RequestId}:grant.activity", grant.RequestId, _time.GetUtcNow(), "grant.activity", Channels.System, Channels.System, $"From {input.From:O} to {input.To:O}: {summary.Describe()}"),
+            cancellationToken);
+        return await _requests.UpdateAsync(grant.RequestId, r => r.RecordActivity(summary), cancellationToken);
+    }
 
     private static bool Apply(AccessRequest request, RequestChange change) => change.Kind switch
     {

@@ -25,4 +25,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Request {RequestId}: released {Permission} of {UserName} in {AccountId}; {Holders} other holder(s), removed: {Removed}")]
     public static partial void Released(ILogger logger, string requestId, string permission, string userName, string accountId, int holders, bool removed);
+
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Warning, Message = "Request {RequestId}: what the grant was used for could not be collected: {Error}")]
+    public static partial void ActivityNotCollected(ILogger logger, string requestId, string error);
 }

@@ -29,4 +29,11 @@ public static class RetryPolicies
     public static TaskOptions Notify { get; } = new(new RetryPolicy(12, TimeSpan.FromSeconds(1), 2, TimeSpan.FromMinutes(10)));
 
     public static TaskOptions OnCall { get; } = new(new RetryPolicy(2, TimeSpan.FromSeconds(1)));
+
+    /// <summary>CloudTrail throttles LookupEvents hard (two calls a second per account and region): a few minutes of
+    /// durable retries, then the request keeps no activity record rather than waiting forever.</summary>
+    public static TaskOptions Activity { get; } = new(new RetryPolicy(6, TimeSpan.FromSeconds(5), 2, TimeSpan.FromMinutes(2))
+    {
+        HandleFailure = failure => !failure.IsCausedBy<PermanentProvisioningException>(),
+    });
 }

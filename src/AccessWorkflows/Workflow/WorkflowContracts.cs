@@ -35,6 +35,9 @@ public static class WorkflowNames
 
     /// <summary>Moves the expiry written into the grant's IAM policy (version 4); input <see cref="ExtendGrantInput"/>.</summary>
     public const string ExtendGrantActivity = "ExtendGrant";
+
+    /// <summary>Version 4: collects and stores what the grant was used for, after <see cref="AccessWorkflowInput.ActivityDelay"/>.</summary>
+    public const string CollectActivityActivity = "CollectGrantActivity";
 }
 
 /// <summary>The orchestration's input: the request as created and what was configured then.</summary>
@@ -50,13 +53,16 @@ public static class WorkflowNames
 /// <param name="RevocationRetry">How revocation retries (version 2 on; version 1 instances use the defaults).</param>
 /// <param name="Revoking">Set only on an execution continued as new while revocation keeps failing (version 2 on):
 /// where the previous execution was, so the new one goes straight back to revoking.</param>
+/// <param name="ActivityDelay">How long after a grant ends its CloudTrail activity is collected (version 4;
+/// <c>AccessWorkflows:Aws:ActivityDelay</c>, frozen at start); null: <see cref="DefaultActivityDelay"/>.</param>
 public sealed record AccessWorkflowInput(
     AccessRequest Request,
     IReadOnlyList<string> Channels,
     [property: JsonConverter(typeof(IsoDurationJsonConverter))] TimeSpan ReminderLead,
     int Version = 1,
     RevocationRetry? RevocationRetry = null,
-    RevocationInProgress? Revoking = null)
+    RevocationInProgress? Revoking = null,
+    [property: JsonConverter(typeof(WaitJsonConverter))] TimeSpan? ActivityDelay = null)
 {
     /// <summary>The version new requests start with. Raise it with every change of the orchestrator's sequence.</summary>
     /// <remarks>2: revocation that keeps failing continues as new after every round, so its history stays bounded.</remarks>
@@ -65,8 +71,14 @@ public sealed record AccessWorkflowInput(
     /// <remarks>4: the requester may cancel while pending (event <c>Cancel</c>; an approval refused by the store because
     /// of a cancel ends the request cancelled) and extend the active grant (event <c>Extend</c>, decisions while
     /// active decide a pending extension, the expiry and reminder timers move); break-glass (the requester's own approval with a comment approves at once, and everyone is
-    /// alerted), and approval stages that must all pass in order.</remarks>
+    /// alerted), and approval stages that must all pass in order.
+    /// After a grant that was active ends, a durable timer waits <see cref="ActivityDelay"/> (CloudTrail's
+    /// delivery delay) and <see cref="WorkflowNames.CollectActivityActivity"/> records what the grant was used for,
+    /// then the channels show it (<see cref="Notifications.NotificationKind.ActivityCollected"/>).</remarks>
     public const int CurrentVersion = 4;
+
+    /// <summary>The wait before collecting activity when the input carries none (SPEC 13's default).</summary>
+    public static readonly TimeSpan DefaultActivityDelay = TimeSpan.FromMinutes(15);
 }
 
 /// <summary>How revocation retries while AWS refuses it (SPEC 6.9: until it succeeds, alerting loudly).</summary>
@@ -175,6 +187,29 @@ public sealed record OnCallInput(string Email, OnCallPlan Plan, DateTimeOffset A
 /// <summary>Who is on call in <paramref name="EscalationPolicyId"/> at <paramref name="At"/> (the orchestrator's time).</summary>
 public sealed record OnCallRespondersInput(string EscalationPolicyId, DateTimeOffset At);
 
+/// <summary>The activity of a grant between when it became active and when it ended.</summary>
+public sealed record ActivityInput(GrantInput Grant, DateTimeOffset From, DateTimeOffset To);
+
 /// <summary>What to grant or take back, and to whom.</summary>
 /// <param name="UserName">The IAM user resolved at provisioning; null when provisioning never got that far.</param>
 public sealed record GrantInput(string RequestId, string AccountId, string Email, AccessSpec Access, string? UserName = null);
+
+/// <summary>An ISO 8601 wait that may be zero (tests collect activity at once); request durations, which must be
+/// positive, use <see cref="NullableIsoDurationJsonConverter"/>.</summary>
+public sealed class WaitJsonConverter : JsonConverter<TimeSpan?>
+{
+    public override TimeSpan? Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
+        reader.TokenType == System.Text.Json.JsonTokenType.Null ? null : System.Xml.XmlConvert.ToTimeSpan(reader.GetString()!);
+
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, TimeSpan? value, System.Text.Json.JsonSerializerOptions options)
+    {
+        if (value is { } wait)
+        {
+            writer.WriteStringValue(System.Xml.XmlConvert.ToString(wait));
+        }
+        else
+        {
+            writer.WriteNullValue();
+        }
+    }
+}

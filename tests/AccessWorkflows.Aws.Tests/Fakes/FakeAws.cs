@@ -29,6 +29,9 @@ public sealed partial class FakeAws : IAsyncDisposable
     public const string BaseSecretKey = "base-secret-key/for+tests";
     public const string RoleArn = "arn:aws:iam::444455556666:role/AccessWorkflowsProvisioner";
     public const string ExternalId = "ext-3f1c";
+
+    /// <summary>The role in the management account that Identity Center calls must be signed with (no external id).</summary>
+    public const string IdentityCenterRoleArn = "arn:aws:iam::111111111111:role/AccessWorkflowsIdentityCenter";
     public const string WebIdentityToken = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.entra-token.sig";
 
     private const string IamNs = "https://iam.amazonaws.com/doc/2010-05-08/";
@@ -36,6 +39,9 @@ public sealed partial class FakeAws : IAsyncDisposable
 
     private readonly object _gate = new();
     private readonly ConcurrentDictionary<string, (string Secret, string? Token, DateTimeOffset Expires)> _keys = new();
+
+    /// <summary>The role each session key was issued for.</summary>
+    private readonly ConcurrentDictionary<string, string> _keyRoles = new();
     private readonly Dictionary<string, int> _lag = new(StringComparer.Ordinal);
     private (string Policy, string? Boundary)? _roleAuthorization;
     private readonly Dictionary<string, Queue<int>> _faults = new(StringComparer.Ordinal);
@@ -183,6 +189,16 @@ public sealed partial class FakeAws : IAsyncDisposable
         using var buffer = new MemoryStream();
         await context.Request.Body.CopyToAsync(buffer);
         var body = buffer.ToArray();
+        if (context.Request.Headers.ContainsKey("X-Amz-Target"))
+        {
+            // The JSON 1.1 services (sso-admin, identitystore, cloudtrail) share this endpoint.
+            var (jsonStatus, json) = HandleJson(context.Request, body);
+            context.Response.StatusCode = jsonStatus;
+            context.Response.ContentType = "application/x-amz-json-1.1";
+            await context.Response.WriteAsync(json);
+            return;
+        }
+
         var form = QueryHelpers.ParseQuery(Encoding.UTF8.GetString(body)).ToDictionary(p => p.Key, p => p.Value.ToString(), StringComparer.Ordinal);
         var action = form.GetValueOrDefault("Action") ?? string.Empty;
         var isSts = action is "AssumeRole" or "AssumeRoleWithWebIdentity" or "GetCallerIdentity";
@@ -553,7 +569,8 @@ public sealed partial class FakeAws : IAsyncDisposable
                 return Error(StsNs, 403, verified.ErrorCode!, verified.Message!);
             }
 
-            if (form.GetValueOrDefault("RoleArn") != RoleArn || form.GetValueOrDefault("ExternalId") != ExternalId)
+            var role = form.GetValueOrDefault("RoleArn");
+            if (!(role == RoleArn && form.GetValueOrDefault("ExternalId") == ExternalId) && !(role == IdentityCenterRoleArn && !form.ContainsKey("ExternalId")))
             {
                 return Error(StsNs, 403, "AccessDenied", $"User: arn:aws:iam::111111111111:role/AccessWorkflows is not authorized to perform: sts:AssumeRole on resource: {form.GetValueOrDefault("RoleArn")}");
             }
@@ -584,6 +601,7 @@ public sealed partial class FakeAws : IAsyncDisposable
         var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(30));
         var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(60));
         _keys[accessKey] = (secret, token, DateTimeOffset.UtcNow.Add(SessionLifetime));
+        _keyRoles[accessKey] = form.GetValueOrDefault("RoleArn") ?? string.Empty;
         var expiration = DateTime.UtcNow.Add(SessionLifetime).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         var session = form.GetValueOrDefault("RoleSessionName");
         var extra = action == "AssumeRoleWithWebIdentity"

@@ -58,6 +58,7 @@ public sealed class WebhookChannelTests : IAsyncLifetime
             (Samples.Notification(happy, NotificationKind.Active), "request.active"),
             (Samples.Notification(happy, NotificationKind.ExpiryReminder), "request.expiring"),
             (Samples.Notification(happy, NotificationKind.Ended), "request.ended"),
+            (Samples.Notification(happy, NotificationKind.ActivityCollected), "request.ended"), // again, with request.activity once collected
             (Samples.Notification(denied, NotificationKind.Denied, actor: "dave@example.com"), "request.denied"),
             (Samples.Notification(timedOut, NotificationKind.TimedOut), "request.timedOut"),
             (Samples.Notification(failed, NotificationKind.Failed), "request.failed"),

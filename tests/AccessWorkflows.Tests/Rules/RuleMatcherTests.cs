@@ -250,6 +250,7 @@ public class RuleMatcherTests
         Assert.Equal("readonly", rules.Match("newcomer@example.com", "111122223333", AccessSpec.Resource("arn:aws:s3:::team-data", S3ReadOnly))?.Rule.Name);
         Assert.Equal("admin", rules.Match("newcomer@example.com", "111122223333", AccessSpec.Policy(Admin))?.Rule.Name);
         Assert.Null(rules.Match("someone@elsewhere.org", "111122223333", AccessSpec.Policy(ReadOnly)));
+        Assert.Equal("permission-set-demo", rules.Match("newcomer@example.com", "111122223333", AccessSpec.PermissionSet("arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef"))?.Rule.Name);
 
         var plan = rules.ResolvePlan(demo!.Rule);
         Assert.Equal(["carol@example.com", "dave@example.com"], Assert.Single(plan.Levels).Approvers);

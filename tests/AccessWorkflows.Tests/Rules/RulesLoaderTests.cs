@@ -1,3 +1,4 @@
+using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
 
 namespace AccessWorkflows.Tests.Rules;
@@ -118,7 +119,7 @@ public class RulesLoaderTests
         Assert.Equal(["audit@example.com"], rules.Auditors);
         Assert.Equal(["carol@example.com", "dave@example.com"], rules.ApproverGroups["platform-leads"]);
         Assert.Equal(["erin@example.com"], rules.ApproverGroups["security"]);
-        Assert.Equal(["demo", "readonly", "admin", "incident-response", "billing-admin"], rules.Rules.Select(r => r.Name));
+        Assert.Equal(["demo", "readonly", "admin", "incident-response", "billing-admin", "permission-set-demo"], rules.Rules.Select(r => r.Name));
 
         var demo = rules.Rules[0];
         Assert.Equal((TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(10), false), (demo.DefaultDuration, demo.MaxDuration, demo.RequireReason));
@@ -219,6 +220,56 @@ public class RulesLoaderTests
         var e = Assert.Throws<RulesFileException>(() => RulesLoader.Parse(yaml, "access-rules.yaml"));
         Assert.Equal("access-rules.yaml:19: rules[0].approval.levels[1].minApprovals: must be a whole number >= 1", e.Message);
         Assert.Equal(("access-rules.yaml", 19, "rules[0].approval.levels[1].minApprovals"), (e.Source, e.Line, e.Field));
+    }
+
+    private const string IdentityCenter =
+        "identityCenter:\n" +
+        "  instanceArn: \"arn:aws:sso:::instance/ssoins-72230000aaaabbbb\"\n" +
+        "  identityStoreId: d-9067000000\n" +
+        "  region: eu-west-1\n" +
+        "  roleArn: arn:aws:iam::111111111111:role/AccessWorkflowsIdentityCenter\n";
+
+    private const string RealAccount = "  - id: \"444455556666\"\n    name: production\n    roleArn: arn:aws:iam::444455556666:role/AccessWorkflowsProvisioner\n";
+
+    private const string PermissionSetGlob = "      permissionSets: [\"arn:aws:sso:::permissionSet/ssoins-72230000aaaabbbb/ps-*\"]\n";
+
+    [Fact]
+    public void Identity_center_and_permission_sets_are_read_and_a_permission_set_request_matches_only_its_glob()
+    {
+        var yaml = IdentityCenter + Base
+            .Replace("accounts:\n", "accounts:\n" + RealAccount, StringComparison.Ordinal)
+            .Replace("[\"111122223333\"]", "[\"111122223333\", \"444455556666\"]", StringComparison.Ordinal)
+            .Replace(Policies, PermissionSetGlob, StringComparison.Ordinal);
+
+        var rules = RulesLoader.Parse(yaml);
+
+        Assert.Equal(("arn:aws:sso:::instance/ssoins-72230000aaaabbbb", "d-9067000000", "eu-west-1", "111111111111"), (rules.IdentityCenter!.InstanceArn, rules.IdentityCenter.IdentityStoreId, rules.IdentityCenter.Region, rules.IdentityCenter.AsAccount().Id));
+        Assert.Equal(["arn:aws:sso:::permissionSet/ssoins-72230000aaaabbbb/ps-*"], rules.Rules[0].PermissionSets);
+        Assert.NotNull(rules.Match("alice@example.com", "444455556666", AccessSpec.PermissionSet("arn:aws:sso:::permissionSet/ssoins-72230000aaaabbbb/ps-0123456789abcdef")));
+        Assert.Null(rules.Match("alice@example.com", "444455556666", AccessSpec.PermissionSet("arn:aws:sso:::permissionSet/ssoins-99990000aaaabbbb/ps-0123456789abcdef")));
+        Assert.Null(rules.Match("alice@example.com", "444455556666", AccessSpec.PermissionSet("arn:aws:sso:::permissionSet/ssoins-72230000aaaabbbb/ps-*")));
+    }
+
+    [Fact]
+    public void Permission_sets_in_a_real_account_need_the_identity_center_and_its_fields_are_checked()
+    {
+        var withoutCenter = Base
+            .Replace("accounts:\n", "accounts:\n" + RealAccount, StringComparison.Ordinal)
+            .Replace("[\"111122223333\"]", "[\"444455556666\"]", StringComparison.Ordinal)
+            .Replace(Policies, PermissionSetGlob, StringComparison.Ordinal);
+        var missing = Assert.Throws<RulesFileException>(() => RulesLoader.Parse(withoutCenter));
+        Assert.Equal("identityCenter", missing.Field);
+        Assert.Contains("rule 'r' grants permission sets", missing.Message, StringComparison.Ordinal);
+
+        // The sandbox simulates permission sets without an Identity Center.
+        Assert.Single(RulesLoader.Parse(Base.Replace(Policies, PermissionSetGlob, StringComparison.Ordinal)).Rules);
+
+        var badInstance = Assert.Throws<RulesFileException>(() => RulesLoader.Parse(IdentityCenter.Replace("ssoins-72230000aaaabbbb", "ssoins-x", StringComparison.Ordinal) + Base));
+        Assert.Equal(("identityCenter.instanceArn", 2), (badInstance.Field, badInstance.Line));
+        var badStore = Assert.Throws<RulesFileException>(() => RulesLoader.Parse(IdentityCenter.Replace("d-9067000000", "store", StringComparison.Ordinal) + Base));
+        Assert.Equal("identityCenter.identityStoreId", badStore.Field);
+        var notAPermissionSet = Assert.Throws<RulesFileException>(() => RulesLoader.Parse(Base.Replace(Policies, "      permissionSets: [\"arn:aws:iam::aws:policy/*\"]\n", StringComparison.Ordinal)));
+        Assert.Equal("rules[0].access.permissionSets[0]", notAPermissionSet.Field);
     }
 
     /// <summary>A small valid file; every error case below changes one piece of it.</summary>

@@ -23,6 +23,10 @@ namespace AccessWorkflows.Tests.Workflow;
 /// same test rules: extend-immediate (rule <c>extendable</c>, waiting for the moved expiry), extend-pending-approval and
 /// extend-approved (rule <c>extend-with-approval</c>, before and after an approver's decision), and cancelled (a
 /// completed instance: it replays to its completion).</para>
+/// <para>Version 4's activity path (an ended grant sleeping on the durable timer before its CloudTrail activity is
+/// collected) was recorded the same way from this release's server with <c>AccessWorkflows:Aws:ActivityDelay</c> PT1H:
+/// a policy grant and a permission-set grant of tests/AccessWorkflows.Server.Tests/test-rules.yaml, each exported once
+/// expired and waiting on that timer.</para>
 /// <para>When a release raises <see cref="AccessWorkflowInput.CurrentVersion"/>, record that version's paths into a new
 /// folder the same way. Never re-record or edit an old version's files: they are what production instances hold.</para>
 /// </remarks>
@@ -103,6 +107,21 @@ public sealed class ReplayCompatibilityTests
         var recorded = Directory.EnumerateFiles(Path.Combine(Histories, "v4"), "*.json").Select(Path.GetFileNameWithoutExtension).ToHashSet();
 
         Assert.Subset(recorded, new HashSet<string?> { "extend-immediate", "extend-pending-approval", "extend-approved", "cancelled" });
+    }
+
+    [Fact]
+    public void Version_4_instances_waiting_to_collect_activity_have_recorded_histories_that_end_on_that_timer()
+    {
+        foreach (var name in new[] { "collecting-activity", "collecting-activity-permission-set" })
+        {
+            var history = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Histories, "v4", name + ".json"))).RootElement.EnumerateArray().ToList();
+            var lastTimer = history.Last(e => e.GetProperty("type").GetString() == "TimerCreated");
+            var fireAt = new DateTime(long.Parse(lastTimer.GetProperty("data").GetString()!, System.Globalization.CultureInfo.InvariantCulture), DateTimeKind.Utc);
+
+            // The activity timer is an hour (the recorded ActivityDelay) after the last step of the instance.
+            Assert.InRange(fireAt - history[^1].GetProperty("timestamp").GetDateTime().ToUniversalTime(), TimeSpan.FromMinutes(59), TimeSpan.FromMinutes(61));
+            Assert.Contains(history, e => e.TryGetProperty("name", out var n) && n.GetString() == WorkflowNames.DeprovisionActivity);
+        }
     }
 
     [Fact]

@@ -72,6 +72,7 @@ public sealed class GrantReconciler
         {
             ReconciledKinds.Policy => _rules.Rules.Any(r => r.Accounts.Contains(accountId) && Glob.AnyMatch(r.Policies, target)),
             ReconciledKinds.Group => _rules.Rules.Any(r => r.Accounts.Contains(accountId) && Glob.AnyMatch(r.Groups, target)),
+            ReconciledKinds.PermissionSet => _rules.Rules.Any(r => r.Accounts.Contains(accountId) && Glob.AnyMatch(r.PermissionSets, target)),
             _ => false,
         };
     }
@@ -112,7 +113,8 @@ public sealed class GrantReconciler
             foreach (var user in inventory.Users)
             {
                 var held = user.AttachedPolicies.Where(p => !inventory.GeneratedPolicies.Any(g => g.Arn == p)).Select(p => $"{ReconciledKinds.Policy}:{p}")
-                    .Concat(user.Groups.Select(g => $"{ReconciledKinds.Group}:{g}"));
+                    .Concat(user.Groups.Select(g => $"{ReconciledKinds.Group}:{g}"))
+                    .Concat(user.PermissionSets.Select(p => $"{ReconciledKinds.PermissionSet}:{p}"));
                 foreach (var permission in held)
                 {
                     if (!explained.Contains((user.UserName.ToLowerInvariant(), permission)) && owner.RulesCanGrant(account.Id, permission))
@@ -275,6 +277,7 @@ public sealed class GrantReconciler
             {
                 ReconciledKinds.Policy => user.AttachedPolicies.Contains(target, StringComparer.Ordinal),
                 ReconciledKinds.Group => user.Groups.Contains(target, StringComparer.Ordinal),
+                ReconciledKinds.PermissionSet => user.PermissionSets.Contains(target, StringComparer.Ordinal),
 
                 // resource-policy:<request id>: the generated policy of that request is attached.
                 _ => user.AttachedPolicies.Any(p => p.EndsWith("/access-workflows-" + target, StringComparison.Ordinal)),
@@ -328,9 +331,14 @@ public static class ReconciledKinds
     public const string Group = "group";
     public const string ResourcePolicy = "resource-policy";
     public const string GeneratedPolicy = "generated-policy";
+
+    /// <summary>An IAM Identity Center account assignment (ledger key <c>permission-set:ARN</c>, user = Identity Center
+    /// user id in real accounts).</summary>
+    public const string PermissionSet = "permission-set";
 }
 
-/// <param name="Kind"><c>policy</c>, <c>group</c>, <c>resource-policy</c> (ledger) or <c>generated-policy</c> (IAM).</param>
+/// <param name="Kind"><c>policy</c>, <c>group</c>, <c>resource-policy</c>, <c>permission-set</c> (ledger) or
+/// <c>generated-policy</c> (IAM).</param>
 /// <param name="UserName">The IAM user, where the finding is about one.</param>
 /// <param name="Target">Policy ARN, group name or request id.</param>
 /// <param name="RequestIds">The holders (request ids, or <c>~standing</c>) or the request that created it.</param>
@@ -345,6 +353,7 @@ public sealed record ReconciledItem(string Kind, string? UserName, string Target
     {
         ReconciledKinds.Policy => AccessSpec.Policy(TargetOf(permission)),
         ReconciledKinds.Group => AccessSpec.Group(TargetOf(permission)),
+        ReconciledKinds.PermissionSet => AccessSpec.PermissionSet(TargetOf(permission)),
         _ => null,
     };
 }

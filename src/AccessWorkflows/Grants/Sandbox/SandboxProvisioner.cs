@@ -8,7 +8,10 @@ namespace AccessWorkflows.Grants.Sandbox;
 /// The simulated IAM account of <c>provider: sandbox</c> (SPEC 9): a user named after each email, created on
 /// first use, whose attached policies and groups are persisted with the rest of the state. Like IAM, attaching
 /// what is attached and detaching what is not are no-ops; a resource grant attaches a generated policy under
-/// <c>/access-workflows/</c> named after the request.
+/// <c>/access-workflows/</c> named after the request. Permission sets are simulated too: an assignment of a
+/// permission set to the user in the account is kept in the user's attachment list under the permission set's
+/// <c>arn:aws:sso:::permissionSet/...</c> ARN, which can never be an IAM policy ARN (<see cref="IsPermissionSet"/>), so
+/// the store needs no new shape; the sandbox view and the inventory separate them again.
 /// </summary>
 public sealed class SandboxProvisioner : IAccessProvisioner
 {
@@ -19,6 +22,9 @@ public sealed class SandboxProvisioner : IAccessProvisioner
     /// <summary>The generated policy of a resource request, as real AWS would name it.</summary>
     public static string GeneratedPolicyArn(string accountId, string requestId) =>
         $"arn:aws:iam::{accountId}:policy/access-workflows/access-workflows-{requestId}";
+
+    /// <summary>Whether an entry of a sandbox user's attachment list is a simulated permission set assignment.</summary>
+    public static bool IsPermissionSet(string arn) => Grammar.IsPermissionSetArn(arn);
 
     public Task<string> ResolveUserNameAsync(AccountConfig account, string email, CancellationToken cancellationToken = default)
     {
@@ -52,9 +58,12 @@ public sealed class SandboxProvisioner : IAccessProvisioner
             return false;
         }
 
-        return access.Type == AccessKind.Group
-            ? user.Groups.Contains(access.GroupName!, StringComparer.Ordinal)
-            : user.AttachedPolicies.Contains(access.PolicyArn!, StringComparer.Ordinal);
+        return access.Type switch
+        {
+            AccessKind.Group => user.Groups.Contains(access.GroupName!, StringComparer.Ordinal),
+            AccessKind.PermissionSet => user.AttachedPolicies.Contains(access.PermissionSetArn!, StringComparer.Ordinal),
+            _ => user.AttachedPolicies.Contains(access.PolicyArn!, StringComparer.Ordinal),
+        };
     }
 
     public Task ExtendAsync(AccountConfig account, AccessSpec access, string requestId, DateTimeOffset notAfter, CancellationToken cancellationToken = default) => Task.CompletedTask;
@@ -70,7 +79,12 @@ public sealed class SandboxProvisioner : IAccessProvisioner
             .GroupBy(x => x.Policy, StringComparer.Ordinal)
             .Select(g => new GeneratedPolicyInfo(g.Key, g.Key[prefix.Length..], [.. g.Select(x => x.UserName)]))
             .ToList();
-        return new AccountInventory([.. users.Select(u => new UserHoldings(u.UserName, u.AttachedPolicies, u.Groups))], generated);
+        return new AccountInventory(
+            [.. users.Select(u => new UserHoldings(u.UserName, [.. u.AttachedPolicies.Where(p => !IsPermissionSet(p))], u.Groups)
+            {
+                PermissionSets = [.. u.AttachedPolicies.Where(IsPermissionSet)],
+            })],
+            generated);
     }
 
     public async Task RemoveGeneratedPolicyAsync(AccountConfig account, GeneratedPolicyInfo policy, CancellationToken cancellationToken = default)
@@ -81,8 +95,12 @@ public sealed class SandboxProvisioner : IAccessProvisioner
         }
     }
 
-    private static string PolicyArn(AccountConfig account, AccessSpec access, string requestId) =>
-        access.Type == AccessKind.Resource ? GeneratedPolicyArn(account.Id, requestId) : access.PolicyArn!;
+    private static string PolicyArn(AccountConfig account, AccessSpec access, string requestId) => access.Type switch
+    {
+        AccessKind.Resource => GeneratedPolicyArn(account.Id, requestId),
+        AccessKind.PermissionSet => access.PermissionSetArn!,
+        _ => access.PolicyArn!,
+    };
 
     private static List<string> With(IEnumerable<string> items, string item) => [.. items.Append(item).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 

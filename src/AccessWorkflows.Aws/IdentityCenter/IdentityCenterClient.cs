@@ -1,0 +1,180 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using AccessWorkflows.Aws.Iam;
+using AccessWorkflows.Aws.Json;
+
+namespace AccessWorkflows.Aws.IdentityCenter;
+
+/// <summary>
+/// The sso-admin (target prefix <c>SWBExternalService</c>, signing name <c>sso</c>) and identitystore (target prefix
+/// <c>AWSIdentityStore</c>) operations AccessWorkflows makes, with the shapes of the API references. Errors surface as
+/// <see cref="IamException"/> carrying the service's exception name; throttling and conflicts are retried inside.
+/// </summary>
+public sealed class IdentityCenterClient
+{
+    public const string SsoAdminTargetPrefix = "SWBExternalService";
+    public const string IdentityStoreTargetPrefix = "AWSIdentityStore";
+
+    private readonly AwsJsonClient _ssoAdmin;
+    private readonly AwsJsonClient _identityStore;
+    private readonly string _instanceArn;
+    private readonly string _identityStoreId;
+
+    public IdentityCenterClient(AwsJsonClient ssoAdmin, AwsJsonClient identityStore, string instanceArn, string identityStoreId)
+    {
+        _ssoAdmin = ssoAdmin;
+        _identityStore = identityStore;
+        _instanceArn = instanceArn;
+        _identityStoreId = identityStoreId;
+    }
+
+    /// <summary><c>GetUserId</c> by the unique attribute <c>emails.value</c>; null when no user has that email.</summary>
+    public async Task<string?> GetUserIdByEmailAsync(string email, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var answer = await _identityStore.CallAsync("GetUserId", new JsonObject
+            {
+                ["IdentityStoreId"] = _identityStoreId,
+                ["AlternateIdentifier"] = new JsonObject
+                {
+                    ["UniqueAttribute"] = new JsonObject { ["AttributePath"] = "emails.value", ["AttributeValue"] = email },
+                },
+            }, cancellationToken);
+            return Required(answer, "UserId");
+        }
+        catch (IamException ex) when (ex.Code == IamErrorCodes.ResourceNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary><c>DescribeUser</c>: the user's <c>UserName</c> (what CloudTrail records for the user's sessions).</summary>
+    public async Task<string> DescribeUserNameAsync(string userId, CancellationToken cancellationToken)
+    {
+        var answer = await _identityStore.CallAsync("DescribeUser", new JsonObject { ["IdentityStoreId"] = _identityStoreId, ["UserId"] = userId }, cancellationToken);
+        return Required(answer, "UserName");
+    }
+
+    public async Task<AssignmentOperation> CreateAccountAssignmentAsync(string accountId, string permissionSetArn, string userId, CancellationToken cancellationToken)
+    {
+        var answer = await _ssoAdmin.CallAsync("CreateAccountAssignment", Assignment(accountId, permissionSetArn, userId), cancellationToken);
+        return Operation(answer, "AccountAssignmentCreationStatus");
+    }
+
+    public async Task<AssignmentOperation> DescribeAccountAssignmentCreationStatusAsync(string requestId, CancellationToken cancellationToken)
+    {
+        var answer = await _ssoAdmin.CallAsync("DescribeAccountAssignmentCreationStatus", new JsonObject
+        {
+            ["AccountAssignmentCreationRequestId"] = requestId,
+            ["InstanceArn"] = _instanceArn,
+        }, cancellationToken);
+        return Operation(answer, "AccountAssignmentCreationStatus");
+    }
+
+    public async Task<AssignmentOperation> DeleteAccountAssignmentAsync(string accountId, string permissionSetArn, string userId, CancellationToken cancellationToken)
+    {
+        var answer = await _ssoAdmin.CallAsync("DeleteAccountAssignment", Assignment(accountId, permissionSetArn, userId), cancellationToken);
+        return Operation(answer, "AccountAssignmentDeletionStatus");
+    }
+
+    public async Task<AssignmentOperation> DescribeAccountAssignmentDeletionStatusAsync(string requestId, CancellationToken cancellationToken)
+    {
+        var answer = await _ssoAdmin.CallAsync("DescribeAccountAssignmentDeletionStatus", new JsonObject
+        {
+            ["AccountAssignmentDeletionRequestId"] = requestId,
+            ["InstanceArn"] = _instanceArn,
+        }, cancellationToken);
+        return Operation(answer, "AccountAssignmentDeletionStatus");
+    }
+
+    /// <summary>Every principal the permission set is assigned to in the account (all pages).</summary>
+    public async Task<List<AccountAssignment>> ListAccountAssignmentsAsync(string accountId, string permissionSetArn, CancellationToken cancellationToken)
+    {
+        var result = new List<AccountAssignment>();
+        string? next = null;
+        do
+        {
+            var input = new JsonObject { ["AccountId"] = accountId, ["InstanceArn"] = _instanceArn, ["PermissionSetArn"] = permissionSetArn, ["MaxResults"] = 100 };
+            if (next is not null)
+            {
+                input["NextToken"] = next;
+            }
+
+            var answer = await _ssoAdmin.CallAsync("ListAccountAssignments", input, cancellationToken);
+            foreach (var item in answer["AccountAssignments"]?.AsArray().OfType<JsonObject>() ?? [])
+            {
+                result.Add(new AccountAssignment(Text(item, "AccountId"), Text(item, "PermissionSetArn"), Text(item, "PrincipalType"), Text(item, "PrincipalId")));
+            }
+
+            next = NextToken(answer);
+        }
+        while (next is not null);
+        return result;
+    }
+
+    /// <summary>Every permission set ARN of the instance (all pages).</summary>
+    public async Task<List<string>> ListPermissionSetsAsync(CancellationToken cancellationToken)
+    {
+        var result = new List<string>();
+        string? next = null;
+        do
+        {
+            var input = new JsonObject { ["InstanceArn"] = _instanceArn, ["MaxResults"] = 100 };
+            if (next is not null)
+            {
+                input["NextToken"] = next;
+            }
+
+            var answer = await _ssoAdmin.CallAsync("ListPermissionSets", input, cancellationToken);
+            result.AddRange(answer["PermissionSets"]?.AsArray().Select(n => n?.GetValue<string>()).OfType<string>() ?? []);
+            next = NextToken(answer);
+        }
+        while (next is not null);
+        return result;
+    }
+
+    /// <summary><c>DescribePermissionSet</c>: the name, and the session duration (ISO 8601) its role sessions last.</summary>
+    public async Task<PermissionSetInfo> DescribePermissionSetAsync(string permissionSetArn, CancellationToken cancellationToken)
+    {
+        var answer = await _ssoAdmin.CallAsync("DescribePermissionSet", new JsonObject { ["InstanceArn"] = _instanceArn, ["PermissionSetArn"] = permissionSetArn }, cancellationToken);
+        var set = answer["PermissionSet"] as JsonObject ?? throw Invalid("PermissionSet");
+        return new PermissionSetInfo(Text(set, "PermissionSetArn"), Text(set, "Name"), set["SessionDuration"]?.GetValue<string>());
+    }
+
+    private JsonObject Assignment(string accountId, string permissionSetArn, string userId) => new()
+    {
+        ["InstanceArn"] = _instanceArn,
+        ["PermissionSetArn"] = permissionSetArn,
+        ["PrincipalId"] = userId,
+        ["PrincipalType"] = "USER",
+        ["TargetId"] = accountId,
+        ["TargetType"] = "AWS_ACCOUNT",
+    };
+
+    private static AssignmentOperation Operation(JsonObject answer, string name)
+    {
+        var status = answer[name] as JsonObject ?? throw Invalid(name);
+        return new AssignmentOperation(Required(status, "RequestId"), Required(status, "Status"), status["FailureReason"]?.GetValue<string>());
+    }
+
+    private static string? NextToken(JsonObject answer) => answer["NextToken"]?.GetValue<string>() is { Length: > 0 } token ? token : null;
+
+    private static string Text(JsonObject o, string name) => o[name]?.GetValue<string>() ?? string.Empty;
+
+    private static string Required(JsonObject o, string name) => o[name]?.GetValue<string>() is { Length: > 0 } value ? value : throw Invalid(name);
+
+    private static IamException Invalid(string name) => new("InvalidResponse", $"The answer has no {name}.", HttpStatusCode.BadGateway);
+}
+
+/// <summary>An account assignment's creation or deletion: <c>IN_PROGRESS</c>, <c>FAILED</c> or <c>SUCCEEDED</c>.</summary>
+public sealed record AssignmentOperation(string RequestId, string Status, string? FailureReason)
+{
+    public const string InProgress = "IN_PROGRESS";
+    public const string Failed = "FAILED";
+    public const string Succeeded = "SUCCEEDED";
+}
+
+public sealed record AccountAssignment(string AccountId, string PermissionSetArn, string PrincipalType, string PrincipalId);
+
+public sealed record PermissionSetInfo(string Arn, string Name, string? SessionDuration);
