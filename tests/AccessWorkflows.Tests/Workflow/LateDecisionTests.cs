@@ -31,6 +31,7 @@ public sealed class LateDecisionTests
         Assert.DoesNotContain(h.Changes, c => c.Decision?.Id == "d2");
 
         h.Raise(WorkflowNames.RelinquishEvent, new EndCommand("r1", "alice@example.com", Channels.Api, null, Start));
+        h.FireActivityTimer(); // version 4 on: the grant's activity is collected a while after it ended
         Assert.Equal(RequestStatus.Relinquished, (await run).Status);
     }
 

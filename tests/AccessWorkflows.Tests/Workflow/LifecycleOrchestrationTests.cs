@@ -41,7 +41,9 @@ public sealed class LifecycleOrchestrationTests
         h.Fire(Start.AddMinutes(80));
         Assert.Equal(NotificationKind.ExpiryReminder, h.NotificationKinds.Last());
         h.Fire(Start.AddMinutes(90));
+        h.FireActivityTimer();
         Assert.Equal(RequestStatus.Expired, (await run).Status);
+        Assert.Equal(new DateTimeOffset(Start.AddMinutes(90)), Assert.Single(h.ActivityCollections).To);
         Assert.Single(h.Deprovisions);
     }
 
@@ -71,6 +73,7 @@ public sealed class LifecycleOrchestrationTests
         Assert.Equal(new[] { Start.AddMinutes(110), Start.AddHours(2) }, h.PendingTimers.Select(t => t.FireAt).Order());
 
         h.Raise(WorkflowNames.RelinquishEvent, new EndCommand("r1", "alice@example.com", Channels.Api, null, Start));
+        h.FireActivityTimer();
         Assert.Equal(RequestStatus.Relinquished, (await run).Status);
     }
 

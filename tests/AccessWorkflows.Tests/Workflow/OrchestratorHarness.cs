@@ -32,7 +32,8 @@ internal sealed class OrchestratorHarness
         _context.Setup(c => c.SetCustomStatus(It.IsAny<object?>())).Callback<object?>(s => CustomStatus = s);
 
         _context.Setup(c => c.CallActivityAsync<AccessRequest>(It.IsAny<TaskName>(), It.IsAny<object?>(), It.IsAny<TaskOptions?>()))
-            .Returns<TaskName, object?, TaskOptions?>((name, input, _) => Task.FromResult(ApplyChange((RequestChange)input!)));
+            .Returns<TaskName, object?, TaskOptions?>((name, input, _) => Task.FromResult(
+                name.Name == WorkflowNames.CollectActivityActivity ? CollectActivity((ActivityInput)input!) : ApplyChange((RequestChange)input!)));
         _context.Setup(c => c.CallActivityAsync<OnCallAnswer>(It.IsAny<TaskName>(), It.IsAny<object?>(), It.IsAny<TaskOptions?>()))
             .Returns<TaskName, object?, TaskOptions?>((_, input, _) => AnswerOnCall((OnCallInput)input!));
         _context.Setup(c => c.CallActivityAsync<string>(It.IsAny<TaskName>(), It.IsAny<object?>(), It.IsAny<TaskOptions?>()))
@@ -92,7 +93,19 @@ internal sealed class OrchestratorHarness
 
     public IEnumerable<Timer> PendingTimers => Timers.Where(t => !t.Task.IsCompleted);
 
+    /// <summary>What the workflow asked to collect CloudTrail activity for (version 4, after the grant ended).</summary>
+    public List<ActivityInput> ActivityCollections { get; } = [];
+
+    /// <summary>Fires the one timer left once a version 4 grant has ended: the wait before its activity is collected.</summary>
+    public void FireActivityTimer() => Fire(PendingTimers.Single().FireAt);
+
     /// <summary>Fires the pending timer due at <paramref name="fireAt"/>, moving the clock there.</summary>
+    private AccessRequest CollectActivity(ActivityInput input)
+    {
+        ActivityCollections.Add(input);
+        return Request;
+    }
+
     public void Fire(DateTime fireAt)
     {
         var timer = PendingTimers.Single(t => t.FireAt == fireAt);
