@@ -223,7 +223,7 @@ public sealed class IamQueryClient : IIamClient
         }
 
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        var text = await ReadCappedAsync(response, cancellationToken);
+        var text = await AwsResponses.ReadCappedAsync(response, MaxResponseBytes, cancellationToken);
         XDocument document;
         try
         {
@@ -254,25 +254,6 @@ public sealed class IamQueryClient : IIamClient
     }
 
     private const string FormContentType = "application/x-www-form-urlencoded; charset=utf-8";
-
-    private static async Task<string> ReadCappedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > MaxResponseBytes)
-            {
-                throw new IamException("InvalidResponse", "The answer exceeds the size any IAM answer has.", response.StatusCode);
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
-    }
 
     internal static byte[] FormEncode(string action, IReadOnlyList<KeyValuePair<string, string>> parameters)
     {

@@ -96,7 +96,7 @@ public sealed class AwsJsonClient
         }
 
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        var text = await ReadCappedAsync(response, cancellationToken);
+        var text = await AwsResponses.ReadCappedAsync(response, MaxResponseBytes, cancellationToken);
         JsonObject? answer;
         try
         {
@@ -131,24 +131,5 @@ public sealed class AwsJsonClient
         var code = type.Split(':')[0];
         var hash = code.LastIndexOf('#');
         return hash >= 0 ? code[(hash + 1)..] : code;
-    }
-
-    private static async Task<string> ReadCappedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > MaxResponseBytes)
-            {
-                throw new IamException("InvalidResponse", "The answer exceeds the size any answer of this service has.", response.StatusCode);
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 }
