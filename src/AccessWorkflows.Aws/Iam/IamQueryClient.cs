@@ -5,7 +5,6 @@ using System.Xml;
 using System.Xml.Linq;
 using Amazon;
 using Amazon.Runtime;
-using Amazon.Runtime.Signing;
 using Polly;
 
 namespace AccessWorkflows.Aws.Iam;
@@ -200,24 +199,18 @@ public sealed class IamQueryClient : IIamClient
     private async Task<XElement> SendOnceAsync(string action, byte[] body, CancellationToken cancellationToken)
     {
         var credentials = await _credentials(cancellationToken);
-        var signingRequest = new AWSSigningRequest { HttpMethod = HttpMethod.Post, RequestUri = _endpoint, Content = body };
-        signingRequest.Headers["Content-Type"] = FormContentType;
-        var signed = await AWSSigV4Signer.SignAsync(
-            signingRequest,
-            new AWSSigV4Parameters
-            {
-                Credentials = credentials.UseToken
-                    ? new SessionAWSCredentials(credentials.AccessKey, credentials.SecretKey, credentials.Token)
-                    : new BasicAWSCredentials(credentials.AccessKey, credentials.SecretKey),
-                Region = _signingRegion,
-                Service = SigningService,
-                SignPayload = true,
-            },
+        var signed = await AwsSigning.SignPostAsync(
+            _endpoint,
+            body,
+            [new("Content-Type", FormContentType)],
+            credentials,
+            _signingRegion,
+            SigningService,
             cancellationToken);
 
         using var request = new HttpRequestMessage(HttpMethod.Post, _endpoint) { Content = new ByteArrayContent(body) };
         request.Content.Headers.TryAddWithoutValidation("Content-Type", FormContentType);
-        foreach (var header in signed.Headers)
+        foreach (var header in signed)
         {
             request.Headers.TryAddWithoutValidation(header.Key, header.Value);
         }

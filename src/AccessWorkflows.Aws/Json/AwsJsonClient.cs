@@ -5,7 +5,6 @@ using System.Text.Json.Nodes;
 using AccessWorkflows.Aws.Iam;
 using Amazon;
 using Amazon.Runtime;
-using Amazon.Runtime.Signing;
 using Polly;
 
 namespace AccessWorkflows.Aws.Json;
@@ -66,26 +65,19 @@ public sealed class AwsJsonClient
     {
         var target = $"{_targetPrefix}.{operation}";
         var credentials = await _credentials(cancellationToken);
-        var signingRequest = new AWSSigningRequest { HttpMethod = HttpMethod.Post, RequestUri = _endpoint, Content = body };
-        signingRequest.Headers["Content-Type"] = ContentType;
-        signingRequest.Headers["X-Amz-Target"] = target;
-        var signed = await AWSSigV4Signer.SignAsync(
-            signingRequest,
-            new AWSSigV4Parameters
-            {
-                Credentials = credentials.UseToken
-                    ? new SessionAWSCredentials(credentials.AccessKey, credentials.SecretKey, credentials.Token)
-                    : new BasicAWSCredentials(credentials.AccessKey, credentials.SecretKey),
-                Region = _region,
-                Service = _signingService,
-                SignPayload = true,
-            },
+        var signed = await AwsSigning.SignPostAsync(
+            _endpoint,
+            body,
+            [new("Content-Type", ContentType), new("X-Amz-Target", target)],
+            credentials,
+            _region,
+            _signingService,
             cancellationToken);
 
         using var request = new HttpRequestMessage(HttpMethod.Post, _endpoint) { Content = new ByteArrayContent(body) };
         request.Content.Headers.TryAddWithoutValidation("Content-Type", ContentType);
         request.Headers.TryAddWithoutValidation("X-Amz-Target", target);
-        foreach (var header in signed.Headers)
+        foreach (var header in signed)
         {
             if (!header.Key.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)
                 && !header.Key.Equals("X-Amz-Target", StringComparison.OrdinalIgnoreCase)
