@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Data;
+using System.Diagnostics.CodeAnalysis;
 using AccessWorkflows.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -97,9 +98,8 @@ public sealed partial class SqliteAccessStore
     private LentConnection OpenConnection()
     {
         ObjectDisposedException.ThrowIf(disposed != 0, this);
-        if (idle.TryPop(out var lent))
+        if (TryLendIdle(out var lent))
         {
-            Interlocked.Decrement(ref idleCount);
             return lent;
         }
 
@@ -122,9 +122,8 @@ public sealed partial class SqliteAccessStore
     internal async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(disposed != 0, this);
-        if (idle.TryPop(out var lent))
+        if (TryLendIdle(out var lent))
         {
-            Interlocked.Decrement(ref idleCount);
             return lent;
         }
 
@@ -141,6 +140,17 @@ public sealed partial class SqliteAccessStore
             connection.Discard();
             throw;
         }
+    }
+
+    private bool TryLendIdle([NotNullWhen(true)] out LentConnection? connection)
+    {
+        if (!idle.TryPop(out connection))
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref idleCount);
+        return true;
     }
 
     /// <summary>Takes a connection back as idle when it is clean: open, outside any transaction, room left.</summary>
