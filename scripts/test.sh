@@ -40,7 +40,8 @@ for project in "${projects[@]}"; do
     broken=$((broken + 1))
     continue
   fi
-  dotnet test "$project" -c Release --no-build --nologo -v quiet 2>&1 | tee "$log"
+  # minimal console verbosity: a failed test prints its message and stack trace, a passing one prints nothing.
+  dotnet test "$project" -c Release --no-build --nologo -v quiet --logger "console;verbosity=minimal" 2>&1 | tee "$log"
   summary=$(grep -E "^(Passed|Failed)!" "$log" | tail -1)
   if [ -z "$summary" ]; then
     echo "!! $name ran no tests or crashed"

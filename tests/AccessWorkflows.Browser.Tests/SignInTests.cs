@@ -46,7 +46,10 @@ public sealed class SignInTests(JwtConsoleServer server) : IClassFixture<JwtCons
         Assert.Equal(43, query["code_challenge"].ToString().Length);
         Assert.NotEqual(query["state"], query["nonce"]);
 
+        // Both waits are armed before the login: the page asks for its requests right after the exchange, and a wait
+        // armed after the exchange was seen can miss that request on a loaded machine.
         var exchanged = page.WaitForRequestAsync(r => r.Url == server.Provider.Issuer + "/token");
+        var mine = page.WaitForRequestAsync(r => r.Url.Contains("/api/requests?mine=true", StringComparison.Ordinal));
         await LogInAtProviderAsync(page, "dana@example.com");
         var form = QueryHelpers.ParseQuery((await exchanged).PostData);
         Assert.Equal("authorization_code", form["grant_type"]);
@@ -54,10 +57,9 @@ public sealed class SignInTests(JwtConsoleServer server) : IClassFixture<JwtCons
 
         // Signed in: the page is dana's, her request shows, the URL no longer carries the code, and the API calls
         // carry her access token (no Development header).
-        var mine = page.WaitForRequestAsync(r => r.Url.Contains("/api/requests?mine=true", StringComparison.Ordinal));
         await Expect(page.Locator("#identity")).ToHaveTextAsync("dana@example.com");
         await Expect(page.Locator("#my-list .card").Filter(new() { HasText = "signed in with OpenID Connect" }).Locator(".badge")).ToHaveTextAsync("pending");
-        Assert.Equal(server.BaseAddress + "#mine", page.Url);
+        await Expect(page).ToHaveURLAsync(server.BaseAddress + "#mine");
         await Expect(page.Locator("body")).ToHaveAttributeAsync("data-live", "sse"); // its ticket was got with the token
         var call = await mine;
         Assert.StartsWith("Bearer ey", await call.HeaderValueAsync("authorization"));
