@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using AccessWorkflows.Aws.Iam;
@@ -6,6 +7,7 @@ using AccessWorkflows.Aws.Policies;
 using AccessWorkflows.Grants;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
+using AccessWorkflows.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace AccessWorkflows.Aws;
@@ -32,15 +34,19 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
     private readonly IamUserResolver _users;
     private readonly ResourcePolicyGenerator _generator;
     private readonly AwsOptions _options;
+    private readonly IAuditLog _audit;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    public AwsProvisioner(IIamClientFactory clients, PermissionSetAssignments permissionSets, IamUserResolver users, ResourcePolicyGenerator generator, AwsOptions options, ILogger<AwsProvisioner> logger)
+    public AwsProvisioner(IIamClientFactory clients, PermissionSetAssignments permissionSets, IamUserResolver users, ResourcePolicyGenerator generator, AwsOptions options, IAuditLog audit, TimeProvider time, ILogger<AwsProvisioner> logger)
     {
         _clients = clients;
         _permissionSets = permissionSets;
         _users = users;
         _generator = generator;
         _options = options;
+        _audit = audit;
+        _time = time;
         _logger = logger;
     }
 
@@ -104,6 +110,7 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
         if (access.Type == AccessKind.PermissionSet)
         {
             await PermissionSetAsync(() => _permissionSets.UnassignAsync(account, userName, access.PermissionSetArn!, cancellationToken), account, userName, access, "removal");
+            await EndSessionsAsync(account, userName, access, requestId, cancellationToken);
             return;
         }
 
@@ -273,6 +280,18 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
 
         // Identity Center user assignments of the permission sets the rules grant here, keyed by Identity Center user id.
         users.AddRange(await _permissionSets.InventoryAsync(account, cancellationToken));
+
+        // The sweep is the periodic visit of each account, so the housekeeping of lapsed session denies rides on it; a
+        // lapsed deny has no effect, so a failure here is only logged.
+        try
+        {
+            await _permissionSets.RemoveLapsedSessionDeniesAsync(account, cancellationToken);
+        }
+        catch (IamException ex)
+        {
+            LogLapsedDeniesNotRemoved(_logger, account.Id, ex);
+        }
+
         return new AccountInventory(users, generated);
     }
 
@@ -414,6 +433,45 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
         }
     }
 
+    /// <summary>
+    /// After a permission set's assignment is gone, ends the role sessions the user already holds (they would otherwise
+    /// keep the permissions until they expire) and audits the outcome on the request: <c>grant.sessionsEnded</c>, or
+    /// <c>grant.sessionsNotEnded</c> with the reason. A refusal that retrying cannot fix (a role set up before this step
+    /// existed, a full inline policy) does not hold the revocation back, since the assignment itself is removed: it is
+    /// audited and logged as an error. Transient failures propagate, so the activity runs the removal again.
+    /// </summary>
+    private async Task EndSessionsAsync(AccountConfig account, string userId, AccessSpec access, string requestId, CancellationToken cancellationToken)
+    {
+        SessionRevocation outcome;
+        try
+        {
+            outcome = await _permissionSets.EndSessionsAsync(account, userId, access.PermissionSetArn!, cancellationToken);
+        }
+        catch (IamException ex) when (!ex.IsTransient)
+        {
+            var hint = ex.Code == IamErrorCodes.AccessDeniedException ? " Re-run aws-setup --identity-center so that the role may end sessions." : string.Empty;
+            outcome = SessionRevocation.NotEnded(_time.GetUtcNow(), $"IAM Identity Center refused it ({ex.Code}): {ex.ServiceMessage}.{hint}");
+        }
+
+        string type, detail;
+        if (outcome.Ended)
+        {
+            type = "grant.sessionsEnded";
+            detail = $"Role sessions of {access.Describe()} that Identity Center user {userId} obtained in account {account.Id} before {Iso(outcome.Cutoff)} are denied (an inline deny on the permission set, provisioned to the account {outcome.InForceAfter.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)} s after the removal began); the deny lapses at {Iso(outcome.LapsesAt)}, once every such session has expired.";
+        }
+        else
+        {
+            type = "grant.sessionsNotEnded";
+            detail = $"The assignment of {access.Describe()} to Identity Center user {userId} in account {account.Id} is deleted, but the role sessions already issued were not ended: {outcome.Reason} They keep working until they expire (at most the permission set's session duration).";
+            LogSessionsNotEnded(_logger, access.PermissionSetArn!, account.Id, userId, requestId, outcome.Reason ?? string.Empty);
+        }
+
+        // One event per request and kind: the activity may run again.
+        await _audit.AppendAsync(new AuditEvent($"{requestId}:{type}", requestId, _time.GetUtcNow(), type, Channels.System, Channels.System, detail), cancellationToken);
+    }
+
+    private static string Iso(DateTimeOffset instant) => instant.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
     /// <summary>Runs an Identity Center step, turning what retrying cannot fix into a permanent failure.</summary>
     private static async Task PermissionSetAsync(Func<Task> step, AccountConfig account, string userId, AccessSpec access, string what)
     {
@@ -466,6 +524,12 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
 
     [GeneratedRegex("^[A-Za-z0-9_.-]{1,100}$")]
     private static partial Regex RequestIdRegex();
+
+    [LoggerMessage(EventId = 4135, Level = LogLevel.Error, Message = "The role sessions of {PermissionSetArn} that Identity Center user {UserId} holds in account {AccountId} were not ended when request {RequestId} ended: {Reason}")]
+    private static partial void LogSessionsNotEnded(ILogger logger, string permissionSetArn, string accountId, string userId, string requestId, string reason);
+
+    [LoggerMessage(EventId = 4136, Level = LogLevel.Warning, Message = "Lapsed session denies in account {AccountId} could not be removed; the next sweep tries again")]
+    private static partial void LogLapsedDeniesNotRemoved(ILogger logger, string accountId, Exception exception);
 
     [LoggerMessage(EventId = 4121, Level = LogLevel.Information, Message = "Granted {Kind} in account {AccountId} to {UserName} for request {RequestId}")]
     private static partial void LogApplied(ILogger logger, AccessKind kind, string accountId, string userName, string requestId);

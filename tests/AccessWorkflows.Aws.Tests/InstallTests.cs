@@ -209,7 +209,12 @@ public sealed class InstallTests
         Assert.Contains("\"sso:CreateAccountAssignment\"", text, StringComparison.Ordinal);
         Assert.Contains("arn:aws:sso:::account/444455556666", text, StringComparison.Ordinal);
         Assert.Contains("arn:aws:sso:::permissionSet/ssoins-72230000aaaabbbb/*", text, StringComparison.Ordinal);
-        Assert.DoesNotContain("sso:PutInlinePolicyToPermissionSet", text, StringComparison.Ordinal);
+        // It may write the inline policy of the rules' permission sets (to end sessions), and edit them in no other way.
+        Assert.Contains("\"sso:PutInlinePolicyToPermissionSet\"", text, StringComparison.Ordinal);
+        foreach (var edit in new[] { "sso:UpdatePermissionSet", "sso:AttachManagedPolicyToPermissionSet", "sso:AttachCustomerManagedPolicyReferenceToPermissionSet", "sso:PutPermissionsBoundaryToPermissionSet", "sso:CreatePermissionSet", "sso:*" })
+        {
+            Assert.DoesNotContain($"\"{edit}\"", text, StringComparison.Ordinal);
+        }
         Assert.Contains("roleArn: arn:aws:iam::111111111111:role/AccessWorkflowsIdentityCenter, externalId: ext-1", text, StringComparison.Ordinal);
 
         var noCenter = new StringWriter();

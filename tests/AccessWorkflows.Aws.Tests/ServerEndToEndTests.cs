@@ -111,6 +111,7 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
 
         var active = await WaitForAsync(alice, id, "active");
         Assert.True(_aws.IsAssigned(FakeAws.AccountId, permissionSet, user.UserId)); // active means in place
+        var session = _aws.IssueSession(FakeAws.AccountId, permissionSet, user.UserId, DateTimeOffset.UtcNow); // alice signs in to the account
         Assert.Equal("permissionSet", active.GetProperty("access").GetProperty("type").GetString());
         Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync($"/api/requests/{id}/activity")).StatusCode); // not collected yet
 
@@ -131,6 +132,8 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, (await As("bob@example.com").GetAsync($"/api/requests/{id}/activity")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await As(Auditor).GetAsync($"/api/requests/{id}/activity")).StatusCode);
         Assert.False(_aws.IsAssigned(FakeAws.AccountId, permissionSet, user.UserId)); // expired means deleted
+        Assert.True(DateTimeOffset.UtcNow < session.ExpiresAt);
+        Assert.Equal(IamDecision.ExplicitDeny, _aws.Authorize(session, "iam:CreateUser", DateTimeOffset.UtcNow)); // ...and her session ended
         var operations = _aws.JsonOperations();
         Assert.Equal(4, operations.Count(o => o == "DescribeAccountAssignmentCreationStatus"));
         Assert.Equal(4, operations.Count(o => o == "DescribeAccountAssignmentDeletionStatus"));
@@ -139,6 +142,7 @@ public sealed class ServerEndToEndTests : IAsyncLifetime
 
         var audit = (await As(Admin).GetFromJsonAsync<JsonElement>($"/api/requests/{id}/audit")).GetProperty("items").EnumerateArray().Select(e => e.GetProperty("type").GetString()).ToList();
         Assert.True(audit.IndexOf("grant.assigned") >= 0 && audit.IndexOf("grant.assigned") < audit.IndexOf("request.active"), string.Join(", ", audit));
+        Assert.True(audit.IndexOf("grant.sessionsEnded") >= 0 && audit.IndexOf("grant.sessionsEnded") < audit.IndexOf("request.expired"), string.Join(", ", audit));
     }
 
     [Fact]

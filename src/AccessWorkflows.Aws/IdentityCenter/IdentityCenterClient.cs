@@ -142,6 +142,50 @@ public sealed class IdentityCenterClient
         return new PermissionSetInfo(Text(set, "PermissionSetArn"), Text(set, "Name"), set["SessionDuration"]?.GetValue<string>());
     }
 
+    /// <summary><c>GetInlinePolicyForPermissionSet</c>: the permission set's inline policy document, or an empty string
+    /// when it has none (AWS answers an empty or absent <c>InlinePolicy</c> then).</summary>
+    public async Task<string> GetInlinePolicyAsync(string permissionSetArn, CancellationToken cancellationToken)
+    {
+        var answer = await _ssoAdmin.CallAsync("GetInlinePolicyForPermissionSet", PermissionSet(permissionSetArn), cancellationToken);
+        return answer["InlinePolicy"]?.GetValue<string>() ?? string.Empty;
+    }
+
+    /// <summary><c>PutInlinePolicyToPermissionSet</c>: replaces the whole inline policy. It reaches an account's role
+    /// only when the permission set is provisioned there again (<see cref="ProvisionToAccountAsync"/>).</summary>
+    public async Task PutInlinePolicyAsync(string permissionSetArn, string policy, CancellationToken cancellationToken)
+    {
+        var input = PermissionSet(permissionSetArn);
+        input["InlinePolicy"] = policy;
+        await _ssoAdmin.CallAsync("PutInlinePolicyToPermissionSet", input, cancellationToken);
+    }
+
+    /// <summary><c>DeleteInlinePolicyFromPermissionSet</c>: the permission set keeps no inline policy.</summary>
+    public async Task DeleteInlinePolicyAsync(string permissionSetArn, CancellationToken cancellationToken) =>
+        await _ssoAdmin.CallAsync("DeleteInlinePolicyFromPermissionSet", PermissionSet(permissionSetArn), cancellationToken);
+
+    /// <summary><c>ProvisionPermissionSet</c> to one account (<c>TargetType AWS_ACCOUNT</c>): writes the permission set's
+    /// current policies into its role there. Asynchronous: poll <see cref="DescribeProvisioningStatusAsync"/>.</summary>
+    public async Task<AssignmentOperation> ProvisionToAccountAsync(string permissionSetArn, string accountId, CancellationToken cancellationToken)
+    {
+        var input = PermissionSet(permissionSetArn);
+        input["TargetId"] = accountId;
+        input["TargetType"] = "AWS_ACCOUNT";
+        var answer = await _ssoAdmin.CallAsync("ProvisionPermissionSet", input, cancellationToken);
+        return Operation(answer, "PermissionSetProvisioningStatus");
+    }
+
+    public async Task<AssignmentOperation> DescribeProvisioningStatusAsync(string requestId, CancellationToken cancellationToken)
+    {
+        var answer = await _ssoAdmin.CallAsync("DescribePermissionSetProvisioningStatus", new JsonObject
+        {
+            ["InstanceArn"] = _instanceArn,
+            ["ProvisionPermissionSetRequestId"] = requestId,
+        }, cancellationToken);
+        return Operation(answer, "PermissionSetProvisioningStatus");
+    }
+
+    private JsonObject PermissionSet(string permissionSetArn) => new() { ["InstanceArn"] = _instanceArn, ["PermissionSetArn"] = permissionSetArn };
+
     private JsonObject Assignment(string accountId, string permissionSetArn, string userId) => new()
     {
         ["InstanceArn"] = _instanceArn,
@@ -167,7 +211,8 @@ public sealed class IdentityCenterClient
     private static IamException Invalid(string name) => new("InvalidResponse", $"The answer has no {name}.", HttpStatusCode.BadGateway);
 }
 
-/// <summary>An account assignment's creation or deletion: <c>IN_PROGRESS</c>, <c>FAILED</c> or <c>SUCCEEDED</c>.</summary>
+/// <summary>An asynchronous Identity Center operation (an account assignment's creation or deletion, a permission
+/// set's provisioning): <c>IN_PROGRESS</c>, <c>FAILED</c> or <c>SUCCEEDED</c>.</summary>
 public sealed record AssignmentOperation(string RequestId, string Status, string? FailureReason)
 {
     public const string InProgress = "IN_PROGRESS";

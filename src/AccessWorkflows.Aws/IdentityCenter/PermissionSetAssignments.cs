@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using AccessWorkflows.Aws.Credentials;
@@ -25,11 +26,18 @@ public sealed partial class PermissionSetAssignments
 {
     public const string SsoAdminHttpClient = "AccessWorkflows.Aws.SsoAdmin";
 
+    /// <summary>How long a session deny outlives the longest session it targets (clock skew, IAM's propagation).</summary>
+    public static readonly TimeSpan SessionDenySlack = TimeSpan.FromMinutes(5);
+
     private readonly AccessRules _rules;
     private readonly AwsOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Lazy<IdentityCenterClient?> _client;
+
+    /// <summary>The inline policy is one document per permission set, written whole: writes to it are serialized here
+    /// (across processes, <see cref="EndSessionsAsync"/> reads it back after provisioning).</summary>
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _policyGates = new(StringComparer.Ordinal);
 
     public PermissionSetAssignments(AccessRules rules, IHttpClientFactory httpClients, IAwsCredentialProvider credentials, AwsEndpoints endpoints, AwsOptions options, TimeProvider time, ILogger<PermissionSetAssignments> logger)
     {
@@ -105,6 +113,130 @@ public sealed partial class PermissionSetAssignments
         LogUnassigned(_logger, permissionSetArn, account.Id, userId);
     }
 
+    /// <summary>
+    /// Ends the role sessions of the permission set that the user obtained in the account before now: writes
+    /// <see cref="SessionDenyPolicy"/>'s deny into the permission set's inline policy (keeping every statement it did
+    /// not write), provisions the permission set to the account and waits until AWS reports that done, then reads the
+    /// policy again to make sure no concurrent writer dropped the deny. Call it only after the assignment is gone:
+    /// sessions issued after the cutoff are not denied. Idempotent; a repeat moves the cutoff later, which denies
+    /// nothing the user still holds.
+    /// </summary>
+    /// <returns>Whether the deny is in force, and when it lapses; not ended (with AWS's reason) when the policy would
+    /// exceed IAM's size limit or the provisioning ends <c>FAILED</c>. AWS's refusals surface as
+    /// <see cref="IamException"/> (transient ones are retried by the activity, permanent ones mean not ended).</returns>
+    public async Task<SessionRevocation> EndSessionsAsync(AccountConfig account, string userId, string permissionSetArn, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var now = _time.GetUtcNow();
+        var cutoff = SessionDenyPolicy.CutoffAfter(now);
+        var info = await Client.DescribePermissionSetAsync(permissionSetArn, cancellationToken);
+        var lapsesAt = cutoff + SessionDuration(info.SessionDuration) + SessionDenySlack;
+        var gate = _policyGates.GetOrAdd(permissionSetArn, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            string updated;
+            try
+            {
+                updated = SessionDenyPolicy.WithDeny(await Client.GetInlinePolicyAsync(permissionSetArn, cancellationToken), account.Id, userId, cutoff, lapsesAt, now);
+            }
+            catch (FormatException ex)
+            {
+                return SessionRevocation.NotEnded(cutoff, ex.Message);
+            }
+
+            if (updated.Length > SessionDenyPolicy.MaxLength)
+            {
+                return SessionRevocation.NotEnded(cutoff, $"the inline policy of {info.Name} would exceed IAM's {SessionDenyPolicy.MaxLength} characters for a role with the deny added");
+            }
+
+            await Client.PutInlinePolicyAsync(permissionSetArn, updated, cancellationToken);
+            var operation = await WaitAsync(await Client.ProvisionToAccountAsync(permissionSetArn, account.Id, cancellationToken), Client.DescribeProvisioningStatusAsync, cancellationToken);
+            if (operation.Status == AssignmentOperation.Failed)
+            {
+                return SessionRevocation.NotEnded(cutoff, $"IAM Identity Center could not provision {info.Name} to account {account.Id}: {operation.FailureReason ?? "no reason given"}");
+            }
+
+            if (!SessionDenyPolicy.Denies(await Client.GetInlinePolicyAsync(permissionSetArn, cancellationToken), account.Id, userId, cutoff))
+            {
+                // Another writer replaced the document between our write and now: the activity runs again.
+                throw new IamException(IamErrorCodes.ConcurrentModification, $"The inline policy of {permissionSetArn} changed while the session deny was being provisioned.", HttpStatusCode.Conflict);
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+
+        var inForceAfter = Stopwatch.GetElapsedTime(started);
+        LogSessionsEnded(_logger, permissionSetArn, account.Id, userId, cutoff, lapsesAt);
+        return new SessionRevocation(true, cutoff, lapsesAt, inForceAfter, null);
+    }
+
+    /// <summary>Removes the session denies of ours that have lapsed from the inline policy of every permission set
+    /// the rules grant in the account (deleting the inline policy when nothing else was in it), and provisions the
+    /// account again. Housekeeping: a lapsed deny already has no effect. Returns how many statements went.</summary>
+    public async Task<int> RemoveLapsedSessionDeniesAsync(AccountConfig account, CancellationToken cancellationToken)
+    {
+        if (_client.Value is not { } client)
+        {
+            return 0;
+        }
+
+        var globs = _rules.Rules.Where(r => r.Accounts.Contains(account.Id)).SelectMany(r => r.PermissionSets).ToList();
+        var removed = 0;
+        foreach (var permissionSet in globs.Count == 0 ? [] : (await client.ListPermissionSetsAsync(cancellationToken)).Where(p => Glob.AnyMatch(globs, p)))
+        {
+            var gate = _policyGates.GetOrAdd(permissionSet, _ => new SemaphoreSlim(1, 1));
+            await gate.WaitAsync(cancellationToken);
+            try
+            {
+                var current = await client.GetInlinePolicyAsync(permissionSet, cancellationToken);
+                string? kept;
+                try
+                {
+                    kept = SessionDenyPolicy.WithoutLapsed(current, _time.GetUtcNow());
+                }
+                catch (FormatException)
+                {
+                    continue;
+                }
+
+                if (kept is null)
+                {
+                    continue;
+                }
+
+                await (kept.Length == 0 ? client.DeleteInlinePolicyAsync(permissionSet, cancellationToken) : client.PutInlinePolicyAsync(permissionSet, kept, cancellationToken));
+                await WaitAsync(await client.ProvisionToAccountAsync(permissionSet, account.Id, cancellationToken), client.DescribeProvisioningStatusAsync, cancellationToken);
+                removed++;
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>How long a role session of a permission set lasts: its <c>SessionDuration</c> (ISO 8601, PT1H when
+    /// absent), never taken as less than an hour or more than AWS's maximum of twelve.</summary>
+    private static TimeSpan SessionDuration(string? iso)
+    {
+        TimeSpan duration;
+        try
+        {
+            duration = iso is null ? TimeSpan.FromHours(1) : System.Xml.XmlConvert.ToTimeSpan(iso);
+        }
+        catch (FormatException)
+        {
+            duration = TimeSpan.FromHours(12);
+        }
+
+        return TimeSpan.FromTicks(Math.Clamp(duration.Ticks, TimeSpan.TicksPerHour, 12 * TimeSpan.TicksPerHour));
+    }
+
     public async Task<bool> HoldsAsync(AccountConfig account, string userId, string permissionSetArn, CancellationToken cancellationToken)
     {
         var assignments = await Client.ListAccountAssignmentsAsync(account.Id, permissionSetArn, cancellationToken);
@@ -169,6 +301,19 @@ public sealed partial class PermissionSetAssignments
     [LoggerMessage(EventId = 4131, Level = LogLevel.Information, Message = "Assigned {PermissionSetArn} in account {AccountId} to Identity Center user {UserId}; in place after {LatencyMs} ms")]
     private static partial void LogAssigned(ILogger logger, string permissionSetArn, string accountId, string userId, double latencyMs);
 
+    [LoggerMessage(EventId = 4134, Level = LogLevel.Information, Message = "Denied the sessions of {PermissionSetArn} that Identity Center user {UserId} obtained in account {AccountId} before {Cutoff}; the deny lapses at {LapsesAt}")]
+    private static partial void LogSessionsEnded(ILogger logger, string permissionSetArn, string accountId, string userId, DateTimeOffset cutoff, DateTimeOffset lapsesAt);
+
     [LoggerMessage(EventId = 4132, Level = LogLevel.Information, Message = "Deleted the assignment of {PermissionSetArn} in account {AccountId} to Identity Center user {UserId}")]
     private static partial void LogUnassigned(ILogger logger, string permissionSetArn, string accountId, string userId);
+}
+
+/// <summary>What ending a user's permission-set sessions did.</summary>
+/// <param name="Ended">Whether sessions issued before <paramref name="Cutoff"/> are now denied in the account.</param>
+/// <param name="LapsesAt">When the deny stops applying (every session it targets has expired by then).</param>
+/// <param name="InForceAfter">From the start of the step until AWS reported the provisioning done.</param>
+/// <param name="Reason">Why not, when not ended.</param>
+public sealed record SessionRevocation(bool Ended, DateTimeOffset Cutoff, DateTimeOffset LapsesAt, TimeSpan InForceAfter, string? Reason)
+{
+    public static SessionRevocation NotEnded(DateTimeOffset cutoff, string reason) => new(false, cutoff, cutoff, TimeSpan.Zero, reason);
 }

@@ -11,8 +11,11 @@ namespace AccessWorkflows.Aws.Install;
 /// exactly the sso-admin and identitystore calls of <c>PermissionSetAssignments</c>: create and delete account
 /// assignments only of the permission sets the rules name, only in the accounts whose rules grant permission sets,
 /// only in the configured instance; read assignment status and list/describe permission sets there; look users up by
-/// email in the configured identity store. Nothing else, so it cannot edit a permission set, assign one the rules do
-/// not name, or touch an account the rules do not grant in.
+/// email in the configured identity store; and, to end the sessions of a grant that ended, read and write the inline
+/// policy of the rules' permission sets and provision them to the rules' accounts. Nothing else, so it cannot assign a
+/// permission set the rules do not name, change one they do not name, or touch an account the rules do not grant in.
+/// Writing the inline policy is power over what those permission sets allow: the product only ever adds and removes
+/// its own deny statements there (<c>SessionDenyPolicy</c>), and README says so.
 /// </summary>
 public sealed class IdentityCenterRoleTemplate
 {
@@ -64,7 +67,9 @@ public sealed class IdentityCenterRoleTemplate
         {
             Statement("AssignOnlyTheRulesPermissionSetsInTheRulesAccounts", ["sso:CreateAccountAssignment", "sso:DeleteAccountAssignment"], targets),
             Statement("ReadAssignmentsOfTheRulesPermissionSets", ["sso:ListAccountAssignments", "sso:DescribePermissionSet"], targets),
-            Statement("FollowAssignmentOperationsAndListPermissionSets", ["sso:DescribeAccountAssignmentCreationStatus", "sso:DescribeAccountAssignmentDeletionStatus", "sso:ListPermissionSets"], [Center.InstanceArn]),
+            Statement("EndSessionsWithAnInlineDenyOnTheRulesPermissionSets", ["sso:GetInlinePolicyForPermissionSet", "sso:PutInlinePolicyToPermissionSet", "sso:DeleteInlinePolicyFromPermissionSet"], [Center.InstanceArn, .. PermissionSets]),
+            Statement("ProvisionTheRulesPermissionSetsToTheRulesAccounts", ["sso:ProvisionPermissionSet"], targets),
+            Statement("FollowAssignmentOperationsAndListPermissionSets", ["sso:DescribeAccountAssignmentCreationStatus", "sso:DescribeAccountAssignmentDeletionStatus", "sso:DescribePermissionSetProvisioningStatus", "sso:ListPermissionSets"], [Center.InstanceArn]),
             Statement("FindUsersByEmail", ["identitystore:GetUserId", "identitystore:DescribeUser"], [$"arn:{Partition}:identitystore::{AccountId}:identitystore/{Center.IdentityStoreId}", $"arn:{Partition}:identitystore:::user/*"]),
         };
         return new JsonObject { ["Version"] = "2012-10-17", ["Statement"] = statements };

@@ -291,7 +291,10 @@ public sealed partial class FakeAws
                     [InstanceArn, input["PermissionSetArn"]?.GetValue<string>() ?? "-", $"arn:aws:sso:::account/{input["TargetId"]?.GetValue<string>()}"],
                 "ListAccountAssignments" =>
                     [InstanceArn, input["PermissionSetArn"]?.GetValue<string>() ?? "-", $"arn:aws:sso:::account/{input["AccountId"]?.GetValue<string>()}"],
-                "DescribePermissionSet" => [InstanceArn, input["PermissionSetArn"]?.GetValue<string>() ?? "-"],
+                "DescribePermissionSet" or "GetInlinePolicyForPermissionSet" or "PutInlinePolicyToPermissionSet" or "DeleteInlinePolicyFromPermissionSet" =>
+                    [InstanceArn, input["PermissionSetArn"]?.GetValue<string>() ?? "-"],
+                "ProvisionPermissionSet" =>
+                    [InstanceArn, input["PermissionSetArn"]?.GetValue<string>() ?? "-", $"arn:aws:sso:::account/{input["TargetId"]?.GetValue<string>()}"],
                 _ => [InstanceArn],
             }
             : operation == "DescribeUser"
@@ -371,11 +374,11 @@ public sealed partial class FakeAws
                         throw new JsonFault("ResourceNotFoundException", "The permission set does not exist.");
                     }
 
-                    return new JsonObject { ["PermissionSet"] = new JsonObject { ["Name"] = name, ["PermissionSetArn"] = arn, ["SessionDuration"] = "PT1H", ["CreatedDate"] = 1.7e9 } };
+                    return new JsonObject { ["PermissionSet"] = new JsonObject { ["Name"] = name, ["PermissionSetArn"] = arn, ["SessionDuration"] = SessionDurations.GetValueOrDefault(arn, "PT1H"), ["CreatedDate"] = 1.7e9 } };
                 }
 
             default:
-                throw new JsonFault("UnknownOperationException", $"Unknown operation {operation}");
+                return PermissionSetPolicyOperation(operation, input);
         }
     }
 
@@ -461,6 +464,9 @@ public sealed partial class FakeAws
         if (state.Create)
         {
             Assignments.Add(state.Key);
+
+            // Identity Center provisions the permission set to the account as part of the assignment.
+            ProvisionedInlinePolicies[(state.Key.AccountId, state.Key.PermissionSetArn)] = InlinePolicies.GetValueOrDefault(state.Key.PermissionSetArn, string.Empty);
         }
         else
         {
