@@ -265,6 +265,30 @@ public sealed class WorkflowFidelityTests
     }
 
     [Fact]
+    public async Task Per_requester_limits_answer_429_naming_the_limit_and_free_up_as_requests_move_on()
+    {
+        const string Network = "arn:aws:iam::aws:policy/job-function/NetworkAdministrator";
+        await using var app = await FunctionsAppHarness.StartAsync();
+        var first = await CreateAsync(app, "liv@example.com", policy: Network);
+
+        var (pendingStatus, pendingProblem) = await app.HttpAsync(HttpFunctions.CreateRequest, "POST", "/api/requests", "liv@example.com", Body(Sandbox, Network, null));
+        Assert.Equal(429, pendingStatus);
+        Assert.Contains("maxPendingPerRequester", pendingProblem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await CreateAsync(app, "other@example.com", policy: Network); // counted per requester
+
+        await WaitForPromptAsync(app, first);
+        Assert.Equal(202, (await DecideAsync(app, first, "carol@example.com", "approve")).Status);
+        await WaitForAsync(app, first, "active");
+        var (activeStatus, activeProblem) = await app.HttpAsync(HttpFunctions.CreateRequest, "POST", "/api/requests", "liv@example.com", Body(Sandbox, Network, null));
+        Assert.Equal(429, activeStatus);
+        Assert.Contains("maxActivePerRequester", activeProblem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        Assert.Equal(202, (await app.HttpAsync((r, c) => HttpFunctions.RelinquishRequest(r, first, c), "POST", $"/api/requests/{first}/relinquish", "liv@example.com")).Status);
+        await WaitForAsync(app, first, "relinquished");
+        await CreateAsync(app, "liv@example.com", policy: Network);
+    }
+
+    [Fact]
     public async Task Break_glass_approves_at_once_capped_flagged_and_reviewed_on_the_real_worker()
     {
         const string Support = "arn:aws:iam::aws:policy/job-function/SupportUser";
