@@ -510,6 +510,21 @@ public sealed partial class FakeAws
     private static (int, string) JsonError(int status, string code, string message) =>
         (status, new JsonObject { ["__type"] = code, ["Message"] = message }.ToJsonString());
 
+    /// <summary>The status object of an asynchronous sso-admin operation: its own fields, then the common ones, and
+    /// FailureReason only when FAILED.</summary>
+    private static JsonObject OperationStatus(string requestId, string status, string? failureReason, JsonObject fields)
+    {
+        fields["RequestId"] = requestId;
+        fields["Status"] = status;
+        fields["CreatedDate"] = 1.7e9;
+        if (status == "FAILED")
+        {
+            fields["FailureReason"] = failureReason;
+        }
+
+        return fields;
+    }
+
     private sealed class JsonFault(string code, string message) : Exception(message)
     {
         public string Code { get; } = code;
@@ -529,26 +544,14 @@ public sealed partial class FakeAws
 
         public string? FailureReason { get; set; }
 
-        public JsonObject ToJson()
+        public JsonObject ToJson() => OperationStatus(RequestId, Status, FailureReason, new JsonObject
         {
-            var json = new JsonObject
-            {
-                [nameof(RequestId)] = RequestId,
-                [nameof(Status)] = Status,
-                ["TargetId"] = Key.AccountId,
-                ["TargetType"] = "AWS_ACCOUNT",
-                ["PermissionSetArn"] = Key.PermissionSetArn,
-                ["PrincipalType"] = Key.PrincipalType,
-                ["PrincipalId"] = Key.PrincipalId,
-                ["CreatedDate"] = 1.7e9,
-            };
-            if (Status == "FAILED")
-            {
-                json[nameof(FailureReason)] = FailureReason;
-            }
-
-            return json;
-        }
+            ["TargetId"] = Key.AccountId,
+            ["TargetType"] = "AWS_ACCOUNT",
+            ["PermissionSetArn"] = Key.PermissionSetArn,
+            ["PrincipalType"] = Key.PrincipalType,
+            ["PrincipalId"] = Key.PrincipalId,
+        });
     }
 }
 

@@ -207,23 +207,8 @@ public sealed partial class FakeAws
 
         public string? FailureReason { get; set; }
 
-        public JsonObject ToJson()
-        {
-            var json = new JsonObject
-            {
-                [nameof(RequestId)] = RequestId,
-                [nameof(Status)] = Status,
-                [nameof(AccountId)] = AccountId,
-                [nameof(PermissionSetArn)] = PermissionSetArn,
-                ["CreatedDate"] = 1.7e9,
-            };
-            if (Status == "FAILED")
-            {
-                json[nameof(FailureReason)] = FailureReason;
-            }
-
-            return json;
-        }
+        public JsonObject ToJson() =>
+            OperationStatus(RequestId, Status, FailureReason, new JsonObject { [nameof(AccountId)] = AccountId, [nameof(PermissionSetArn)] = PermissionSetArn });
     }
 }
 
