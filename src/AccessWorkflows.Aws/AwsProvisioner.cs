@@ -454,7 +454,12 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
         }
 
         string type, detail;
-        if (outcome.Ended)
+        if (outcome.NoRole)
+        {
+            type = "grant.sessionsEnded";
+            detail = $"{access.Describe()} has no role in account {account.Id} (not provisioned there), so Identity Center user {userId} holds no session of it.";
+        }
+        else if (outcome.Ended)
         {
             type = "grant.sessionsEnded";
             detail = $"Role sessions of {access.Describe()} that Identity Center user {userId} obtained in account {account.Id} before {Iso(outcome.Cutoff)} are denied (an inline deny on the permission set, provisioned to the account {outcome.InForceAfter.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)} s after the removal began); the deny lapses at {Iso(outcome.LapsesAt)}, once every such session has expired.";

@@ -66,7 +66,7 @@ public sealed class PermissionSetTests : IAsyncLifetime
             _h.Aws.JsonOperations().Skip(6).Take(5));
 
         // Then the sessions already issued are ended (PermissionSetSessionTests): an inline deny, provisioned to the account.
-        string[] endSessions = ["DescribePermissionSet", "GetInlinePolicyForPermissionSet", "PutInlinePolicyToPermissionSet", "ProvisionPermissionSet", "DescribePermissionSetProvisioningStatus", "DescribePermissionSetProvisioningStatus", "DescribePermissionSetProvisioningStatus", "GetInlinePolicyForPermissionSet"];
+        string[] endSessions = ["ListPermissionSetsProvisionedToAccount", "DescribePermissionSet", "GetInlinePolicyForPermissionSet", "PutInlinePolicyToPermissionSet", "ProvisionPermissionSet", "DescribePermissionSetProvisioningStatus", "DescribePermissionSetProvisioningStatus", "DescribePermissionSetProvisioningStatus", "GetInlinePolicyForPermissionSet"];
         Assert.Equal(endSessions, _h.Aws.JsonOperations().Skip(11));
 
         // A repeat of the release finds nothing to delete, and makes sure the deny is in force.
@@ -112,6 +112,12 @@ public sealed class PermissionSetTests : IAsyncLifetime
 
         Assert.Contains("Not supported policy", failure.Message, StringComparison.Ordinal);
         Assert.False(_h.Aws.IsAssigned(FakeAws.AccountId, _admin, _alice.UserId));
+
+        // The workflow's cleanup then releases it: nothing was provisioned to the account, so no role is created there.
+        await _h.Grants.ReleaseAsync(Grant("ps-failed", _admin) with { UserName = _alice.UserId });
+        Assert.DoesNotContain("ProvisionPermissionSet", _h.Aws.JsonOperations());
+        Assert.DoesNotContain(_h.Aws.ProvisionedInlinePolicies.Keys, k => k.PermissionSetArn == _admin);
+        Assert.Contains("no role in account", Assert.Single(await _h.Audit.ListAsync("ps-failed"), e => e.Type == "grant.sessionsEnded").Detail, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -142,6 +142,28 @@ public sealed class IdentityCenterClient
         return new PermissionSetInfo(Text(set, "PermissionSetArn"), Text(set, "Name"), set["SessionDuration"]?.GetValue<string>());
     }
 
+    /// <summary><c>ListPermissionSetsProvisionedToAccount</c> (all pages): the permission sets that have a role in the
+    /// account.</summary>
+    public async Task<List<string>> ListPermissionSetsProvisionedToAccountAsync(string accountId, CancellationToken cancellationToken)
+    {
+        var result = new List<string>();
+        string? next = null;
+        do
+        {
+            var input = new JsonObject { ["InstanceArn"] = _instanceArn, ["AccountId"] = accountId, ["MaxResults"] = 100 };
+            if (next is not null)
+            {
+                input["NextToken"] = next;
+            }
+
+            var answer = await _ssoAdmin.CallAsync("ListPermissionSetsProvisionedToAccount", input, cancellationToken);
+            result.AddRange(answer["PermissionSets"]?.AsArray().Select(n => n?.GetValue<string>()).OfType<string>() ?? []);
+            next = NextToken(answer);
+        }
+        while (next is not null);
+        return result;
+    }
+
     /// <summary><c>GetInlinePolicyForPermissionSet</c>: the permission set's inline policy document, or an empty string
     /// when it has none (AWS answers an empty or absent <c>InlinePolicy</c> then).</summary>
     public async Task<string> GetInlinePolicyAsync(string permissionSetArn, CancellationToken cancellationToken)

@@ -129,6 +129,13 @@ public sealed partial class PermissionSetAssignments
         var started = Stopwatch.GetTimestamp();
         var now = _time.GetUtcNow();
         var cutoff = SessionDenyPolicy.CutoffAfter(now);
+        if (!(await Client.ListPermissionSetsProvisionedToAccountAsync(account.Id, cancellationToken)).Contains(permissionSetArn, StringComparer.Ordinal))
+        {
+            // No role of the permission set in the account (never provisioned there, as after an assignment that failed,
+            // or removed with its last assignment): no session of it can be left, and provisioning would create the role.
+            return new SessionRevocation(true, cutoff, cutoff, Stopwatch.GetElapsedTime(started), null) { NoRole = true };
+        }
+
         var info = await Client.DescribePermissionSetAsync(permissionSetArn, cancellationToken);
         var lapsesAt = cutoff + SessionDuration(info.SessionDuration) + SessionDenySlack;
         var gate = _policyGates.GetOrAdd(permissionSetArn, _ => new SemaphoreSlim(1, 1));
@@ -315,5 +322,8 @@ public sealed partial class PermissionSetAssignments
 /// <param name="Reason">Why not, when not ended.</param>
 public sealed record SessionRevocation(bool Ended, DateTimeOffset Cutoff, DateTimeOffset LapsesAt, TimeSpan InForceAfter, string? Reason)
 {
+    /// <summary>The permission set has no role in the account, so there was no session to end.</summary>
+    public bool NoRole { get; init; }
+
     public static SessionRevocation NotEnded(DateTimeOffset cutoff, string reason) => new(false, cutoff, cutoff, TimeSpan.Zero, reason);
 }

@@ -69,6 +69,7 @@ public sealed class IdentityCenterRoleTemplate
             Statement("ReadAssignmentsOfTheRulesPermissionSets", ["sso:ListAccountAssignments", "sso:DescribePermissionSet"], targets),
             Statement("EndSessionsWithAnInlineDenyOnTheRulesPermissionSets", ["sso:GetInlinePolicyForPermissionSet", "sso:PutInlinePolicyToPermissionSet", "sso:DeleteInlinePolicyFromPermissionSet"], [Center.InstanceArn, .. PermissionSets]),
             Statement("ProvisionTheRulesPermissionSetsToTheRulesAccounts", ["sso:ProvisionPermissionSet"], targets),
+            Statement("SeeWhatIsProvisionedInTheRulesAccounts", ["sso:ListPermissionSetsProvisionedToAccount"], [Center.InstanceArn, .. Accounts.Select(a => $"arn:{Partition}:sso:::account/{a}")]),
             Statement("FollowAssignmentOperationsAndListPermissionSets", ["sso:DescribeAccountAssignmentCreationStatus", "sso:DescribeAccountAssignmentDeletionStatus", "sso:DescribePermissionSetProvisioningStatus", "sso:ListPermissionSets"], [Center.InstanceArn]),
             Statement("FindUsersByEmail", ["identitystore:GetUserId", "identitystore:DescribeUser"], [$"arn:{Partition}:identitystore::{AccountId}:identitystore/{Center.IdentityStoreId}", $"arn:{Partition}:identitystore:::user/*"]),
         };

@@ -289,6 +289,7 @@ public sealed partial class FakeAws
             {
                 "CreateAccountAssignment" or "DeleteAccountAssignment" =>
                     [InstanceArn, input["PermissionSetArn"]?.GetValue<string>() ?? "-", $"arn:aws:sso:::account/{input["TargetId"]?.GetValue<string>()}"],
+                "ListPermissionSetsProvisionedToAccount" => [InstanceArn, $"arn:aws:sso:::account/{input["AccountId"]?.GetValue<string>()}"],
                 "ListAccountAssignments" =>
                     [InstanceArn, input["PermissionSetArn"]?.GetValue<string>() ?? "-", $"arn:aws:sso:::account/{input["AccountId"]?.GetValue<string>()}"],
                 "DescribePermissionSet" or "GetInlinePolicyForPermissionSet" or "PutInlinePolicyToPermissionSet" or "DeleteInlinePolicyFromPermissionSet" =>

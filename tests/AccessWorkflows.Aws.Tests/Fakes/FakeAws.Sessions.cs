@@ -26,7 +26,9 @@ public sealed partial class FakeAws
     /// <summary>The inline policy of each permission set, as PutInlinePolicyToPermissionSet last wrote it.</summary>
     public Dictionary<string, string> InlinePolicies { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>The inline policy each account's role of a permission set holds: the copy last provisioned there.</summary>
+    /// <summary>The inline policy each account's role of a permission set holds: the copy last provisioned there. A key is
+    /// a permission set provisioned to the account (ListPermissionSetsProvisionedToAccount); the role stays after its
+    /// last assignment is deleted.</summary>
     public Dictionary<(string AccountId, string PermissionSetArn), string> ProvisionedInlinePolicies { get; } = [];
 
     /// <summary>Another writer's document, stored right after the next PutInlinePolicyToPermissionSet (a concurrent
@@ -92,6 +94,12 @@ public sealed partial class FakeAws
     {
         switch (operation)
         {
+            case "ListPermissionSetsProvisionedToAccount":
+                {
+                    var accountId = Str(input, "AccountId");
+                    return JsonPage("PermissionSets", ProvisionedInlinePolicies.Keys.Where(k => k.AccountId == accountId).Select(k => k.PermissionSetArn).Order(StringComparer.Ordinal).Select(a => (JsonNode)JsonValue.Create(a)), input);
+                }
+
             case "GetInlinePolicyForPermissionSet":
                 return new JsonObject { ["InlinePolicy"] = InlinePolicies.GetValueOrDefault(ExistingPermissionSet(input), string.Empty) };
 
