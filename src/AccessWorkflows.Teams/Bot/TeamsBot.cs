@@ -34,6 +34,7 @@ internal sealed partial class TeamsBot
     private readonly TimeProvider _time;
     private readonly TeamsOptions _options;
     private readonly ILogger<TeamsBot> _logger;
+    private readonly RequestSnapshots _snapshots;
 
     public TeamsBot(
         BotTokenValidator validator,
@@ -61,6 +62,7 @@ internal sealed partial class TeamsBot
         _time = time;
         _options = options.Value;
         _logger = logger;
+        _snapshots = new RequestSnapshots(time);
     }
 
     public async Task HandleAsync(HttpContext http)
@@ -311,10 +313,18 @@ internal sealed partial class TeamsBot
     /// </summary>
     private async Task<JsonObject> DecideAsync(string requestId, string email, DecisionKind kind, TimeSpan? duration, string? comment, string decisionId, CancellationToken cancellationToken)
     {
-        var request = await _requests.GetAsync(requestId, cancellationToken);
+        // A stranger to the request (no approver, not the requester) is answered from a read at most a second old: the
+        // answer only says they cannot act, and the queued command below reads the store itself (RequestSnapshots).
+        var request = _snapshots.ForStranger(requestId, email);
         if (request is null)
         {
-            return TeamsCards.Notice("Unknown request", $"There is no request {requestId}.", isError: true);
+            request = await _requests.GetAsync(requestId, cancellationToken);
+            if (request is null)
+            {
+                return TeamsCards.Notice("Unknown request", $"There is no request {requestId}.", isError: true);
+            }
+
+            _snapshots.Remember(request);
         }
 
         if (request.Decisions.Any(d => d.Id == decisionId))
