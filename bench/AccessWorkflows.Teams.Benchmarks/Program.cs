@@ -108,7 +108,9 @@ var drainRows = new List<string>();
 foreach (var concurrency in concurrencies)
 {
     var before = await AuditCountAsync(pendingId, "decision.refused");
+    var cpuBefore = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
     var (results, wall) = await AckBenchmark.RunAsync(clicks, concurrency, StrangerClickAsync);
+    var cpuAnswers = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
     var row = AckBenchmark.Row(concurrency, results, wall);
     report.AppendLine(row);
     Console.WriteLine(row);
@@ -117,13 +119,16 @@ foreach (var concurrency in concurrencies)
     var drainWatch = System.Diagnostics.Stopwatch.StartNew();
     await AckBenchmark.WaitUntilAsync(async () => await AuditCountAsync(pendingId, "decision.refused") >= before + clicks, TimeSpan.FromSeconds(120));
     var drained = await AuditCountAsync(pendingId, "decision.refused") - before;
-    var drainRow = string.Create(CultureInfo.InvariantCulture, $"| {concurrency} | {drained} | {drained / (wall + drainWatch.Elapsed).TotalSeconds:F1} |");
+    var cpuAll = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+    var drainRow = string.Create(CultureInfo.InvariantCulture, $"| {concurrency} | {drained} | {drained / (wall + drainWatch.Elapsed).TotalSeconds:F1} | {cpuAnswers.TotalMicroseconds / clicks:F0} | {cpuAll.TotalMicroseconds / clicks:F0} |");
     drainRows.Add(drainRow);
     Console.WriteLine(drainRow);
 }
 
-report.AppendLine().AppendLine("Commands behind the answers, processed while each run and its drain lasted:").AppendLine()
-    .AppendLine("| concurrency | refusals audited | per second |").AppendLine("|---|---|---|");
+// CPU is the whole process's (Process.TotalProcessorTime): the server, the work behind the answers, and this harness's
+// own clients, which share the process; so it compares builds, not the server alone.
+report.AppendLine().AppendLine("Commands behind the answers, processed while each run and its drain lasted, and the process's CPU per click (server and these clients):").AppendLine()
+    .AppendLine("| concurrency | refusals audited | per second | CPU µs per click, during the clicks | CPU µs per click, clicks and drain |").AppendLine("|---|---|---|---|---|");
 foreach (var r in drainRows)
 {
     report.AppendLine(r);

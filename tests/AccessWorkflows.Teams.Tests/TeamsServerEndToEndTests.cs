@@ -176,6 +176,43 @@ public sealed class TeamsServerEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Strangers_clicks_in_flight_together_are_each_refused_and_each_audited_once_through_the_batched_writer()
+    {
+        _connector.AddMember("29:mallory", "mallory@example.com", "aad-mallory");
+        var requestId = await CreateAsync("arn:aws:iam::aws:policy/ReadOnlyAccess", "PT30M");
+        var (cardId, _) = await Eventually.Until(() => Task.FromResult(_connector.MessagesIn(Channel)), m => m.Count == 1, "the approval card is posted").ContinueWith(t => t.Result[0]);
+
+        // 60 clicks, 12 at a time: more refusals than one batch picks up at once, from several queue workers.
+        var clicks = Enumerable.Range(0, 60)
+            .Select(_ => Activities.Execute(_connector.ServiceUrl, "29:mallory", "approve", new JsonObject { ["requestId"] = requestId }, Channel, cardId))
+            .ToList();
+        var expected = clicks.Select(c => $"{requestId}:refused:teams:{c["id"]!.GetValue<string>()}").ToHashSet();
+        using var gate = new SemaphoreSlim(12);
+        var answers = await Task.WhenAll(clicks.Select(async click =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                return await InvokeAsync(click);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+        Assert.All(answers, a => Assert.Contains(TeamsApprovalFlowTests.Texts(a), t => t.Contains("is not an approver", StringComparison.Ordinal)));
+
+        var audit = await Eventually.Until(
+            () => GetAuditAsync(requestId),
+            a => a.Count(e => e?["type"]?.GetValue<string>() == "decision.refused") >= expected.Count,
+            "every stranger's click is in the audit log");
+        var refused = audit.Where(e => e?["type"]?.GetValue<string>() == "decision.refused").ToList();
+        Assert.Equal(expected.Order(StringComparer.Ordinal), refused.Select(e => e!["id"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        Assert.All(refused, e => Assert.Equal("mallory@example.com", e!["actor"]!.GetValue<string>()));
+        Assert.Equal("pending", (await GetAsync(requestId))["status"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task The_reminders_Extend_asks_for_the_requester_an_approver_approves_it_on_the_channel_card_and_the_cards_show_the_new_expiry()
     {
         var requestId = await CreateAsync(PowerUser, "PT30M");

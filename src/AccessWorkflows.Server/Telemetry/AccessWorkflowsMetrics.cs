@@ -96,6 +96,16 @@ internal sealed class MeteredAuditLog(IAuditLog inner, IRequestStore requests, A
         metrics.Record(auditEvent, expiresAt);
     }
 
+    public async Task AppendManyAsync(IReadOnlyList<AuditEvent> auditEvents, CancellationToken cancellationToken = default)
+    {
+        await inner.AppendManyAsync(auditEvents, cancellationToken);
+        foreach (var auditEvent in auditEvents)
+        {
+            var expiresAt = auditEvent.Type == "request.expired" ? (await requests.GetAsync(auditEvent.RequestId, cancellationToken))?.ExpiresAt : null;
+            metrics.Record(auditEvent, expiresAt);
+        }
+    }
+
     public Task<IReadOnlyList<AuditEvent>> ListAsync(string requestId, CancellationToken cancellationToken = default) =>
         inner.ListAsync(requestId, cancellationToken);
 

@@ -9,16 +9,58 @@ public sealed partial class SqliteAccessStore
     /// first write of an at-least-once activity wins; the log never changes).</summary>
     public async Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken = default)
     {
+        ValidateAuditEvent(auditEvent);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var insert = AuditInsert(connection, transaction: null);
+        BindAuditEvent(insert, auditEvent);
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Every event in one <c>BEGIN IMMEDIATE</c> transaction, in list order, with one prepared insert: one commit
+    /// (and one WAL sync) for the lot. Insert-only like <see cref="AppendAsync"/>; all or none.</summary>
+    public async Task AppendManyAsync(IReadOnlyList<AuditEvent> auditEvents, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(auditEvents);
+        foreach (var auditEvent in auditEvents)
+        {
+            ValidateAuditEvent(auditEvent);
+        }
+
+        if (auditEvents.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var insert = AuditInsert(connection, transaction);
+        foreach (var auditEvent in auditEvents)
+        {
+            insert.Parameters.Clear();
+            BindAuditEvent(insert, auditEvent);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static void ValidateAuditEvent(AuditEvent auditEvent)
+    {
         ArgumentNullException.ThrowIfNull(auditEvent);
         ArgumentException.ThrowIfNullOrEmpty(auditEvent.Id);
-        await using var connection = await OpenConnectionAsync(cancellationToken);
-        await using var insert = Command(
-            connection,
-            """
-            INSERT INTO audit_events (id, request_id, at_utc_ticks, at_offset_min, type, actor, channel, detail)
-            VALUES ($id, $request, $ticks, $offset, $type, $actor, $channel, $detail)
-            ON CONFLICT (id) DO NOTHING
-            """);
+    }
+
+    private static SqliteCommand AuditInsert(SqliteConnection connection, SqliteTransaction? transaction) => Command(
+        connection,
+        """
+        INSERT INTO audit_events (id, request_id, at_utc_ticks, at_offset_min, type, actor, channel, detail)
+        VALUES ($id, $request, $ticks, $offset, $type, $actor, $channel, $detail)
+        ON CONFLICT (id) DO NOTHING
+        """,
+        transaction);
+
+    private static void BindAuditEvent(SqliteCommand insert, AuditEvent auditEvent)
+    {
         insert.Parameters.AddWithValue("$id", auditEvent.Id);
         insert.Parameters.AddWithValue("$request", auditEvent.RequestId);
         insert.Parameters.AddWithValue("$ticks", auditEvent.At.UtcTicks);
@@ -27,7 +69,6 @@ public sealed partial class SqliteAccessStore
         insert.Parameters.AddWithValue("$actor", auditEvent.Actor);
         insert.Parameters.AddWithValue("$channel", auditEvent.Channel);
         insert.Parameters.AddWithValue("$detail", (object?)auditEvent.Detail ?? DBNull.Value);
-        await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Oldest first by instant; events at the same instant in the order they were appended.</summary>

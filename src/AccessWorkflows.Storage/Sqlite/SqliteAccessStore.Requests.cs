@@ -187,12 +187,17 @@ public sealed partial class SqliteAccessStore
         return new RequestPage(items, more ? RequestContinuationToken.Encode(last.Ticks, last.Id, query) : null);
     }
 
+    /// <summary>Outside any transaction only (the command is the connection's prepared one).</summary>
     private static async Task<(long Version, string Body)?> ReadRequestAsync(SqliteConnection connection, string id, CancellationToken cancellationToken)
     {
-        await using var select = Command(connection, "SELECT version, body FROM requests WHERE id = $id");
-        select.Parameters.AddWithValue("$id", id);
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), reader.GetString(1)) : null;
+        var (select, owned) = Reusable(connection, "SELECT version, body FROM requests WHERE id = $id");
+        await using (owned)
+        {
+            select.Parameters.Clear();
+            select.Parameters.AddWithValue("$id", id);
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? (reader.GetInt64(0), reader.GetString(1)) : null;
+        }
     }
 
     private static async Task WriteParticipantsAsync(SqliteTransaction transaction, AccessRequest request, CancellationToken cancellationToken)

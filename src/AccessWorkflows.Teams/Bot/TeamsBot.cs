@@ -34,6 +34,7 @@ internal sealed partial class TeamsBot
     private readonly TimeProvider _time;
     private readonly TeamsOptions _options;
     private readonly ILogger<TeamsBot> _logger;
+    private readonly RequestSnapshots _snapshots;
 
     public TeamsBot(
         BotTokenValidator validator,
@@ -61,6 +62,7 @@ internal sealed partial class TeamsBot
         _time = time;
         _options = options.Value;
         _logger = logger;
+        _snapshots = new RequestSnapshots(time);
     }
 
     public async Task HandleAsync(HttpContext http)
@@ -305,14 +307,24 @@ internal sealed partial class TeamsBot
     /// An approver's Approve or Deny, answered at once (SPEC 10: the invoke is answered with the refreshed card): the
     /// decision rules are checked on the request as stored, the clicker sees the card as the decision leaves it (or the
     /// reason it does not count), and the command itself (its durable event, or the audit entry of a refusal) runs on
-    /// <see cref="TeamsWorkQueue"/>, so no click waits for a durable write.
+    /// <see cref="TeamsWorkQueue"/>, so no click waits for a durable write. A refusal's <c>decision.refused</c> entry is
+    /// then batched with others (<see cref="RefusalAuditWriter"/>): a crash may lose the refusals not yet written, which
+    /// changed nothing; a decision that counts is raised into its workflow by the queued command itself.
     /// </summary>
     private async Task<JsonObject> DecideAsync(string requestId, string email, DecisionKind kind, TimeSpan? duration, string? comment, string decisionId, CancellationToken cancellationToken)
     {
-        var request = await _requests.GetAsync(requestId, cancellationToken);
+        // A stranger to the request (no approver, not the requester) is answered from a read at most a second old: the
+        // answer only says they cannot act, and the queued command below reads the store itself (RequestSnapshots).
+        var request = _snapshots.ForStranger(requestId, email);
         if (request is null)
         {
-            return TeamsCards.Notice("Unknown request", $"There is no request {requestId}.", isError: true);
+            request = await _requests.GetAsync(requestId, cancellationToken);
+            if (request is null)
+            {
+                return TeamsCards.Notice("Unknown request", $"There is no request {requestId}.", isError: true);
+            }
+
+            _snapshots.Remember(request);
         }
 
         if (request.Decisions.Any(d => d.Id == decisionId))
@@ -338,7 +350,8 @@ internal sealed partial class TeamsBot
         var accepted = check.Accepted;
         var queued = _queue.TryEnqueue(new WorkItem("teams-" + verb, async (services, ct) =>
         {
-            var result = await services.GetRequiredService<IAccessRequestCommands>().DecideAsync(requestId, approver, kind, duration, comment, Channels.Teams, decisionId, ct);
+            // The clicker has their answer: a refusal's audit entry may be batched with others (DecideAnsweredAsync).
+            var result = await services.GetRequiredService<IAccessRequestCommands>().DecideAnsweredAsync(requestId, approver, kind, duration, comment, Channels.Teams, decisionId, ct);
             Log.ActionHandled(_logger, verb, approver, requestId, result.Outcome);
 
             // A second delivery of a click that already counted is refused as no longer pending: it did count.

@@ -47,6 +47,8 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton<AccessOptions>();
         services.AddSingleton<Grants.Activity.ActivityCollector>();
         services.AddSingleton<AccessWorkflowActivities>();
+        services.AddSingleton<RefusalAuditWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<RefusalAuditWriter>());
         services.AddSingleton<RequestService>();
         services.AddSingleton<IAccessRequestCommands>(sp => sp.GetRequiredService<RequestService>());
         services.AddSingleton<BreakGlass.BreakGlassReminders>();

@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -16,23 +16,87 @@ public sealed record WorkItem(string Name, Func<IServiceProvider, CancellationTo
 /// writes, outbound API calls). Full means the process is far behind: the route refuses rather than queue without
 /// bound. Each channel derives its own queue, so a backlog in one never delays the other.
 /// </summary>
+/// <remarks>
+/// Every answer of a channel enqueues here, so enqueueing takes no lock: a lock-free queue, a counter for the bound,
+/// and a semaphore released only to wake a sleeping worker, at most once until a worker has taken that wake-up (a
+/// woken worker that finds more wakes the next one). (A bounded <c>Channel</c> takes one lock per write and per
+/// read; at 32 clicks in flight on 2 cores its lock convoyed, and waiting for it was three quarters of a Teams answer's
+/// time on the CPU — the Teams benchmark of 2026-12-08 in docs/benchmarks/teams-ack.md.) Items are taken in the order
+/// they were enqueued, but several workers run them, so they may finish in any order.
+/// </remarks>
 public abstract class WorkQueue
 {
-    private readonly Channel<WorkItem> _channel;
+    private readonly ConcurrentQueue<WorkItem> _items = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly int _capacity;
+    private int _count;
+    private int _sleepers;
+    private int _wakePending;
 
-    protected WorkQueue(int capacity)
+    protected WorkQueue(int capacity) => _capacity = Math.Max(1, capacity);
+
+    /// <summary>Queues <paramref name="item"/>; false when the queue holds its capacity already (nothing queued).</summary>
+    public bool TryEnqueue(WorkItem item)
     {
-        _channel = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(Math.Max(1, capacity))
+        ArgumentNullException.ThrowIfNull(item);
+        if (Interlocked.Increment(ref _count) > _capacity)
         {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = false,
-            SingleWriter = false,
-        });
+            Interlocked.Decrement(ref _count);
+            return false;
+        }
+
+        _items.Enqueue(item);
+
+        // Read after the enqueue (a full fence): a worker that announced its sleep before it is woken here, and one that
+        // announces it afterwards sees the item when it looks again (TakeAsync). Under load no worker sleeps.
+        WakeOne();
+        return true;
     }
 
-    public bool TryEnqueue(WorkItem item) => _channel.Writer.TryWrite(item);
+    /// <summary>Wakes one sleeping worker unless a wake-up is on its way already: the worker that takes it clears the
+    /// flag before it looks at the queue, so it sees every item enqueued while the flag was set.</summary>
+    private void WakeOne()
+    {
+        if (Volatile.Read(ref _sleepers) > 0 && Interlocked.CompareExchange(ref _wakePending, 1, 0) == 0)
+        {
+            _wake.Release();
+        }
+    }
 
-    internal ChannelReader<WorkItem> Reader => _channel.Reader;
+    /// <summary>The oldest item, waiting for one when the queue is empty.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
+    internal async ValueTask<WorkItem> TakeAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (_items.TryDequeue(out var item))
+            {
+                Interlocked.Decrement(ref _count);
+                if (!_items.IsEmpty)
+                {
+                    WakeOne(); // more waiting: another worker shares them
+                }
+
+                return item;
+            }
+
+            Interlocked.Increment(ref _sleepers);
+            try
+            {
+                // Look again after announcing the sleep: an item enqueued before the announcement woke nobody. A wake-up
+                // for an item another worker took finds the queue empty and sleeps again.
+                if (_items.IsEmpty)
+                {
+                    await _wake.WaitAsync(cancellationToken);
+                    Interlocked.Exchange(ref _wakePending, 0);
+                }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _sleepers);
+            }
+        }
+    }
 }
 
 /// <summary>Runs the items of one <typeparamref name="TQueue"/> on a few workers. A failing item is logged and dropped;
@@ -60,29 +124,33 @@ public sealed class WorkQueueProcessor<TQueue> : BackgroundService
 
     private async Task RunWorkerAsync(CancellationToken stoppingToken)
     {
-        try
+        while (true)
         {
-            await foreach (var item in _queue.Reader.ReadAllAsync(stoppingToken))
+            WorkItem item;
+            try
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                timeout.CancelAfter(ItemTimeout);
-                try
-                {
-                    await using var scope = _scopes.CreateAsyncScope();
-                    await item.Work(scope.ServiceProvider, timeout.Token);
-                }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (Exception e)
-                {
-                    WorkQueueLog.Failed(_logger, item.Name, e);
-                }
+                item = await _queue.TakeAsync(stoppingToken);
             }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            timeout.CancelAfter(ItemTimeout);
+            try
+            {
+                await using var scope = _scopes.CreateAsyncScope();
+                await item.Work(scope.ServiceProvider, timeout.Token);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                WorkQueueLog.Failed(_logger, item.Name, e);
+            }
         }
     }
 }

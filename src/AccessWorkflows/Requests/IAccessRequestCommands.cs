@@ -15,6 +15,17 @@ public interface IAccessRequestCommands
     /// <summary>An approver's decision. <paramref name="decisionId"/> de-duplicates deliveries of the same click.</summary>
     Task<CommandResult> DecideAsync(string requestId, string approverEmail, DecisionKind decision, TimeSpan? duration, string? comment, string channel, string decisionId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// <see cref="DecideAsync"/> for a caller that has given the approver their answer already and runs this behind it
+    /// (a Teams click's queued command): the same checks and the same outcome, with one difference. The audit entry of
+    /// a refusal (<c>decision.refused</c>) may be written after this returns, in a batch with other refusals: a crash
+    /// before then loses it (it changed nothing), a clean stop does not. A decision that counts is recorded (raised
+    /// into its workflow) before this returns, exactly as with <see cref="DecideAsync"/>. Implementations that do not
+    /// batch need not override it.
+    /// </summary>
+    Task<CommandResult> DecideAnsweredAsync(string requestId, string approverEmail, DecisionKind decision, TimeSpan? duration, string? comment, string channel, string decisionId, CancellationToken cancellationToken = default) =>
+        DecideAsync(requestId, approverEmail, decision, duration, comment, channel, decisionId, cancellationToken);
+
     /// <summary>The requester (or the beneficiary) gives access back early.</summary>
     Task<CommandResult> RelinquishAsync(string requestId, string requesterEmail, string channel, CancellationToken cancellationToken = default);
 

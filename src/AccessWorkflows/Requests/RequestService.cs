@@ -42,6 +42,7 @@ public sealed partial class RequestService : IAccessRequestCommands
     private readonly AccessRules _rules;
     private readonly IRequestStore _requests;
     private readonly IAuditLog _audit;
+    private readonly RefusalAuditWriter _refusals;
     private readonly IDurableClient _durable;
     private readonly IProvisionerResolver _provisioners;
     private readonly IEnumerable<INotificationChannel> _channels;
@@ -53,6 +54,7 @@ public sealed partial class RequestService : IAccessRequestCommands
         AccessRules rules,
         IRequestStore requests,
         IAuditLog audit,
+        RefusalAuditWriter refusals,
         IDurableClient durable,
         IProvisionerResolver provisioners,
         IEnumerable<INotificationChannel> channels,
@@ -63,6 +65,7 @@ public sealed partial class RequestService : IAccessRequestCommands
         _rules = rules;
         _requests = requests;
         _audit = audit;
+        _refusals = refusals;
         _durable = durable;
         _provisioners = provisioners;
         _channels = channels;
@@ -273,7 +276,17 @@ public sealed partial class RequestService : IAccessRequestCommands
     /// pending, the request's move out of pending is ordered after the event, and the workflow (version 3) records
     /// the event as too late itself under the same audit id.
     /// </remarks>
-    public async Task<CommandResult> DecideAsync(string requestId, string approverEmail, DecisionKind decision, TimeSpan? duration, string? comment, string channel, string decisionId, CancellationToken cancellationToken = default)
+    public Task<CommandResult> DecideAsync(string requestId, string approverEmail, DecisionKind decision, TimeSpan? duration, string? comment, string channel, string decisionId, CancellationToken cancellationToken = default) =>
+        DecideAsync(requestId, approverEmail, decision, duration, comment, channel, decisionId, batchRefusalAudit: false, cancellationToken);
+
+    /// <remarks>As <see cref="DecideAsync(string, string, DecisionKind, TimeSpan?, string?, string, string, CancellationToken)"/>,
+    /// except that a refusal's <c>decision.refused</c> entry goes to <see cref="RefusalAuditWriter"/> (written with
+    /// others, after this returns; a crash before then loses it, a clean stop does not). A decision that counts is
+    /// raised into the workflow before this returns, as always.</remarks>
+    public Task<CommandResult> DecideAnsweredAsync(string requestId, string approverEmail, DecisionKind decision, TimeSpan? duration, string? comment, string channel, string decisionId, CancellationToken cancellationToken = default) =>
+        DecideAsync(requestId, approverEmail, decision, duration, comment, channel, decisionId, batchRefusalAudit: true, cancellationToken);
+
+    private async Task<CommandResult> DecideAsync(string requestId, string approverEmail, DecisionKind decision, TimeSpan? duration, string? comment, string channel, string decisionId, bool batchRefusalAudit, CancellationToken cancellationToken)
     {
         var request = await _requests.GetAsync(requestId, cancellationToken);
         if (request is null)
@@ -294,7 +307,7 @@ public sealed partial class RequestService : IAccessRequestCommands
         var approver = Grammar.NormalizeEmail(approverEmail);
         if (request.Status == RequestStatus.Active && request.PendingExtension is not null && request.WorkflowVersion >= 4)
         {
-            return await DecideExtensionAsync(request, approver, decision, comment, channel, decisionId, cancellationToken);
+            return await DecideExtensionAsync(request, approver, decision, comment, channel, decisionId, batchRefusalAudit, cancellationToken);
         }
 
         if (request.Status != RequestStatus.Pending)
@@ -305,9 +318,7 @@ public sealed partial class RequestService : IAccessRequestCommands
         var check = DecisionRules.Check(request, DecisionRules.DecidableLevel(request), approver, decision, duration, comment);
         if (!check.Accepted)
         {
-            await _audit.AppendAsync(
-                new AuditEvent($"{requestId}:refused:{decisionId}", requestId, _time.GetUtcNow(), "decision.refused", approver, channel, check.Problem),
-                cancellationToken);
+            await AuditRefusalAsync(new AuditEvent($"{requestId}:refused:{decisionId}", requestId, _time.GetUtcNow(), RefusalAuditWriter.RefusedType, approver, channel, check.Problem), batchRefusalAudit, cancellationToken);
             return check;
         }
 
@@ -325,14 +336,12 @@ public sealed partial class RequestService : IAccessRequestCommands
 
     /// <summary>A decision while the grant is active decides its pending extension (SPEC 13): any approver of the rule
     /// may, the requester only when the rule allows self-approval. The workflow checks it again on arrival.</summary>
-    private async Task<CommandResult> DecideExtensionAsync(AccessRequest request, string approver, DecisionKind decision, string? comment, string channel, string decisionId, CancellationToken cancellationToken)
+    private async Task<CommandResult> DecideExtensionAsync(AccessRequest request, string approver, DecisionKind decision, string? comment, string channel, string decisionId, bool batchRefusalAudit, CancellationToken cancellationToken)
     {
         var check = ExtensionRules.CheckDecision(request, approver);
         if (!check.Accepted)
         {
-            await _audit.AppendAsync(
-                new AuditEvent($"{request.Id}:refused:{decisionId}", request.Id, _time.GetUtcNow(), "decision.refused", approver, channel, check.Problem),
-                cancellationToken);
+            await AuditRefusalAsync(new AuditEvent($"{request.Id}:refused:{decisionId}", request.Id, _time.GetUtcNow(), RefusalAuditWriter.RefusedType, approver, channel, check.Problem), batchRefusalAudit, cancellationToken);
             return check;
         }
 
@@ -418,6 +427,11 @@ public sealed partial class RequestService : IAccessRequestCommands
         LogCancelAsked(_logger, requestId);
         return CommandResult.Ok(await _requests.GetAsync(requestId, cancellationToken) ?? marked);
     }
+
+    /// <summary>A refused decision's audit entry: appended before the caller is answered, or, for a caller that answered
+    /// the person already (<paramref name="batched"/>), queued to <see cref="RefusalAuditWriter"/>.</summary>
+    private Task AuditRefusalAsync(AuditEvent refusal, bool batched, CancellationToken cancellationToken) =>
+        batched ? _refusals.WriteAsync(refusal, cancellationToken) : _audit.AppendAsync(refusal, cancellationToken);
 
     /// <summary>Records a decision that arrived after the request's outcome and answers 409 with that outcome.</summary>
     private async Task<CommandResult> TooLateAsync(AccessRequest request, string approver, DecisionKind decision, string channel, string decisionId, CancellationToken cancellationToken)

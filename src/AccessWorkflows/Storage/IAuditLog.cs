@@ -7,6 +7,20 @@ public interface IAuditLog
     /// (activities run at least once).</summary>
     Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Appends <paramref name="auditEvents"/> in their order, as <see cref="AppendAsync"/> would one by one; a store
+    /// that can writes them in one transaction (all or none), which costs one commit instead of one per event. Events at
+    /// the same instant keep the order of the list.
+    /// </summary>
+    async Task AppendManyAsync(IReadOnlyList<AuditEvent> auditEvents, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(auditEvents);
+        foreach (var auditEvent in auditEvents)
+        {
+            await AppendAsync(auditEvent, cancellationToken);
+        }
+    }
+
     /// <summary>The events of one request, oldest first.</summary>
     Task<IReadOnlyList<AuditEvent>> ListAsync(string requestId, CancellationToken cancellationToken = default);
 

@@ -17,6 +17,37 @@ public abstract class AuditLogContract : StoreContract<IAuditLog>
     }
 
     [Fact]
+    public async Task Append_many_writes_every_event_in_list_order_and_keeps_the_first_write_of_an_id()
+    {
+        var log = await CreateStoreAsync();
+        var earlier = new AuditEvent("x-0", "req-1", TestData.T0, "decision.refused", "mallory@example.com", "teams", "first");
+        await log.AppendAsync(earlier);
+
+        // All at one instant, so only the order of the list orders them; ids sort the other way round.
+        var batch = Enumerable.Range(1, 50)
+            .Select(i => new AuditEvent($"x-{100 - i:D3}", "req-1", TestData.T0, "decision.refused", "mallory@example.com", "teams", $"click {i}"))
+            .Prepend(earlier with { Detail = "rewritten history" })
+            .ToList();
+
+        await log.AppendManyAsync(batch);
+
+        var listed = await log.ListAsync("req-1");
+        Assert.Equal(batch.Select(e => e.Id), listed.Select(e => e.Id));
+        Assert.Equal(earlier, listed[0]);
+        Assert.Equal("click 50", listed[^1].Detail);
+    }
+
+    [Fact]
+    public async Task Append_many_of_nothing_writes_nothing()
+    {
+        var log = await CreateStoreAsync();
+
+        await log.AppendManyAsync([]);
+
+        Assert.Empty(await log.ListAsync("req-1"));
+    }
+
+    [Fact]
     public async Task Listing_an_unknown_request_is_empty()
     {
         var log = await CreateStoreAsync();

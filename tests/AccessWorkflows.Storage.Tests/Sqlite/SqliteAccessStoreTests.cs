@@ -173,7 +173,7 @@ public sealed class SqliteAccessStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task One_caller_after_another_reuses_one_open_connection_and_a_burst_keeps_at_most_sixteen()
+    public async Task One_caller_after_another_reuses_one_open_connection_and_a_burst_keeps_at_most_the_idle_limit()
     {
         var store = database.Open();
         for (var i = 0; i < 50; i++)
@@ -185,15 +185,16 @@ public sealed class SqliteAccessStoreTests : IDisposable
         Assert.Equal(1, store.IdleConnectionCount);
 
         using var gate = new SemaphoreSlim(0);
-        var holders = Enumerable.Range(0, 24).Select(async _ =>
+        var burst = SqliteAccessStore.MaxIdleConnections + 8;
+        var holders = Enumerable.Range(0, burst).Select(async _ =>
         {
             await using var connection = await store.OpenConnectionAsync(CancellationToken.None);
             await gate.WaitAsync();
         }).ToList();
-        gate.Release(24);
+        gate.Release(burst);
         await Task.WhenAll(holders);
 
-        Assert.Equal(16, store.IdleConnectionCount);
+        Assert.Equal(SqliteAccessStore.MaxIdleConnections, store.IdleConnectionCount);
         store.Dispose();
         Assert.Equal(0, store.IdleConnectionCount);
     }

@@ -15,6 +15,8 @@ public sealed class FakeWorkflow : IAccessRequestCommands, IRequestStore
     private readonly Func<IEnumerable<INotificationChannel>> _channels;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private int _notifications;
+    private int _storeReads;
+    private int _decideCalls;
     private Action<AccessRequest>? _meanwhileOnce;
 
     public FakeWorkflow(Func<IEnumerable<INotificationChannel>> channels) => _channels = channels;
@@ -32,6 +34,12 @@ public sealed class FakeWorkflow : IAccessRequestCommands, IRequestStore
     public ConcurrentQueue<(string Requester, NewAccessRequest Body, string Channel)> Submissions { get; } = new();
 
     public ConcurrentQueue<(string RequestId, string By, string Channel)> Relinquishes { get; } = new();
+
+    /// <summary>How many times a request was read through <see cref="IRequestStore"/>.</summary>
+    public int StoreReads => Volatile.Read(ref _storeReads);
+
+    /// <summary>How many decisions (counted or refused) reached the command.</summary>
+    public int DecideCalls => Volatile.Read(ref _decideCalls);
 
     public AccessRequest? this[string id] => _requests.TryGetValue(id, out var r) ? r : null;
 
@@ -75,6 +83,7 @@ public sealed class FakeWorkflow : IAccessRequestCommands, IRequestStore
 
     public async Task<CommandResult> DecideAsync(string requestId, string approverEmail, DecisionKind decision, TimeSpan? duration, string? comment, string channel, string decisionId, CancellationToken cancellationToken = default)
     {
+        Interlocked.Increment(ref _decideCalls);
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -168,7 +177,11 @@ public sealed class FakeWorkflow : IAccessRequestCommands, IRequestStore
 
     Task<bool> IRequestStore.TryCreateAsync(AccessRequest request, CancellationToken cancellationToken) => Task.FromResult(_requests.TryAdd(request.Id, request));
 
-    Task<AccessRequest?> IRequestStore.GetAsync(string id, CancellationToken cancellationToken) => Task.FromResult(this[id]);
+    Task<AccessRequest?> IRequestStore.GetAsync(string id, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _storeReads);
+        return Task.FromResult(this[id]);
+    }
 
     Task<AccessRequest> IRequestStore.UpdateAsync(string id, Func<AccessRequest, bool> mutate, CancellationToken cancellationToken) => throw new NotSupportedException();
 

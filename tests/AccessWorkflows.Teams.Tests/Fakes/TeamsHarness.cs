@@ -68,7 +68,8 @@ public sealed class TeamsHarness : IAsyncDisposable
         ],
     };
 
-    public static async Task<TeamsHarness> StartAsync(Action<Dictionary<string, string?>>? configure = null)
+    /// <param name="time">The bot's clock (TimeProvider.System unless given), for tests that step it.</param>
+    public static async Task<TeamsHarness> StartAsync(Action<Dictionary<string, string?>>? configure = null, TimeProvider? time = null)
     {
         var auth = await FakeBotFrameworkAuth.StartAsync();
         var connector = await FakeBotConnector.StartAsync();
@@ -94,6 +95,11 @@ public sealed class TeamsHarness : IAsyncDisposable
             },
             services =>
             {
+                if (time is not null)
+                {
+                    services.AddSingleton(time);
+                }
+
                 services.AddTeams(configuration);
                 services.AddSingleton<IConversationStore>(conversations);
                 services.AddSingleton<IMessageRefStore>(refs);
