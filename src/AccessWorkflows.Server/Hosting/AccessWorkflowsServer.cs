@@ -238,14 +238,16 @@ internal sealed class DurableEngineHostedService(
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => engine.StopAsync(cancellationToken);
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>The engine has stopped and the web server drained: release the data directory now rather than when
-    /// the container is disposed, which may come later (a restarted host in the same process must not wait for it).</summary>
-    public Task StoppedAsync(CancellationToken cancellationToken)
+    /// <summary>Every other hosted service has stopped — the web server drained its requests, the chat channels' work
+    /// queues ran what they had acknowledged — so nothing raises events any more: stop the engine (in-flight steps
+    /// finish), then release the data directory now rather than when the container is disposed, which may come later
+    /// (a restarted host in the same process must not wait for it).</summary>
+    public async Task StoppedAsync(CancellationToken cancellationToken)
     {
+        await engine.StopAsync(cancellationToken);
         dataLock.Dispose();
-        return Task.CompletedTask;
     }
 }
 

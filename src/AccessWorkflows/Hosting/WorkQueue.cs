@@ -63,6 +63,18 @@ public abstract class WorkQueue
         }
     }
 
+    /// <summary>The oldest item without waiting; false when the queue is empty.</summary>
+    internal bool TryTake(out WorkItem item)
+    {
+        if (_items.TryDequeue(out item!))
+        {
+            Interlocked.Decrement(ref _count);
+            return true;
+        }
+
+        return false;
+    }
+
     /// <summary>The oldest item, waiting for one when the queue is empty.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
     internal async ValueTask<WorkItem> TakeAsync(CancellationToken cancellationToken)
@@ -101,6 +113,12 @@ public abstract class WorkQueue
 
 /// <summary>Runs the items of one <typeparamref name="TQueue"/> on a few workers. A failing item is logged and dropped;
 /// it never stops the workers or the process.</summary>
+/// <remarks>
+/// A route answered the caller before its item ran (an approver was told the click is being recorded), so a clean stop
+/// drains: the items running go on, and what is still queued runs, until the queue is empty or the host's shutdown
+/// timeout passes; only then are items cancelled, and what was never started is logged by name (event 5202). Hosts stop
+/// the durable engine after the other hosted services, so a drained decision still reaches its workflow.
+/// </remarks>
 public sealed class WorkQueueProcessor<TQueue> : BackgroundService
     where TQueue : WorkQueue
 {
@@ -112,6 +130,9 @@ public sealed class WorkQueueProcessor<TQueue> : BackgroundService
     private readonly IServiceScopeFactory _scopes;
     private readonly ILogger<TQueue> _logger;
 
+    /// <summary>Cancelled when the host's shutdown timeout passes: running and queued items are given up then.</summary>
+    private readonly CancellationTokenSource _abandon = new();
+
     public WorkQueueProcessor(TQueue queue, IServiceScopeFactory scopes, ILogger<TQueue> logger)
     {
         _queue = queue;
@@ -119,32 +140,60 @@ public sealed class WorkQueueProcessor<TQueue> : BackgroundService
         _logger = logger;
     }
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await using var registration = cancellationToken.Register(_abandon.Cancel);
+        await base.StopAsync(cancellationToken);
+        while (_queue.TryTake(out var left))
+        {
+            WorkQueueLog.Abandoned(_logger, left.Name);
+        }
+    }
+
+    public override void Dispose()
+    {
+        _abandon.Dispose();
+        base.Dispose();
+    }
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, Workers).Select(_ => RunWorkerAsync(stoppingToken)));
 
     private async Task RunWorkerAsync(CancellationToken stoppingToken)
     {
-        while (true)
+        while (!_abandon.IsCancellationRequested)
         {
             WorkItem item;
-            try
+            if (stoppingToken.IsCancellationRequested)
             {
-                item = await _queue.TakeAsync(stoppingToken);
+                // Stopping: drain what is queued, without waiting for more.
+                if (!_queue.TryTake(out item))
+                {
+                    return;
+                }
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            else
             {
-                return;
+                try
+                {
+                    item = await _queue.TakeAsync(stoppingToken);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    continue;
+                }
             }
 
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abandon.Token);
             timeout.CancelAfter(ItemTimeout);
             try
             {
                 await using var scope = _scopes.CreateAsyncScope();
                 await item.Work(scope.ServiceProvider, timeout.Token);
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
             {
+                WorkQueueLog.Abandoned(_logger, item.Name);
                 return;
             }
             catch (Exception e)
@@ -160,4 +209,7 @@ internal static partial class WorkQueueLog
     // 5201 is the id Slack's queue logged this with before the queue moved here; kept so alerts on it still fire.
     [LoggerMessage(EventId = 5201, Level = LogLevel.Error, Message = "Queued work item {Name} failed")]
     public static partial void Failed(ILogger logger, string name, Exception exception);
+
+    [LoggerMessage(EventId = 5202, Level = LogLevel.Error, Message = "Queued work item {Name} was given up: the host's shutdown timeout passed before it could run")]
+    public static partial void Abandoned(ILogger logger, string name);
 }
