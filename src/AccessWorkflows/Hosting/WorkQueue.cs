@@ -144,6 +144,10 @@ public sealed class WorkQueueProcessor<TQueue> : BackgroundService
     {
         await using var registration = cancellationToken.Register(_abandon.Cancel);
         await base.StopAsync(cancellationToken);
+
+        // The workers drained the queue, unless the host stopped before ExecuteAsync ever ran (BackgroundService
+        // starts it on the thread pool, and a stop that comes first cancels it unstarted): drain here then.
+        await RunWorkerAsync(new CancellationToken(canceled: true));
         while (_queue.TryTake(out var left))
         {
             WorkQueueLog.Abandoned(_logger, left.Name);
