@@ -64,14 +64,4 @@ public sealed class TeamsStrangerSnapshotTests : IAsyncLifetime
         var response = await _h.InvokeAsync(Activities.Execute(_h.Connector.ServiceUrl, userId, "approve", new JsonObject { ["requestId"] = requestId }, TeamsHarness.ApproverChannel, cardId));
         return TeamsApprovalFlowTests.Texts(response["value"]!.AsObject());
     }
-
-    /// <summary>A clock that moves only when told.</summary>
-    private sealed class SteppedClock(DateTimeOffset start) : TimeProvider
-    {
-        private long _ticks = start.UtcTicks;
-
-        public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
-
-        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
-    }
 }
