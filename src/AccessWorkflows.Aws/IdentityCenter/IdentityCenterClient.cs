@@ -89,50 +89,17 @@ public sealed class IdentityCenterClient
     }
 
     /// <summary>Every principal the permission set is assigned to in the account (all pages).</summary>
-    public async Task<List<AccountAssignment>> ListAccountAssignmentsAsync(string accountId, string permissionSetArn, CancellationToken cancellationToken)
-    {
-        var result = new List<AccountAssignment>();
-        string? next = null;
-        do
-        {
-            var input = new JsonObject { ["AccountId"] = accountId, ["InstanceArn"] = _instanceArn, ["PermissionSetArn"] = permissionSetArn, ["MaxResults"] = 100 };
-            if (next is not null)
-            {
-                input["NextToken"] = next;
-            }
-
-            var answer = await _ssoAdmin.CallAsync("ListAccountAssignments", input, cancellationToken);
-            foreach (var item in answer["AccountAssignments"]?.AsArray().OfType<JsonObject>() ?? [])
-            {
-                result.Add(new AccountAssignment(Text(item, "AccountId"), Text(item, "PermissionSetArn"), Text(item, "PrincipalType"), Text(item, "PrincipalId")));
-            }
-
-            next = NextToken(answer);
-        }
-        while (next is not null);
-        return result;
-    }
+    public Task<List<AccountAssignment>> ListAccountAssignmentsAsync(string accountId, string permissionSetArn, CancellationToken cancellationToken) =>
+        ListAllAsync(
+            "ListAccountAssignments",
+            new JsonObject { ["AccountId"] = accountId, ["InstanceArn"] = _instanceArn, ["PermissionSetArn"] = permissionSetArn },
+            "AccountAssignments",
+            item => item is JsonObject o ? new AccountAssignment(Text(o, "AccountId"), Text(o, "PermissionSetArn"), Text(o, "PrincipalType"), Text(o, "PrincipalId")) : null,
+            cancellationToken);
 
     /// <summary>Every permission set ARN of the instance (all pages).</summary>
-    public async Task<List<string>> ListPermissionSetsAsync(CancellationToken cancellationToken)
-    {
-        var result = new List<string>();
-        string? next = null;
-        do
-        {
-            var input = new JsonObject { ["InstanceArn"] = _instanceArn, ["MaxResults"] = 100 };
-            if (next is not null)
-            {
-                input["NextToken"] = next;
-            }
-
-            var answer = await _ssoAdmin.CallAsync("ListPermissionSets", input, cancellationToken);
-            result.AddRange(answer["PermissionSets"]?.AsArray().Select(n => n?.GetValue<string>()).OfType<string>() ?? []);
-            next = NextToken(answer);
-        }
-        while (next is not null);
-        return result;
-    }
+    public Task<List<string>> ListPermissionSetsAsync(CancellationToken cancellationToken) =>
+        ListAllAsync("ListPermissionSets", new JsonObject { ["InstanceArn"] = _instanceArn }, "PermissionSets", Arn, cancellationToken);
 
     /// <summary><c>DescribePermissionSet</c>: the name, and the session duration (ISO 8601) its role sessions last.</summary>
     public async Task<PermissionSetInfo> DescribePermissionSetAsync(string permissionSetArn, CancellationToken cancellationToken)
@@ -144,25 +111,8 @@ public sealed class IdentityCenterClient
 
     /// <summary><c>ListPermissionSetsProvisionedToAccount</c> (all pages): the permission sets that have a role in the
     /// account.</summary>
-    public async Task<List<string>> ListPermissionSetsProvisionedToAccountAsync(string accountId, CancellationToken cancellationToken)
-    {
-        var result = new List<string>();
-        string? next = null;
-        do
-        {
-            var input = new JsonObject { ["InstanceArn"] = _instanceArn, ["AccountId"] = accountId, ["MaxResults"] = 100 };
-            if (next is not null)
-            {
-                input["NextToken"] = next;
-            }
-
-            var answer = await _ssoAdmin.CallAsync("ListPermissionSetsProvisionedToAccount", input, cancellationToken);
-            result.AddRange(answer["PermissionSets"]?.AsArray().Select(n => n?.GetValue<string>()).OfType<string>() ?? []);
-            next = NextToken(answer);
-        }
-        while (next is not null);
-        return result;
-    }
+    public Task<List<string>> ListPermissionSetsProvisionedToAccountAsync(string accountId, CancellationToken cancellationToken) =>
+        ListAllAsync("ListPermissionSetsProvisionedToAccount", new JsonObject { ["InstanceArn"] = _instanceArn, ["AccountId"] = accountId }, "PermissionSets", Arn, cancellationToken);
 
     /// <summary><c>GetInlinePolicyForPermissionSet</c>: the permission set's inline policy document, or an empty string
     /// when it has none (AWS answers an empty or absent <c>InlinePolicy</c> then).</summary>
@@ -205,6 +155,31 @@ public sealed class IdentityCenterClient
         }, cancellationToken);
         return Operation(answer, "PermissionSetProvisioningStatus");
     }
+
+    /// <summary>Every item of a paged sso-admin listing: <paramref name="input"/> with 100 a page, following NextToken.</summary>
+    private async Task<List<T>> ListAllAsync<T>(string operation, JsonObject input, string itemsName, Func<JsonNode?, T?> read, CancellationToken cancellationToken)
+        where T : class
+    {
+        var result = new List<T>();
+        string? next = null;
+        do
+        {
+            var page = (JsonObject)input.DeepClone();
+            page["MaxResults"] = 100;
+            if (next is not null)
+            {
+                page["NextToken"] = next;
+            }
+
+            var answer = await _ssoAdmin.CallAsync(operation, page, cancellationToken);
+            result.AddRange((answer[itemsName]?.AsArray() ?? []).Select(read).OfType<T>());
+            next = NextToken(answer);
+        }
+        while (next is not null);
+        return result;
+    }
+
+    private static string? Arn(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var arn) ? arn : null;
 
     private JsonObject PermissionSet(string permissionSetArn) => new() { ["InstanceArn"] = _instanceArn, ["PermissionSetArn"] = permissionSetArn };
 
