@@ -139,6 +139,25 @@ public sealed class PermissionSetSessionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sweep_removes_only_its_own_accounts_lapsed_denies_and_never_creates_a_role()
+    {
+        var userId = await _h.Grants.GrantAsync(Grant("ps-sweep", _admin));
+        await _h.Grants.ReleaseAsync(Grant("ps-sweep", _admin) with { UserName = userId });
+        var past = Now - TimeSpan.FromHours(3);
+        _h.Aws.InlinePolicies[_admin] = SessionDenyPolicy.WithDeny(_h.Aws.InlinePolicies[_admin], OtherAccount, _bob.UserId, past, past + TimeSpan.FromHours(1), past);
+        _h.Aws.ProvisionedInlinePolicies.Remove((FakeAws.AccountId, _admin)); // Identity Center removed the role with its last assignment
+        var provisions = _h.Aws.JsonOperations().Count(o => o == "ProvisionPermissionSet");
+        _h.Time.Shift += TimeSpan.FromHours(1) + TimeSpan.FromMinutes(6);
+
+        await _h.Provisioner.InventoryAsync(AwsHarness.Account());
+
+        var left = Assert.Single(JsonNode.Parse(_h.Aws.InlinePolicies[_admin])!["Statement"]!.AsArray());
+        Assert.Equal(SessionDenyPolicy.Sid(OtherAccount, _bob.UserId), left!["Sid"]!.GetValue<string>()); // the other account's, for its own sweep
+        Assert.Equal(provisions, _h.Aws.JsonOperations().Count(o => o == "ProvisionPermissionSet")); // no role created
+        Assert.False(_h.Aws.ProvisionedInlinePolicies.ContainsKey((FakeAws.AccountId, _admin)));
+    }
+
+    [Fact]
     public async Task A_repeated_release_keeps_one_deny_per_user_and_account_and_throttling_is_retried()
     {
         var userId = await _h.Grants.GrantAsync(Grant("ps-rep", _admin));

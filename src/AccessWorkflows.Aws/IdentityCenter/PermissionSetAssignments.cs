@@ -180,9 +180,10 @@ public sealed partial class PermissionSetAssignments
         return new SessionRevocation(true, cutoff, lapsesAt, inForceAfter, null);
     }
 
-    /// <summary>Removes the session denies of ours that have lapsed from the inline policy of every permission set
-    /// the rules grant in the account (deleting the inline policy when nothing else was in it), and provisions the
-    /// account again. Housekeeping: a lapsed deny already has no effect. Returns how many statements went.</summary>
+    /// <summary>Removes the account's session denies of ours that have lapsed from the inline policy of every
+    /// permission set the rules grant there (deleting the inline policy when nothing else was in it), and provisions the
+    /// permission set to the account again where it has a role there (never creating one). Housekeeping: a lapsed deny
+    /// already has no effect. Returns how many permission sets were changed.</summary>
     public async Task<int> RemoveLapsedSessionDeniesAsync(AccountConfig account, CancellationToken cancellationToken)
     {
         if (_client.Value is not { } client)
@@ -192,6 +193,7 @@ public sealed partial class PermissionSetAssignments
 
         var globs = _rules.Rules.Where(r => r.Accounts.Contains(account.Id)).SelectMany(r => r.PermissionSets).ToList();
         var removed = 0;
+        var provisioned = globs.Count == 0 ? [] : await client.ListPermissionSetsProvisionedToAccountAsync(account.Id, cancellationToken);
         foreach (var permissionSet in globs.Count == 0 ? [] : (await client.ListPermissionSetsAsync(cancellationToken)).Where(p => Glob.AnyMatch(globs, p)))
         {
             var gate = _policyGates.GetOrAdd(permissionSet, _ => new SemaphoreSlim(1, 1));
@@ -202,7 +204,7 @@ public sealed partial class PermissionSetAssignments
                 string? kept;
                 try
                 {
-                    kept = SessionDenyPolicy.WithoutLapsed(current, _time.GetUtcNow());
+                    kept = SessionDenyPolicy.WithoutLapsed(current, account.Id, _time.GetUtcNow());
                 }
                 catch (FormatException)
                 {
@@ -215,7 +217,11 @@ public sealed partial class PermissionSetAssignments
                 }
 
                 await (kept.Length == 0 ? client.DeleteInlinePolicyAsync(permissionSet, cancellationToken) : client.PutInlinePolicyAsync(permissionSet, kept, cancellationToken));
-                await WaitAsync(await client.ProvisionToAccountAsync(permissionSet, account.Id, cancellationToken), client.DescribeProvisioningStatusAsync, cancellationToken);
+                if (provisioned.Contains(permissionSet, StringComparer.Ordinal))
+                {
+                    await WaitAsync(await client.ProvisionToAccountAsync(permissionSet, account.Id, cancellationToken), client.DescribeProvisioningStatusAsync, cancellationToken);
+                }
+
                 removed++;
             }
             finally

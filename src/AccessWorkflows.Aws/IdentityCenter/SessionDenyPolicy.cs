@@ -75,12 +75,13 @@ public static class SessionDenyPolicy
         return Write(document, statements);
     }
 
-    /// <summary>The document without our statements that have lapsed; empty when nothing at all remains (the inline
-    /// policy is then deleted). Returns null when nothing lapsed.</summary>
-    public static string? WithoutLapsed(string policy, DateTimeOffset now)
+    /// <summary>The document without our statements for <paramref name="accountId"/> that have lapsed; empty when
+    /// nothing at all remains (the inline policy is then deleted). Returns null when nothing lapsed.</summary>
+    public static string? WithoutLapsed(string policy, string accountId, DateTimeOffset now)
     {
         var (document, statements) = Parse(policy);
-        return statements.RemoveAll(s => Lapsed(s, now)) == 0 ? null : statements.Count == 0 ? string.Empty : Write(document, statements);
+        var removed = statements.RemoveAll(s => Lapsed(s, now) && s["Condition"]?["StringEquals"]?["aws:PrincipalAccount"]?.GetValue<string>() == accountId);
+        return removed == 0 ? null : statements.Count == 0 ? string.Empty : Write(document, statements);
     }
 
     /// <summary>Whether the document denies every session of the user in the account issued before
