@@ -51,6 +51,42 @@ public sealed class ServerSlackTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_approval_Slack_was_answered_for_still_counts_when_the_server_stops_cleanly_before_it_ran()
+    {
+        var (requestId, ts) = await RequestFromSlackAsync(SlackPayloads.RequestValues(reason: "deploy"));
+        var release = new TaskCompletionSource();
+        string[] strangers = ["U0S1", "U0S2", "U0S3", "U0S4"];
+        foreach (var stranger in strangers)
+        {
+            _slack.AddUser(stranger, $"{stranger.ToLowerInvariant()}@example.com");
+        }
+
+        // Four strangers' clicks hold the four workers while each is looked up; the approver's click, answered at
+        // once like every click, waits in the queue behind them.
+        var allHeld = _slack.HoldNext("users.info", release.Task, count: strangers.Length);
+        foreach (var stranger in strangers)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await ClickAsync(stranger, ApproverChannel, ts, "approve", requestId)).StatusCode);
+        }
+
+        await allHeld.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(HttpStatusCode.OK, (await ClickAsync(SlackTestHost.ApproverId, ApproverChannel, ts, "approve", requestId)).StatusCode);
+
+        // SIGTERM now: the stop runs what is queued, which records the decision before the engine stops.
+        _http.Dispose();
+        var stopping = _server.DisposeAsync().AsTask();
+        Assert.False(stopping.IsCompleted);
+        release.SetResult();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(60));
+
+        _server = new SlackServerFactory(_slack.BaseAddress, dataDirectory: _server.DataDirectory);
+        _http = _server.CreateClient();
+        var active = await WaitForStatusAsync(requestId, "active");
+        var decision = Assert.Single(active["decisions"]!.AsArray());
+        Assert.Equal((SlackTestHost.ApproverEmail, "slack"), (decision!["approver"]!.GetValue<string>(), decision["channel"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task A_request_made_from_the_slash_command_goes_active_from_the_approvers_click_and_the_message_shows_who_and_until_when()
     {
         var (requestId, ts) = await RequestFromSlackAsync(SlackPayloads.RequestValues(duration: "2h", reason: "rotate the keys"));
@@ -378,11 +414,12 @@ public sealed class ServerSlackTests : IAsyncLifetime
         private readonly Uri _slackApi;
         private readonly int _permitLimit;
 
-        public SlackServerFactory(Uri slackApi, int permitLimit = 1_000_000)
+        /// <param name="dataDirectory">An earlier server's data directory, to start again on its state; a new one when null.</param>
+        public SlackServerFactory(Uri slackApi, int permitLimit = 1_000_000, string? dataDirectory = null)
         {
             _slackApi = slackApi;
             _permitLimit = permitLimit;
-            DataDirectory = Path.Combine(Path.GetTempPath(), "aw-slack-tests", Guid.NewGuid().ToString("N"));
+            DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "aw-slack-tests", Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(DataDirectory);
         }
 

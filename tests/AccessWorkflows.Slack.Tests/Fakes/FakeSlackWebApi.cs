@@ -24,6 +24,7 @@ public sealed class FakeSlackWebApi : IAsyncDisposable
     private readonly ConcurrentDictionary<string, byte> _channels = new();
     private readonly ConcurrentDictionary<(string Channel, string Ts), JsonObject> _messages = new();
     private readonly ConcurrentDictionary<string, int> _rateLimits = new();
+    private readonly ConcurrentDictionary<string, Hold> _holds = new();
     private readonly object _tsLock = new();
     private LoopbackServer? _server;
     private long _ts = 1_700_000_000_000_000;
@@ -49,6 +50,16 @@ public sealed class FakeSlackWebApi : IAsyncDisposable
     /// <summary>The next <paramref name="times"/> calls of <paramref name="method"/> answer 429 with Retry-After.</summary>
     public void RateLimit(string method, int times) => _rateLimits[method] = times;
 
+    /// <summary>Holds the next <paramref name="count"/> calls of <paramref name="method"/> before answering them: the
+    /// task returned completes when the last of them has arrived, and each is answered once <paramref name="release"/>
+    /// completes.</summary>
+    public Task HoldNext(string method, Task release, int count = 1)
+    {
+        var hold = new Hold(count, release);
+        _holds[method] = hold;
+        return hold.Reached.Task;
+    }
+
     public IReadOnlyList<SlackCall> CallsOf(string method) => [.. _calls.Where(c => c.Method == method)];
 
     /// <summary>The message as it stands now (after every chat.update).</summary>
@@ -62,6 +73,17 @@ public sealed class FakeSlackWebApi : IAsyncDisposable
 
     private async Task<IResult> HandleAsync(string method, HttpContext context)
     {
+        if (_holds.TryGetValue(method, out var hold) && hold.TryTake(out var last))
+        {
+            if (last)
+            {
+                _holds.TryRemove(method, out _);
+                hold.Reached.TrySetResult();
+            }
+
+            await hold.Release;
+        }
+
         var args = await ReadArgsAsync(context.Request);
         var auth = context.Request.Headers.Authorization.ToString();
         if (string.IsNullOrEmpty(auth))
@@ -245,6 +267,23 @@ public sealed class FakeSlackWebApi : IAsyncDisposable
         if (_server is not null)
         {
             await _server.DisposeAsync();
+        }
+    }
+
+    private sealed class Hold(int count, Task release)
+    {
+        private int _left = count;
+
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Release { get; } = release;
+
+        /// <summary>Counts one held call; false once the hold has taken its count.</summary>
+        public bool TryTake(out bool last)
+        {
+            var left = Interlocked.Decrement(ref _left);
+            last = left == 0;
+            return left >= 0;
         }
     }
 }
