@@ -462,7 +462,7 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
         else if (outcome.Ended)
         {
             type = "grant.sessionsEnded";
-            detail = $"Role sessions of {access.Describe()} that Identity Center user {userId} obtained in account {account.Id} before {Iso(outcome.Cutoff)} are denied (an inline deny on the permission set, provisioned to the account {outcome.InForceAfter.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)} s after the removal began); the deny lapses at {Iso(outcome.LapsesAt)}, once every such session has expired.";
+            detail = $"Role sessions of {access.Describe()} that Identity Center user {userId} obtained in account {account.Id} before {SessionDenyPolicy.Format(outcome.Cutoff)} are denied (an inline deny on the permission set, provisioned to the account {outcome.InForceAfter.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)} s after the removal began); the deny lapses at {SessionDenyPolicy.Format(outcome.LapsesAt)}, once every such session has expired.";
         }
         else
         {
@@ -474,8 +474,6 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
         // One event per request and kind: the activity may run again.
         await _audit.AppendAsync(new AuditEvent($"{requestId}:{type}", requestId, _time.GetUtcNow(), type, Channels.System, Channels.System, detail), cancellationToken);
     }
-
-    private static string Iso(DateTimeOffset instant) => instant.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>Runs an Identity Center step, turning what retrying cannot fix into a permanent failure.</summary>
     private static async Task PermissionSetAsync(Func<Task> step, AccountConfig account, string userId, AccessSpec access, string what)

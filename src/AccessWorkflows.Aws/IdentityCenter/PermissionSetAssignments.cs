@@ -138,9 +138,7 @@ public sealed partial class PermissionSetAssignments
 
         var info = await Client.DescribePermissionSetAsync(permissionSetArn, cancellationToken);
         var lapsesAt = cutoff + SessionDuration(info.SessionDuration) + SessionDenySlack;
-        var gate = _policyGates.GetOrAdd(permissionSetArn, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
-        try
+        using (await LockPolicyAsync(permissionSetArn, cancellationToken))
         {
             string updated;
             try
@@ -170,10 +168,6 @@ public sealed partial class PermissionSetAssignments
                 throw new IamException(IamErrorCodes.ConcurrentModification, $"The inline policy of {permissionSetArn} changed while the session deny was being provisioned.", HttpStatusCode.Conflict);
             }
         }
-        finally
-        {
-            gate.Release();
-        }
 
         var inForceAfter = Stopwatch.GetElapsedTime(started);
         LogSessionsEnded(_logger, permissionSetArn, account.Id, userId, cutoff, lapsesAt);
@@ -191,14 +185,17 @@ public sealed partial class PermissionSetAssignments
             return 0;
         }
 
-        var globs = _rules.Rules.Where(r => r.Accounts.Contains(account.Id)).SelectMany(r => r.PermissionSets).ToList();
-        var removed = 0;
-        var provisioned = globs.Count == 0 ? [] : await client.ListPermissionSetsProvisionedToAccountAsync(account.Id, cancellationToken);
-        foreach (var permissionSet in globs.Count == 0 ? [] : (await client.ListPermissionSetsAsync(cancellationToken)).Where(p => Glob.AnyMatch(globs, p)))
+        var grantable = await GrantableInAsync(account, cancellationToken);
+        if (grantable.Count == 0)
         {
-            var gate = _policyGates.GetOrAdd(permissionSet, _ => new SemaphoreSlim(1, 1));
-            await gate.WaitAsync(cancellationToken);
-            try
+            return 0;
+        }
+
+        var removed = 0;
+        var provisioned = await client.ListPermissionSetsProvisionedToAccountAsync(account.Id, cancellationToken);
+        foreach (var permissionSet in grantable)
+        {
+            using (await LockPolicyAsync(permissionSet, cancellationToken))
             {
                 var current = await client.GetInlinePolicyAsync(permissionSet, cancellationToken);
                 string? kept;
@@ -224,13 +221,30 @@ public sealed partial class PermissionSetAssignments
 
                 removed++;
             }
-            finally
-            {
-                gate.Release();
-            }
         }
 
         return removed;
+    }
+
+    /// <summary>The permission sets of the instance that some rule can grant in the account (the rest is not ours to
+    /// judge); empty when no rule grants any there.</summary>
+    private async Task<List<string>> GrantableInAsync(AccountConfig account, CancellationToken cancellationToken)
+    {
+        var globs = _rules.Rules.Where(r => r.Accounts.Contains(account.Id)).SelectMany(r => r.PermissionSets).ToList();
+        return globs.Count == 0 ? [] : [.. (await Client.ListPermissionSetsAsync(cancellationToken)).Where(p => Glob.AnyMatch(globs, p))];
+    }
+
+    /// <summary>Serializes this process's writes to one permission set's inline policy.</summary>
+    private async Task<IDisposable> LockPolicyAsync(string permissionSetArn, CancellationToken cancellationToken)
+    {
+        var gate = _policyGates.GetOrAdd(permissionSetArn, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        return new Releaser(gate);
+    }
+
+    private sealed class Releaser(SemaphoreSlim gate) : IDisposable
+    {
+        public void Dispose() => gate.Release();
     }
 
     /// <summary>How long a role session of a permission set lasts: its <c>SessionDuration</c> (ISO 8601, PT1H when
@@ -265,14 +279,8 @@ public sealed partial class PermissionSetAssignments
             return [];
         }
 
-        var globs = _rules.Rules.Where(r => r.Accounts.Contains(account.Id)).SelectMany(r => r.PermissionSets).ToList();
-        if (globs.Count == 0)
-        {
-            return [];
-        }
-
         var byUser = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (var permissionSet in (await Client.ListPermissionSetsAsync(cancellationToken)).Where(p => Glob.AnyMatch(globs, p)))
+        foreach (var permissionSet in await GrantableInAsync(account, cancellationToken))
         {
             foreach (var assignment in await Client.ListAccountAssignmentsAsync(account.Id, permissionSet, cancellationToken))
             {

@@ -81,9 +81,8 @@ public abstract class WorkQueue
     {
         while (true)
         {
-            if (_items.TryDequeue(out var item))
+            if (TryTake(out var item))
             {
-                Interlocked.Decrement(ref _count);
                 if (!_items.IsEmpty)
                 {
                     WakeOne(); // more waiting: another worker shares them
