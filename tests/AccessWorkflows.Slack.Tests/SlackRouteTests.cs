@@ -229,6 +229,10 @@ public sealed class SlackRouteTests : IAsyncLifetime
         var host = await RestartWithAsync(workflow);
         var request = await SubmitFromSlackAsync("self");
         var (channel, ts) = await ApprovalMessageAsync();
+
+        // The approval prompt's delivery posts the message and then brings every card of the request up to date; count
+        // the updates only once that has happened, so what is counted below is what the refusal did.
+        await Eventually.Until(() => host.Slack.CallsOf("chat.update").Any(c => c.Args["ts"]?.GetValue<string>() == ts), "the approval prompt's delivery finished");
         var before = host.Slack.CallsOf("chat.update").Count;
 
         await host.PostPayloadAsync("api/slack/interactions", SlackPayloads.BlockActions(SlackTestHost.RequesterId, channel, ts, "approve", request.Id, "1700000400.000400"));
