@@ -89,6 +89,18 @@ public sealed class DurableEngine : IAsyncDisposable
 
     internal SqliteStore Store => _store;
 
+    /// <summary>Instances whose row and history the cache holds (tests).</summary>
+    internal int CachedInstances
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _cache.Count;
+            }
+        }
+    }
+
     /// <summary>Starts the dispatchers. Instances left by a previous process continue from their history: due
     /// timers fire, activities that were in flight run again.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -634,8 +646,18 @@ public sealed class DurableEngine : IAsyncDisposable
                         history!.AddRange(step.NewHistory);
                     }
 
-                    // The runner has applied exactly this history: it serves the next step without a replay.
-                    Cache(state, updated, history, runner);
+                    if (IsGoingToSleep(state, step, committed))
+                    {
+                        // Nothing will wake it for a while but a timer: its row and history would only take the place
+                        // of instances that step again soon. Its next step reads them back (and replays).
+                        Uncache(state);
+                    }
+                    else
+                    {
+                        // The runner has applied exactly this history: it serves the next step without a replay.
+                        Cache(state, updated, history, runner);
+                    }
+
                     foreach (var activity in committed.Activities)
                     {
                         state.Activities.Add(activity.Id);
@@ -665,6 +687,17 @@ public sealed class DurableEngine : IAsyncDisposable
             StepCommitted?.Invoke(state.Id);
         }
     }
+
+    /// <summary>Timers due at least this long after the step that made them send their instance to sleep: it leaves
+    /// the instance cache (see <see cref="IsGoingToSleep"/>).</summary>
+    private static readonly TimeSpan SleepAfter = TimeSpan.FromMinutes(1);
+
+    /// <summary>The step left the instance waiting on a timer due after <see cref="SleepAfter"/> and on nothing of its own
+    /// making that comes sooner: no activity in flight, no message waiting, no earlier timer of this step. An event may
+    /// still come first (a request waiting for its approval with a timeout); its step then reads the instance back.</summary>
+    private static bool IsGoingToSleep(InstanceState state, StepCommit step, StepCommitted committed)
+        => committed.Timers.Count > 0 && committed.Activities.Count == 0 && state.Activities.Count == 0 && state.Inbox.Count == 0
+            && committed.Timers.TrueForAll(timer => timer.FireAt - step.Now >= SleepAfter);
 
     /// <summary>The instance continued as new: events and a terminate waiting in its inbox carry over to the new
     /// execution (as their rows did); the old execution's activities and timer or activity results do not.</summary>
