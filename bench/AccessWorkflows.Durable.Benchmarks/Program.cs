@@ -15,7 +15,7 @@ using AccessWorkflows.Durable.Embedded;
 var settings = Settings.Parse(args);
 if (settings.Only is null)
 {
-    Console.WriteLine($"machine: {Environment.ProcessorCount} logical cores, {Environment.OSVersion}, .NET {Environment.Version}, database folder {settings.Folder}");
+    Console.WriteLine($"machine: {Environment.ProcessorCount} logical cores, {Environment.OSVersion}, .NET {Environment.Version}, {Scenarios.Collector()}, database folder {settings.Folder}");
     foreach (var scenario in Settings.Scenarios)
     {
         var exit = await Child.RunAsync([.. args, "--only", scenario]);
@@ -299,9 +299,9 @@ internal static class Scenarios
     }
 
     /// <summary>The process's memory after full collections: RSS, the live managed heap, and what the garbage collector
-    /// keeps committed beyond it (its gen0 budget above all, which .NET sizes from the largest CPU cache it is told of)
-    /// with the largest gen0 budget it allows itself (<c>GCGen0MaxBudget</c>: 6 MiB by default, more where the OS reports a
-    /// large cache, what <c>DOTNET_GCgen0size</c> says when that is set).</summary>
+    /// keeps committed beyond it. Under the workstation collector that is its gen0 budget above all, which .NET sizes
+    /// from the largest CPU cache the OS reports (6 MiB at most by default, far more on some hosts, what
+    /// <c>DOTNET_GCgen0size</c> says when that is set); the server collector's DATAS sizes it from the live heap.</summary>
     private static string Memory()
     {
         GC.Collect();
@@ -309,9 +309,15 @@ internal static class Scenarios
         GC.Collect();
         var info = GC.GetGCMemoryInfo();
         using var self = Process.GetCurrentProcess();
-        var gen0Budget = GC.GetConfigurationVariables().TryGetValue("GCGen0MaxBudget", out var budget) ? Convert.ToInt64(budget, CultureInfo.InvariantCulture) : 0;
-        return $"RSS {self.WorkingSet64 / 1024.0 / 1024:F0} MB, managed heap {GC.GetTotalMemory(false) / 1024.0 / 1024:F0} MB, GC committed {info.TotalCommittedBytes / 1024.0 / 1024:F0} MB (gen0 budget {gen0Budget / 1024.0 / 1024:F1} MB)";
+        var budget = GCSettings.IsServerGC ? string.Empty : $" (gen0 budget up to {Convert.ToInt64(GC.GetConfigurationVariables()["GCGen0MaxBudget"], CultureInfo.InvariantCulture) / 1024.0 / 1024:F0} MB)";
+        return $"RSS {self.WorkingSet64 / 1024.0 / 1024:F0} MB, managed heap {GC.GetTotalMemory(false) / 1024.0 / 1024:F0} MB, GC committed {info.TotalCommittedBytes / 1024.0 / 1024:F0} MB{budget}";
     }
+
+    /// <summary>Which garbage collector the scenarios run under.</summary>
+    public static string Collector()
+        => GCSettings.IsServerGC
+            ? $"server GC (DATAS {(GC.GetConfigurationVariables().TryGetValue("GCDynamicAdaptationMode", out var mode) && Convert.ToInt64(mode, CultureInfo.InvariantCulture) == 1 ? "on" : "off")})"
+            : "workstation GC";
 
     public static double Percentile(IReadOnlyCollection<double> values, double p)
     {
