@@ -23,7 +23,8 @@ public sealed class DurableEngineOptions
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Memory for the rows and histories of instances between their steps (estimated, least recently used
-    /// goes first), so that a step of a recently active instance reads nothing from the database. 0 turns it off.</summary>
+    /// goes first), so that a step of a recently active instance reads nothing from the database. An instance that went
+    /// to sleep on a timer a minute or more away is not kept: its next step reads it back. 0 turns it off.</summary>
     public long InstanceCacheBytes { get; set; } = 32L * 1024 * 1024;
 
     /// <summary>Timer rows held in memory a page at a time: the earliest this many, the rest read when those have fired.
