@@ -309,15 +309,19 @@ internal static class Scenarios
         GC.Collect();
         var info = GC.GetGCMemoryInfo();
         using var self = Process.GetCurrentProcess();
-        var budget = GCSettings.IsServerGC ? string.Empty : $" (gen0 budget up to {Convert.ToInt64(GC.GetConfigurationVariables()["GCGen0MaxBudget"], CultureInfo.InvariantCulture) / 1024.0 / 1024:F0} MB)";
+        var budget = GCSettings.IsServerGC ? string.Empty : $" (gen0 budget up to {GcSetting("GCGen0MaxBudget") / 1024.0 / 1024:F0} MB)";
         return $"RSS {self.WorkingSet64 / 1024.0 / 1024:F0} MB, managed heap {GC.GetTotalMemory(false) / 1024.0 / 1024:F0} MB, GC committed {info.TotalCommittedBytes / 1024.0 / 1024:F0} MB{budget}";
     }
 
     /// <summary>Which garbage collector the scenarios run under.</summary>
     public static string Collector()
         => GCSettings.IsServerGC
-            ? $"server GC (DATAS {(GC.GetConfigurationVariables().TryGetValue("GCDynamicAdaptationMode", out var mode) && Convert.ToInt64(mode, CultureInfo.InvariantCulture) == 1 ? "on" : "off")})"
+            ? $"server GC (DATAS {(GcSetting("GCDynamicAdaptationMode") == 1 ? "on" : "off")})"
             : "workstation GC";
+
+    /// <summary>A setting as the garbage collector took it (from runtimeconfig, the environment or its own default).</summary>
+    private static long GcSetting(string name)
+        => GC.GetConfigurationVariables().TryGetValue(name, out var value) ? Convert.ToInt64(value, CultureInfo.InvariantCulture) : 0;
 
     public static double Percentile(IReadOnlyCollection<double> values, double p)
     {
