@@ -279,13 +279,14 @@ public sealed partial class AwsProvisioner : IAccessProvisioner
         }
 
         // Identity Center user assignments of the permission sets the rules grant here, keyed by Identity Center user id.
-        users.AddRange(await _permissionSets.InventoryAsync(account, cancellationToken));
+        var grantable = await _permissionSets.GrantableInAsync(account, cancellationToken);
+        users.AddRange(await _permissionSets.InventoryAsync(account, grantable, cancellationToken));
 
         // The sweep is the periodic visit of each account, so the housekeeping of lapsed session denies rides on it; a
         // lapsed deny has no effect, so a failure here is only logged.
         try
         {
-            await _permissionSets.RemoveLapsedSessionDeniesAsync(account, cancellationToken);
+            await _permissionSets.RemoveLapsedSessionDeniesAsync(account, grantable, cancellationToken);
         }
         catch (IamException ex)
         {

@@ -139,6 +139,23 @@ public sealed class PermissionSetSessionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sweep_lists_the_permission_sets_once_for_both_its_inventory_and_the_lapsed_denies()
+    {
+        var userId = await _h.Grants.GrantAsync(Grant("ps-once", _admin));
+        var holding = await _h.Grants.GrantAsync(Grant("ps-held", _admin, Bob));
+        await _h.Grants.ReleaseAsync(Grant("ps-once", _admin) with { UserName = userId });
+        _h.Time.Shift += TimeSpan.FromHours(1) + TimeSpan.FromMinutes(6);
+        var before = _h.Aws.JsonOperations().ToList();
+
+        var inventory = await _h.Provisioner.InventoryAsync(AwsHarness.Account());
+
+        var sweep = _h.Aws.JsonOperations().Skip(before.Count).ToList();
+        Assert.Equal(1, sweep.Count(o => o == "ListPermissionSets"));
+        Assert.Equal([_admin], Assert.Single(inventory.Users, u => u.UserName == holding).PermissionSets); // the inventory used it
+        Assert.Contains("DeleteInlinePolicyFromPermissionSet", sweep); // and so did the housekeeping
+    }
+
+    [Fact]
     public async Task A_sweep_removes_only_its_own_accounts_lapsed_denies_and_never_creates_a_role()
     {
         var userId = await _h.Grants.GrantAsync(Grant("ps-sweep", _admin));

@@ -174,19 +174,14 @@ public sealed partial class PermissionSetAssignments
         return new SessionRevocation(true, cutoff, lapsesAt, inForceAfter, null);
     }
 
-    /// <summary>Removes the account's session denies of ours that have lapsed from the inline policy of every
-    /// permission set the rules grant there (deleting the inline policy when nothing else was in it), and provisions the
-    /// permission set to the account again where it has a role there (never creating one). Housekeeping: a lapsed deny
-    /// already has no effect. Returns how many permission sets were changed.</summary>
-    public async Task<int> RemoveLapsedSessionDeniesAsync(AccountConfig account, CancellationToken cancellationToken)
+    /// <summary>Removes the account's session denies of ours that have lapsed from the inline policy of each of
+    /// <paramref name="grantable"/> (<see cref="GrantableInAsync"/>: the permission sets the rules grant there), deleting
+    /// the inline policy when nothing else was in it, and provisions the permission set to the account again where it
+    /// has a role there (never creating one). Housekeeping: a lapsed deny already has no effect. Returns how many
+    /// permission sets were changed.</summary>
+    public async Task<int> RemoveLapsedSessionDeniesAsync(AccountConfig account, IReadOnlyList<string> grantable, CancellationToken cancellationToken)
     {
-        if (_client.Value is not { } client)
-        {
-            return 0;
-        }
-
-        var grantable = await GrantableInAsync(account, cancellationToken);
-        if (grantable.Count == 0)
+        if (_client.Value is not { } client || grantable.Count == 0)
         {
             return 0;
         }
@@ -227,11 +222,12 @@ public sealed partial class PermissionSetAssignments
     }
 
     /// <summary>The permission sets of the instance that some rule can grant in the account (the rest is not ours to
-    /// judge); empty when no rule grants any there.</summary>
-    private async Task<List<string>> GrantableInAsync(AccountConfig account, CancellationToken cancellationToken)
+    /// judge); empty when no rule grants any there or no Identity Center is configured. One listing serves a sweep's
+    /// inventory and its housekeeping.</summary>
+    public async Task<IReadOnlyList<string>> GrantableInAsync(AccountConfig account, CancellationToken cancellationToken)
     {
         var globs = _rules.Rules.Where(r => r.Accounts.Contains(account.Id)).SelectMany(r => r.PermissionSets).ToList();
-        return globs.Count == 0 ? [] : [.. (await Client.ListPermissionSetsAsync(cancellationToken)).Where(p => Glob.AnyMatch(globs, p))];
+        return globs.Count == 0 || _client.Value is not { } client ? [] : [.. (await client.ListPermissionSetsAsync(cancellationToken)).Where(p => Glob.AnyMatch(globs, p))];
     }
 
     /// <summary>Serializes this process's writes to one permission set's inline policy.</summary>
@@ -270,17 +266,12 @@ public sealed partial class PermissionSetAssignments
         return assignments.Any(a => a.PrincipalType == "USER" && a.PrincipalId == userId);
     }
 
-    /// <summary>The user assignments, in the account, of every permission set some rule can grant there (the rest is
-    /// not ours to judge). Empty when no Identity Center is configured.</summary>
-    public async Task<IReadOnlyList<UserHoldings>> InventoryAsync(AccountConfig account, CancellationToken cancellationToken)
+    /// <summary>The user assignments, in the account, of each of <paramref name="grantable"/> (<see cref="GrantableInAsync"/>:
+    /// the permission sets some rule can grant there; the rest is not ours to judge).</summary>
+    public async Task<IReadOnlyList<UserHoldings>> InventoryAsync(AccountConfig account, IReadOnlyList<string> grantable, CancellationToken cancellationToken)
     {
-        if (_client.Value is null)
-        {
-            return [];
-        }
-
         var byUser = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (var permissionSet in await GrantableInAsync(account, cancellationToken))
+        foreach (var permissionSet in grantable)
         {
             foreach (var assignment in await Client.ListAccountAssignmentsAsync(account.Id, permissionSet, cancellationToken))
             {
