@@ -98,10 +98,12 @@ var pendingCard = CardsByRequest()[pendingId];
 
 Task<(double Ms, HttpStatusCode Status)> StrangerClickAsync() => ClickAsync("29:mallory", pendingId, pendingCard);
 
+var coldRow = await AckBenchmark.FirstAsync(StrangerClickAsync);
 await AckBenchmark.RunAsync(300, 4, StrangerClickAsync); // warm-up: JIT, connection pool, key and member caches
 await AckBenchmark.WaitUntilAsync(async () => await AuditCountAsync(pendingId, "decision.refused") >= 300, TimeSpan.FromSeconds(120));
 
 var report = new StringBuilder()
+    .AppendLine(coldRow).AppendLine()
     .AppendLine("Run 1: Approve by a stranger (refused at once; the core's check and its audit entry behind the answer)").AppendLine()
     .AppendLine(AckBenchmark.Header);
 var drainRows = new List<string>();
