@@ -1,9 +1,9 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using AccessWorkflows.Aws.Credentials;
 using AccessWorkflows.Aws.Iam;
 using AccessWorkflows.Aws.Json;
+using AccessWorkflows.Concurrency;
 using AccessWorkflows.Grants;
 using AccessWorkflows.Rules;
 using Amazon;
@@ -37,7 +37,7 @@ public sealed partial class PermissionSetAssignments
 
     /// <summary>The inline policy is one document per permission set, written whole: writes to it are serialized here
     /// (across processes, <see cref="EndSessionsAsync"/> reads it back after provisioning).</summary>
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _policyGates = new(StringComparer.Ordinal);
+    private readonly KeyedLock<string> _policyLocks = new(StringComparer.Ordinal);
 
     public PermissionSetAssignments(AccessRules rules, IHttpClientFactory httpClients, IAwsCredentialProvider credentials, AwsEndpoints endpoints, AwsOptions options, TimeProvider time, ILogger<PermissionSetAssignments> logger)
     {
@@ -138,7 +138,7 @@ public sealed partial class PermissionSetAssignments
 
         var info = await Client.DescribePermissionSetAsync(permissionSetArn, cancellationToken);
         var lapsesAt = cutoff + SessionDuration(info.SessionDuration) + SessionDenySlack;
-        using (await LockPolicyAsync(permissionSetArn, cancellationToken))
+        using (await _policyLocks.AcquireAsync(permissionSetArn, cancellationToken))
         {
             string updated;
             try
@@ -190,7 +190,7 @@ public sealed partial class PermissionSetAssignments
         var provisioned = await client.ListPermissionSetsProvisionedToAccountAsync(account.Id, cancellationToken);
         foreach (var permissionSet in grantable)
         {
-            using (await LockPolicyAsync(permissionSet, cancellationToken))
+            using (await _policyLocks.AcquireAsync(permissionSet, cancellationToken))
             {
                 var current = await client.GetInlinePolicyAsync(permissionSet, cancellationToken);
                 string? kept;
@@ -228,19 +228,6 @@ public sealed partial class PermissionSetAssignments
     {
         var globs = _rules.Rules.Where(r => r.Accounts.Contains(account.Id)).SelectMany(r => r.PermissionSets).ToList();
         return globs.Count == 0 || _client.Value is not { } client ? [] : [.. (await client.ListPermissionSetsAsync(cancellationToken)).Where(p => Glob.AnyMatch(globs, p))];
-    }
-
-    /// <summary>Serializes this process's writes to one permission set's inline policy.</summary>
-    private async Task<IDisposable> LockPolicyAsync(string permissionSetArn, CancellationToken cancellationToken)
-    {
-        var gate = _policyGates.GetOrAdd(permissionSetArn, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
-        return new Releaser(gate);
-    }
-
-    private sealed class Releaser(SemaphoreSlim gate) : IDisposable
-    {
-        public void Dispose() => gate.Release();
     }
 
     /// <summary>How long a role session of a permission set lasts: its <c>SessionDuration</c> (ISO 8601, PT1H when

@@ -1,3 +1,4 @@
+using AccessWorkflows.Concurrency;
 using AccessWorkflows.Notifications;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Slack.Api;
@@ -23,7 +24,7 @@ public sealed partial class SlackNotificationChannel : INotificationChannel
     private readonly ISlackApi _api;
     private readonly IMessageRefStore _refs;
     private readonly SlackUserDirectory _users;
-    private readonly KeyedLock _locks = new();
+    private readonly KeyedLock<string> _locks = new(StringComparer.Ordinal);
     private readonly ILogger<SlackNotificationChannel> _logger;
 
     public SlackNotificationChannel(ISlackApi api, IMessageRefStore refs, SlackUserDirectory users, ILogger<SlackNotificationChannel> logger)
@@ -300,61 +301,4 @@ public sealed partial class SlackNotificationChannel : INotificationChannel
 
     [LoggerMessage(EventId = 5304, Level = LogLevel.Warning, Message = "A person to alert or prompt about request {RequestId} (break-glass or PagerDuty on call) has no Slack user with their email; no DM sent")]
     private static partial void LogNoSlackUserToAlert(ILogger logger, string requestId);
-}
-
-/// <summary>One async lock per key (a request id), dropped when nobody holds or waits for it.</summary>
-internal sealed class KeyedLock
-{
-    private readonly Dictionary<string, (SemaphoreSlim Gate, int Users)> _gates = new(StringComparer.Ordinal);
-
-    public async Task<IDisposable> AcquireAsync(string key, CancellationToken cancellationToken)
-    {
-        SemaphoreSlim gate;
-        lock (_gates)
-        {
-            var entry = _gates.TryGetValue(key, out var e) ? e : (Gate: new SemaphoreSlim(1, 1), Users: 0);
-            _gates[key] = (entry.Gate, entry.Users + 1);
-            gate = entry.Gate;
-        }
-
-        try
-        {
-            await gate.WaitAsync(cancellationToken);
-        }
-        catch
-        {
-            Release(key, gate, held: false);
-            throw;
-        }
-
-        return new Releaser(() => Release(key, gate, held: true));
-    }
-
-    private void Release(string key, SemaphoreSlim gate, bool held)
-    {
-        if (held)
-        {
-            gate.Release();
-        }
-
-        lock (_gates)
-        {
-            var entry = _gates[key];
-            if (entry.Users == 1)
-            {
-                _gates.Remove(key);
-            }
-            else
-            {
-                _gates[key] = (entry.Gate, entry.Users - 1);
-            }
-        }
-    }
-
-    private sealed class Releaser(Action release) : IDisposable
-    {
-        private Action? _release = release;
-
-        public void Dispose() => Interlocked.Exchange(ref _release, null)?.Invoke();
-    }
 }

@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using AccessWorkflows.Concurrency;
 using AccessWorkflows.Requests;
 using AccessWorkflows.Rules;
 using AccessWorkflows.Storage;
@@ -22,7 +22,7 @@ public sealed class GrantService
     /// moment before the workflow fixes the expiry from the same duration; revocation normally comes first).</summary>
     public static readonly TimeSpan ExpiryConditionSlack = TimeSpan.FromMinutes(5);
 
-    private readonly ConcurrentDictionary<GrantKey, SemaphoreSlim> _locks = new();
+    private readonly KeyedLock<GrantKey> _locks = new();
 
     private readonly AccessRules _rules;
     private readonly IProvisionerResolver _provisioners;
@@ -51,7 +51,7 @@ public sealed class GrantService
         var provisioner = _provisioners.For(account);
         var userName = grant.UserName ?? await provisioner.ResolvePrincipalAsync(account, grant.Email, grant.Access.Type, cancellationToken);
         var key = new GrantKey(account.Id, userName, grant.Access.PermissionKey(grant.RequestId));
-        using (await LockAsync(key, cancellationToken))
+        using (await _locks.AcquireAsync(key, cancellationToken))
         {
             var standing = await RecordStandingAccessAsync(provisioner, account, userName, grant.Access, key, cancellationToken);
             var holders = await _ledger.AddHolderAsync(key, grant.RequestId, cancellationToken);
@@ -99,7 +99,7 @@ public sealed class GrantService
         }
 
         var key = new GrantKey(account.Id, userName, grant.Access.PermissionKey(grant.RequestId));
-        using (await LockAsync(key, cancellationToken))
+        using (await _locks.AcquireAsync(key, cancellationToken))
         {
             var others = await _ledger.RemoveHolderAsync(key, grant.RequestId, cancellationToken);
             var removed = false;
@@ -182,16 +182,4 @@ public sealed class GrantService
 
     private AccountConfig Account(string accountId) =>
         _rules.FindAccount(accountId) ?? throw new PermanentProvisioningException($"Account {accountId} is not in the rules file.");
-
-    private async Task<IDisposable> LockAsync(GrantKey key, CancellationToken cancellationToken)
-    {
-        var gate = _locks.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
-        return new Releaser(gate);
-    }
-
-    private sealed class Releaser(SemaphoreSlim gate) : IDisposable
-    {
-        public void Dispose() => gate.Release();
-    }
 }

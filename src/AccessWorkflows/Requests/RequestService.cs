@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using AccessWorkflows.Concurrency;
 using AccessWorkflows.Durable;
 using AccessWorkflows.Grants;
 using AccessWorkflows.Notifications;
@@ -37,7 +37,7 @@ public sealed partial class RequestService : IAccessRequestCommands
     /// <summary>One gate per requester and rule with limits: counting the requester's requests and recording the new
     /// one happen under it, so creates fired in parallel cannot all pass the same count. Per process: hosts that run
     /// several instances at once (Functions scale-out) can overshoot by one request per extra instance.</summary>
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _limitGates = new(StringComparer.Ordinal);
+    private readonly KeyedLock<string> _limitLocks = new(StringComparer.Ordinal);
 
     private readonly AccessRules _rules;
     private readonly IRequestStore _requests;
@@ -168,9 +168,7 @@ public sealed partial class RequestService : IAccessRequestCommands
         }
         else
         {
-            var gate = _limitGates.GetOrAdd($"{requester}\n{rule.Name}", _ => new SemaphoreSlim(1, 1));
-            await gate.WaitAsync(cancellationToken);
-            try
+            using (await _limitLocks.AcquireAsync($"{requester}\n{rule.Name}", cancellationToken))
             {
                 if (await LimitProblemAsync(rule, requester, request.Id, cancellationToken) is { } limit)
                 {
@@ -179,10 +177,6 @@ public sealed partial class RequestService : IAccessRequestCommands
                 }
 
                 created = await _requests.TryCreateAsync(request, cancellationToken);
-            }
-            finally
-            {
-                gate.Release();
             }
         }
 
